@@ -1,0 +1,380 @@
+package io.faultline.boot;
+
+import java.io.InputStream;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Modifier;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
+
+/**
+ * One armed fault as the instrumented code sees it: the decision (threads, after,
+ * probability, limit) and the action (throw, wait). Created by the native agent through
+ * {@link #define}; everything that can fail (an exception class that cannot be built) fails
+ * there, at arm time, never when the fault fires.
+ */
+final class Fault {
+    static final int LATENCY = 0;
+    static final int EXCEPTION = 1;
+    static final int HANG = 2;
+
+    /** The last part of a wait is spun rather than parked: parking overshoots by the timer slack. */
+    private static final long SPIN_NANOS = 120_000L;
+
+    final int serial;
+    final String id;
+    final int kind;
+    private final double probability;
+    private final long after;
+    private final long limit;
+    private final String threads;
+    private final long delayNanos;
+    private final long jitterNanos;
+    private final Constructor<? extends Throwable> constructor;
+    private final boolean constructorTakesMessage;
+    private final String message;
+
+    private final LongAdder calls = new LongAdder();
+    private final AtomicLong matching = new AtomicLong();
+    private final AtomicLong injected = new AtomicLong();
+    private final Set<Thread> waiting = ConcurrentHashMap.newKeySet();
+    private volatile boolean removed;
+
+    private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,
+                  long delayNanos, long jitterNanos, Constructor<? extends Throwable> constructor,
+                  boolean constructorTakesMessage, String message) {
+        this.serial = serial;
+        this.id = id;
+        this.kind = kind;
+        this.probability = probability;
+        this.after = after;
+        this.limit = limit;
+        this.threads = threads;
+        this.delayNanos = delayNanos;
+        this.jitterNanos = jitterNanos;
+        this.constructor = constructor;
+        this.constructorTakesMessage = constructorTakesMessage;
+        this.message = message;
+    }
+
+    /**
+     * Builds a fault; called by the native agent. For exception faults, checks that the class
+     * is a concrete Throwable with a (String) or () constructor, and builds one instance now so
+     * that a constructor that always fails is reported at arm time.
+     *
+     * @param limit at most this many injections; negative for no limit
+     * @throws IllegalArgumentException with a message for the user when the fault cannot work
+     */
+    static Fault define(int serial, String id, int kind, double probability, long after, long limit,
+                        String threads, long delayNanos, long jitterNanos, Class<?> throwClass, String message) {
+        Constructor<? extends Throwable> constructor = null;
+        boolean takesMessage = false;
+        if (kind == EXCEPTION) {
+            if (throwClass == null) {
+                throw new IllegalArgumentException("exception fault '" + id + "' names no class to throw");
+            }
+            if (!Throwable.class.isAssignableFrom(throwClass)) {
+                throw new IllegalArgumentException(throwClass.getName()
+                        + " is not a Throwable: 'throw' must name an exception or error class");
+            }
+            if (Modifier.isAbstract(throwClass.getModifiers()) || throwClass.isInterface()) {
+                throw new IllegalArgumentException(throwClass.getName()
+                        + " is abstract and cannot be thrown: name a concrete subclass");
+            }
+            @SuppressWarnings("unchecked")
+            Class<? extends Throwable> type = (Class<? extends Throwable>) throwClass;
+            try {
+                constructor = type.getDeclaredConstructor(String.class);
+                takesMessage = true;
+            } catch (NoSuchMethodException e) {
+                try {
+                    constructor = type.getDeclaredConstructor();
+                } catch (NoSuchMethodException e2) {
+                    throw new IllegalArgumentException(throwClass.getName()
+                            + " has neither a (String) nor a () constructor: faultline cannot build it");
+                }
+            }
+            try {
+                constructor.setAccessible(true);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("cannot access the constructor of " + throwClass.getName()
+                        + ": " + e);
+            }
+        }
+        Fault fault = new Fault(serial, id, kind, probability, after, limit < 0 ? Long.MAX_VALUE : limit,
+                threads, delayNanos, jitterNanos, constructor, takesMessage, message);
+        if (kind == EXCEPTION) {
+            try {
+                fault.newThrowable();
+            } catch (Throwable e) {
+                throw new IllegalArgumentException("building " + throwClass.getName() + " failed: " + e);
+            }
+        }
+        return fault;
+    }
+
+    long calls() {
+        return calls.sum();
+    }
+
+    long injected() {
+        return injected.get();
+    }
+
+    /** Called by the native agent when the fault is removed: ends every wait at once. */
+    void remove() {
+        removed = true;
+        for (Thread t : waiting) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /**
+     * One call of an instrumented method. {@code guardHeld}: the caller already holds this
+     * thread's guard (JDK sites); otherwise the guard is taken only to fire.
+     */
+    void onCall(int site, boolean guardHeld) {
+        calls.increment();
+        if (removed) {
+            return;
+        }
+        if (threads != null && !Glob.matches(threads, Thread.currentThread().getName())) {
+            return;
+        }
+        if (after > 0 && matching.incrementAndGet() <= after) {
+            return;
+        }
+        double p = probability;
+        if (p < 1.0 && (p <= 0.0 || ThreadLocalRandom.current().nextDouble() >= p)) {
+            return;
+        }
+        if (!claimInjection()) {
+            return;
+        }
+        if (guardHeld) {
+            fire(site);
+        } else {
+            if (!Hook.guardEnter()) {
+                injected.decrementAndGet();
+                return;
+            }
+            try {
+                fire(site);
+            } finally {
+                Hook.guardExit();
+            }
+        }
+    }
+
+    private boolean claimInjection() {
+        if (limit == Long.MAX_VALUE) {
+            injected.incrementAndGet();
+            return true;
+        }
+        while (true) {
+            long done = injected.get();
+            if (done >= limit) {
+                return false;
+            }
+            if (injected.compareAndSet(done, done + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Performs the fault; this thread holds the guard. */
+    private void fire(int site) {
+        switch (kind) {
+            case EXCEPTION: {
+                Throwable t;
+                try {
+                    t = newThrowable();
+                } catch (Throwable e) {
+                    injected.decrementAndGet();
+                    return;
+                }
+                trimHookFrames(t);
+                Hook.fired(serial, site, Thread.currentThread().getName(), 0L, caughtSite(t));
+                throw Fault.<RuntimeException>sneaky(t);
+            }
+            case LATENCY: {
+                long nanos = delayNanos;
+                if (jitterNanos > 0) {
+                    nanos += ThreadLocalRandom.current().nextLong(-jitterNanos, jitterNanos + 1);
+                }
+                long waited = waitUnguarded(Math.max(0L, nanos));
+                Hook.fired(serial, site, Thread.currentThread().getName(), waited, null);
+                return;
+            }
+            case HANG: {
+                long waited = waitUnguarded(delayNanos);
+                Hook.fired(serial, site, Thread.currentThread().getName(), waited, null);
+                return;
+            }
+            default:
+                return;
+        }
+    }
+
+    /**
+     * Waits like real I/O: in Java (a virtual thread unmounts instead of pinning its
+     * carrier), ended early by Thread.interrupt (the interrupt status stays set) or by the
+     * fault's removal. Releases the guard while waiting, so the thread runs no faultline
+     * code then. Returns the nanoseconds actually waited.
+     */
+    private long waitUnguarded(long nanos) {
+        Thread me = Thread.currentThread();
+        waiting.add(me);
+        long start = System.nanoTime();
+        long deadline = start + nanos;
+        Hook.guardExit();
+        try {
+            while (!removed && !me.isInterrupted()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                if (left > SPIN_NANOS) {
+                    LockSupport.parkNanos(this, left - SPIN_NANOS);
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        } finally {
+            Hook.guardEnter();
+            waiting.remove(me);
+        }
+        return System.nanoTime() - start;
+    }
+
+    private Throwable newThrowable() throws Exception {
+        if (constructorTakesMessage) {
+            String text = message != null ? message : "injected by faultline (fault " + id + ")";
+            return constructor.newInstance(text);
+        }
+        return constructor.newInstance();
+    }
+
+    /** Drops the frames of the hook and of reflection, so the trace starts at the target method. */
+    private static void trimHookFrames(Throwable t) {
+        StackTraceElement[] frames = t.getStackTrace();
+        int last = -1;
+        for (int i = 0; i < frames.length; i++) {
+            if (frames[i].getClassName().startsWith("io.faultline.boot.")) {
+                last = i;
+            }
+        }
+        if (last >= 0 && last + 1 < frames.length) {
+            StackTraceElement[] kept = new StackTraceElement[frames.length - last - 1];
+            System.arraycopy(frames, last + 1, kept, 0, kept.length);
+            t.setStackTrace(kept);
+        }
+    }
+
+    /**
+     * Where {@code t} will be caught: the first frame above the target method with a typed
+     * handler covering its current bytecode index and accepting {@code t}'s class. Finally
+     * blocks and catch-all handlers rethrow, so they do not count. Worked out from the stack
+     * and the class files, since a live JVM offers no exception-catch events.
+     */
+    private static String caughtSite(Throwable t) {
+        try {
+            List<StackWalker.StackFrame> frames = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE)
+                    .walk(s -> s.dropWhile(f -> f.getClassName().startsWith("io.faultline.boot."))
+                            .skip(1)
+                            .limit(256)
+                            .collect(Collectors.toList()));
+            for (StackWalker.StackFrame frame : frames) {
+                Class<?> owner = frame.getDeclaringClass();
+                byte[] bytes = ClassBytes.of(owner);
+                if (bytes == null) {
+                    continue;
+                }
+                String[] handlers = Hook.handlers(bytes, frame.getMethodName(), frame.getDescriptor(),
+                        frame.getByteCodeIndex());
+                if (handlers == null) {
+                    continue;
+                }
+                for (String handler : handlers) {
+                    int bar = handler.indexOf('|');
+                    String type = handler.substring(0, bar);
+                    String line = handler.substring(bar + 1);
+                    if (type.isEmpty() || !accepts(owner, type, t)) {
+                        continue;
+                    }
+                    return owner.getName() + "#" + frame.getMethodName() + frame.getDescriptor() + ":" + line;
+                }
+            }
+            return "uncaught";
+        } catch (Throwable e) {
+            return "unknown";
+        }
+    }
+
+    private static boolean accepts(Class<?> owner, String internalType, Throwable t) {
+        try {
+            Class<?> type = Class.forName(internalType.replace('/', '.'), false, owner.getClassLoader());
+            return type.isInstance(t);
+        } catch (Throwable e) {
+            return false;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> T sneaky(Throwable t) throws T {
+        throw (T) t;
+    }
+
+    /** Class files read back from the class's own loader, cached per class. */
+    static final class ClassBytes {
+        private static final ClassValue<byte[]> CACHE = new ClassValue<>() {
+            @Override
+            protected byte[] computeValue(Class<?> type) {
+                String resource = "/" + type.getName().replace('.', '/') + ".class";
+                try (InputStream in = type.getResourceAsStream(resource)) {
+                    return in == null ? new byte[0] : in.readAllBytes();
+                } catch (Exception e) {
+                    return new byte[0];
+                }
+            }
+        };
+
+        static byte[] of(Class<?> type) {
+            byte[] bytes = CACHE.get(type);
+            return bytes.length == 0 ? null : bytes;
+        }
+    }
+
+    /** Thread-name globs: '*' any run of characters, '?' one character. */
+    static final class Glob {
+        static boolean matches(String glob, String text) {
+            int g = 0;
+            int t = 0;
+            int star = -1;
+            int mark = 0;
+            while (t < text.length()) {
+                if (g < glob.length() && (glob.charAt(g) == '?' || glob.charAt(g) == text.charAt(t))) {
+                    g++;
+                    t++;
+                } else if (g < glob.length() && glob.charAt(g) == '*') {
+                    star = g++;
+                    mark = t;
+                } else if (star >= 0) {
+                    g = star + 1;
+                    t = ++mark;
+                } else {
+                    return false;
+                }
+            }
+            while (g < glob.length() && glob.charAt(g) == '*') {
+                g++;
+            }
+            return g == glob.length();
+        }
+    }
+}

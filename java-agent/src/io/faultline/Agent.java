@@ -1,0 +1,29 @@
+package io.faultline;
+
+import java.lang.instrument.Instrumentation;
+
+/**
+ * The {@code -javaagent:faultline-agent.jar=scenario=...,events=...} entry. It only loads the
+ * native agent and hands it the options: the native agent does the rest, exactly as with
+ * {@code -agentpath:}.
+ */
+public final class Agent {
+    private Agent() {}
+
+    public static void premain(String options, Instrumentation inst) {
+        start(options);
+    }
+
+    public static void agentmain(String options, Instrumentation inst) {
+        start(options);
+    }
+
+    private static void start(String options) {
+        try {
+            Faultline.install(options);
+        } catch (RuntimeException e) {
+            // A bad option must not stop the application: report and run without faults.
+            System.err.println(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.faultline;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A fault described in code. Each setter is a scenario key; {@link #arm()} hands the fault to
+ * the agent as scenario text, so it is validated by the same parser as scenario files.
+ */
+public final class FaultBuilder {
+    private final Map<String, Object> keys = new LinkedHashMap<>();
+
+    FaultBuilder(String kind) {
+        keys.put("kind", kind);
+    }
+
+    public FaultBuilder id(String id) { return put("id", id); }
+
+    /** {@code CLASS#METHOD} or {@code CLASS#METHOD(PARAMS)}; see the README's "Targets". */
+    public FaultBuilder target(String target) { return put("target", target); }
+
+    public FaultBuilder delay(String delay) { return put("delay", delay); }
+
+    public FaultBuilder delay(Duration delay) { return put("delay", nanos(delay)); }
+
+    public FaultBuilder jitter(String jitter) { return put("jitter", jitter); }
+
+    public FaultBuilder jitter(Duration jitter) { return put("jitter", nanos(jitter)); }
+
+    /** The exception to throw: any Throwable, checked or not, declared or not. */
+    public FaultBuilder raise(Class<? extends Throwable> type) { return put("throw", type.getName()); }
+
+    public FaultBuilder raise(Class<? extends Throwable> type, String message) {
+        return raise(type).message(message);
+    }
+
+    /** The exception to throw, by binary class name. */
+    public FaultBuilder raise(String className) { return put("throw", className); }
+
+    public FaultBuilder message(String message) { return put("message", message); }
+
+    public FaultBuilder probability(double probability) { return put("probability", probability); }
+
+    public FaultBuilder after(long calls) { return put("after", calls); }
+
+    public FaultBuilder limit(long injections) { return put("limit", injections); }
+
+    public FaultBuilder duration(String duration) { return put("duration", duration); }
+
+    public FaultBuilder duration(Duration duration) { return put("duration", nanos(duration)); }
+
+    /** Only calls on threads whose name matches this glob ('*', '?'). */
+    public FaultBuilder threads(String glob) { return put("threads", glob); }
+
+    /** For hang faults: the longest a call is held. */
+    public FaultBuilder max(String max) { return put("max", max); }
+
+    public FaultBuilder max(Duration max) { return put("max", nanos(max)); }
+
+    /** Any scenario key by name, for keys without a typed setter. */
+    public FaultBuilder set(String key, Object value) { return put(key, value); }
+
+    /** The fault as a scenario (one {@code [[fault]]} table). */
+    public String toToml() {
+        StringBuilder out = new StringBuilder("[[fault]]\n");
+        for (Map.Entry<String, Object> e : keys.entrySet()) {
+            out.append(e.getKey()).append(" = ").append(value(e.getValue())).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** Arms the fault now; the handle removes it on close. */
+    public FaultHandle arm() {
+        return Faultline.applyText(toToml(), "fault(" + keys.get("kind") + ") built in " + caller());
+    }
+
+    private FaultBuilder put(String key, Object value) {
+        if (value == null) {
+            keys.remove(key);
+        } else {
+            keys.put(key, value);
+        }
+        return this;
+    }
+
+    private static String nanos(Duration d) {
+        return d.toNanos() + "ns";
+    }
+
+    private static String value(Object v) {
+        if (v instanceof Number) {
+            return v.toString();
+        }
+        String s = v.toString();
+        StringBuilder out = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"': out.append("\\\""); break;
+                case '\\': out.append("\\\\"); break;
+                case '\n': out.append("\\n"); break;
+                case '\r': out.append("\\r"); break;
+                case '\t': out.append("\\t"); break;
+                default:
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    private static String caller() {
+        for (StackTraceElement e : new Throwable().getStackTrace()) {
+            if (!e.getClassName().startsWith("io.faultline.")) {
+                return e.getClassName() + "." + e.getMethodName() + ":" + e.getLineNumber();
+            }
+        }
+        return "code";
+    }
+}

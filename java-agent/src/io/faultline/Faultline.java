@@ -1,0 +1,194 @@
+package io.faultline;
+
+import java.io.File;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.CodeSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The in-process API: load the faultline agent into this JVM and arm faults from code.
+ *
+ * <pre>{@code
+ * Faultline.install();
+ * try (FaultHandle h = Faultline.fault("exception").target("com.acme.Repo#save")
+ *         .raise(SQLException.class, "injected").limit(3).arm()) {
+ *     ...
+ *     assertEquals(3, h.injected());
+ * }
+ * }</pre>
+ *
+ * All faults are validated and applied by the native agent, the same code that reads
+ * scenario files at JVM start and serves the CLI: there is one parser and one model.
+ */
+public final class Faultline {
+    private static final Object LOCK = new Object();
+    private static volatile boolean installed;
+
+    private Faultline() {}
+
+    /**
+     * Loads the native agent into this JVM, once. The library is found through the system
+     * property {@code faultline.agent}, the environment variable {@code FAULTLINE_AGENT}, or
+     * next to the jar holding this class.
+     *
+     * @throws IllegalStateException when the agent cannot be found or loaded, saying why
+     */
+    public static void install() {
+        install(null);
+    }
+
+    static void install(String options) {
+        synchronized (LOCK) {
+            if (!installed) {
+                Path library = locateAgent();
+                try {
+                    System.load(library.toString());
+                } catch (UnsatisfiedLinkError e) {
+                    throw new IllegalStateException("faultline: cannot load the native agent " + library + ": "
+                            + e.getMessage() + ". Check that it was built for this platform (linux-x86_64)"
+                            + " and that the JVM may load native code (on JDK 25 add --enable-native-access=ALL-UNNAMED"
+                            + " to silence the warning).", e);
+                }
+                String problem = start0(null);
+                if (problem != null) {
+                    throw new IllegalStateException("faultline: " + problem);
+                }
+                installed = true;
+            }
+        }
+        if (options != null && !options.isEmpty()) {
+            String problem = start0(options);
+            if (problem != null) {
+                throw new IllegalArgumentException("faultline: " + problem);
+            }
+        }
+    }
+
+    /** Whether the agent is loaded into this JVM. */
+    public static boolean isInstalled() {
+        return installed;
+    }
+
+    /** Arms every fault of a scenario file; the handle removes them on close. */
+    public static FaultHandle apply(Path scenario) {
+        install();
+        String[] ids = armFile0(scenario.toAbsolutePath().toString());
+        return new FaultHandle(Arrays.asList(ids));
+    }
+
+    /** Arms the faults of a scenario given as TOML text; {@code origin} names it in errors. */
+    public static FaultHandle applyText(String scenarioToml, String origin) {
+        install();
+        String[] ids = arm0(scenarioToml, origin);
+        return new FaultHandle(Arrays.asList(ids));
+    }
+
+    /** Starts a fault of the given kind: {@code latency}, {@code exception} or {@code hang}. */
+    public static FaultBuilder fault(String kind) {
+        return new FaultBuilder(kind);
+    }
+
+    /** Removes every armed fault; the JVM runs its original bytecode again. */
+    public static void stopAll() {
+        if (installed) {
+            stop0(new String[0]);
+        }
+    }
+
+    /** The agent's status as JSON: every armed fault with matched methods and counters. */
+    public static String status() {
+        install();
+        return status0();
+    }
+
+    /** Every event recorded so far (oldest first), as parsed objects. */
+    public static List<FaultEvent> events() {
+        install();
+        return parse(events0(null));
+    }
+
+    static List<FaultEvent> events(String faultId) {
+        return parse(events0(faultId));
+    }
+
+    private static List<FaultEvent> parse(String[] lines) {
+        List<FaultEvent> out = new ArrayList<>(lines.length);
+        for (String line : lines) {
+            out.add(FaultEvent.parse(line));
+        }
+        return out;
+    }
+
+    static long injected(String faultId) {
+        return injected0(faultId);
+    }
+
+    static long calls(String faultId) {
+        return calls0(faultId);
+    }
+
+    static void stop(List<String> ids) {
+        stop0(ids.toArray(new String[0]));
+    }
+
+    private static Path locateAgent() {
+        String explicit = System.getProperty("faultline.agent");
+        if (explicit == null || explicit.isEmpty()) {
+            explicit = System.getenv("FAULTLINE_AGENT");
+        }
+        if (explicit != null && !explicit.isEmpty()) {
+            Path path = Paths.get(explicit).toAbsolutePath();
+            if (!Files.isRegularFile(path)) {
+                throw new IllegalStateException("faultline: the agent library " + path
+                        + " (from faultline.agent / FAULTLINE_AGENT) does not exist");
+            }
+            return path;
+        }
+        Path jarDir = jarDirectory();
+        if (jarDir != null) {
+            Path candidate = jarDir.resolve("libfaultline_agent.so");
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("faultline: cannot find libfaultline_agent.so"
+                + (jarDir != null ? " next to " + jarDir : "")
+                + ". Put it next to faultline-agent.jar, or set -Dfaultline.agent=/path/to/libfaultline_agent.so"
+                + " or FAULTLINE_AGENT.");
+    }
+
+    private static Path jarDirectory() {
+        try {
+            CodeSource source = Faultline.class.getProtectionDomain().getCodeSource();
+            if (source == null || source.getLocation() == null) {
+                return null;
+            }
+            File file = new File(source.getLocation().toURI());
+            return file.isFile() ? file.getParentFile().toPath().toAbsolutePath() : file.toPath().toAbsolutePath();
+        } catch (URISyntaxException | SecurityException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    // The native half lives in libfaultline_agent.so (module native/src/java_api.rs).
+    private static native String start0(String options);
+
+    private static native String[] arm0(String scenarioToml, String origin);
+
+    private static native String[] armFile0(String path);
+
+    private static native void stop0(String[] ids);
+
+    private static native long injected0(String id);
+
+    private static native long calls0(String id);
+
+    private static native String[] events0(String id);
+
+    private static native String status0();
+}

@@ -1,0 +1,752 @@
+//! The agent's state and its operations: arm, stop, status. Every door (startup options,
+//! the Java API, the CLI's control channel) ends up in these functions, so there is one
+//! command model whatever the route.
+//!
+//! Concurrency: `control` serializes arm and stop; the ClassFileLoadHook, which runs on
+//! any class-loading thread and also inside our own RetransformClasses calls, only reads
+//! an immutable snapshot of the armed faults (`table`), so it never waits on `control`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use faultline::scenario::{FaultKind, FaultSpec, Scenario};
+use faultline::target::method_display;
+use jni::objects::{GlobalRef, JClass, JObject, JString, JValue};
+use jni::sys::jclass;
+use jni::{JNIEnv, JavaVM};
+use once_cell::sync::OnceCell;
+use serde_json::{json, Value};
+
+use crate::events::{Event, EventLog};
+use crate::hook::{self, FaultDefinition, JavaSide};
+use crate::jvmti::{self, Jvmti};
+use crate::options::AgentOptions;
+use crate::{guard, transform};
+
+/// One armed fault, as the agent tracks it.
+pub struct ArmedFault {
+    pub serial: i32,
+    pub spec: FaultSpec,
+    pub java: GlobalRef,
+    pub armed_wall: SystemTime,
+    pub deadline: Option<Instant>,
+    /// For `Class+` targets: internal names of loaded classes known to be subtypes.
+    pub subtypes: Mutex<HashSet<String>>,
+    pub hits: Mutex<Hits>,
+}
+
+/// What a fault's target matched, filled in by the ClassFileLoadHook.
+#[derive(Default)]
+pub struct Hits {
+    pub methods: BTreeSet<String>,
+    pub classes: BTreeSet<String>,
+    /// Methods the pattern matched that cannot be instrumented, with the reason.
+    pub skipped: BTreeMap<String, String>,
+}
+
+/// Stays after a fault is removed, so late events still name it.
+struct Label {
+    id: String,
+    kind: &'static str,
+    exception: Option<String>,
+}
+
+/// Instrumented methods ("sites"); ids are stable per method for the life of the JVM, so
+/// repeated arm/stop cycles do not grow anything.
+#[derive(Default)]
+pub struct Sites {
+    ids: HashMap<(String, String, String), i32>,
+    display: Vec<String>,
+    /// Prologue length of sites whose current code carries the hook.
+    pub instrumented: HashMap<i32, u16>,
+    /// Serials bound to each site.
+    bound: HashMap<i32, Vec<i32>>,
+}
+
+impl Sites {
+    pub fn site_for(&mut self, class: &str, name: &str, descriptor: &str) -> i32 {
+        let key = (class.to_string(), name.to_string(), descriptor.to_string());
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = self.display.len() as i32;
+        self.display.push(method_display(class, name, descriptor));
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub fn site_of(&self, class: &str, name: &str, descriptor: &str) -> Option<i32> {
+        self.ids.get(&(class.to_string(), name.to_string(), descriptor.to_string())).copied()
+    }
+
+    pub fn display(&self, site: i32) -> Option<&str> {
+        self.display.get(site as usize).map(String::as_str)
+    }
+
+    pub fn set_bound(&mut self, site: i32, serials: Vec<i32>) {
+        if serials.is_empty() {
+            self.bound.remove(&site);
+        } else {
+            self.bound.insert(site, serials);
+        }
+    }
+}
+
+pub enum Removal {
+    Stopped,
+    Expired,
+}
+
+pub struct ArmedSummary {
+    pub id: String,
+    pub methods: usize,
+}
+
+pub struct Agent {
+    pub jvmti: Jvmti,
+    pub vm: JavaVM,
+    pub java: OnceCell<JavaSide>,
+    pub events: EventLog,
+    pub sites: Mutex<Sites>,
+    table: RwLock<Arc<Vec<Arc<ArmedFault>>>>,
+    control: Mutex<()>,
+    labels: RwLock<HashMap<i32, Label>>,
+    /// Startup options waiting for the JVM to finish initializing.
+    pub pending: Mutex<Option<AgentOptions>>,
+    next_serial: AtomicI32,
+    hooks_enabled: AtomicBool,
+    prepare_enabled: AtomicBool,
+    worker: Mutex<WorkerState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct WorkerState {
+    running: bool,
+    prepared: Vec<GlobalRef>,
+}
+
+impl Agent {
+    pub fn new(jvmti: Jvmti, vm: JavaVM) -> Agent {
+        Agent {
+            jvmti,
+            vm,
+            java: OnceCell::new(),
+            events: EventLog::default(),
+            sites: Mutex::new(Sites::default()),
+            table: RwLock::new(Arc::new(Vec::new())),
+            control: Mutex::new(()),
+            labels: RwLock::new(HashMap::new()),
+            pending: Mutex::new(None),
+            next_serial: AtomicI32::new(1),
+            hooks_enabled: AtomicBool::new(false),
+            prepare_enabled: AtomicBool::new(false),
+            worker: Mutex::new(WorkerState::default()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// The armed faults now: an immutable snapshot.
+    pub fn table(&self) -> Arc<Vec<Arc<ArmedFault>>> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn publish(&self, faults: Vec<Arc<ArmedFault>>) {
+        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(faults);
+    }
+
+    fn java(&self) -> Result<&JavaSide, String> {
+        self.java.get().ok_or_else(|| "the agent is not ready yet (the JVM is still starting)".to_string())
+    }
+
+    /// Applies options given at load time or later (events file, scenario).
+    pub fn apply_options(&'static self, env: &mut JNIEnv, options: &AgentOptions) -> Result<Vec<ArmedSummary>, String> {
+        if let Some(path) = &options.events {
+            self.events.open_file(path)?;
+        }
+        match &options.scenario {
+            Some(path) => {
+                let scenario = Scenario::load(path).map_err(|e| e.to_string())?;
+                self.arm(env, &scenario, None)
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Arms every fault of `scenario`, all or nothing: a fault that cannot be built (an
+    /// unknown exception class, a duplicate id) leaves nothing armed.
+    pub fn arm(
+        &'static self,
+        env: &mut JNIEnv,
+        scenario: &Scenario,
+        default_duration: Option<Duration>,
+    ) -> Result<Vec<ArmedSummary>, String> {
+        let java = self.java()?;
+        let _control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.table();
+
+        let mut seen = HashSet::new();
+        for spec in &scenario.faults {
+            if current.iter().any(|f| f.spec.id == spec.id) {
+                return Err(format!(
+                    "{}: fault id '{}' is already armed in this JVM: stop it first or choose another id",
+                    scenario.origin, spec.id
+                ));
+            }
+            if !seen.insert(spec.id.as_str()) {
+                return Err(format!("{}: fault id '{}' appears twice", scenario.origin, spec.id));
+            }
+            if let FaultKind::Pool { .. } = spec.kind {
+                return Err(format!(
+                    "{}: fault '{}': the pool kind is not supported by this agent version yet",
+                    scenario.origin, spec.id
+                ));
+            }
+        }
+
+        let now = Instant::now();
+        let mut fresh = Vec::new();
+        for spec in &scenario.faults {
+            let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+            let java_fault = hook::in_local_frame(env, 16, |env| self.define_fault(env, java, serial, spec))
+                .map_err(|e| format!("{}: fault '{}': {e}", scenario.origin, spec.id))?;
+            let duration = spec.duration.or(default_duration);
+            fresh.push(Arc::new(ArmedFault {
+                serial,
+                spec: spec.clone(),
+                java: java_fault,
+                armed_wall: SystemTime::now(),
+                deadline: duration.map(|d| now + d),
+                subtypes: Mutex::new(HashSet::new()),
+                hits: Mutex::new(Hits::default()),
+            }));
+        }
+        {
+            let mut labels = self.labels.write().unwrap_or_else(|p| p.into_inner());
+            for f in &fresh {
+                let exception = match &f.spec.kind {
+                    FaultKind::Exception { throw, .. } => Some(throw.clone()),
+                    _ => None,
+                };
+                labels.insert(f.serial, Label { id: f.spec.id.clone(), kind: f.spec.kind.name(), exception });
+            }
+        }
+
+        let mut all: Vec<Arc<ArmedFault>> = current.iter().cloned().collect();
+        all.extend(fresh.iter().cloned());
+        self.publish(all);
+        self.update_event_modes();
+        open_modules_to_hook(self, env);
+
+        let classes = hook::in_local_frame(env, 64, |env| self.loaded_matches(env, &fresh));
+        self.retransform(env, &classes);
+
+        let mut out = Vec::new();
+        for f in &fresh {
+            let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
+            let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
+            let mut event = Event::new(&f.spec.id, "armed")
+                .with("target", target.clone())
+                .with("fault_kind", f.spec.kind.name())
+                .with("methods", hits.methods.len());
+            if let Some(d) = f.deadline {
+                event = event.with("duration_ms", d.saturating_duration_since(now).as_millis() as u64);
+            }
+            self.events.emit(event);
+            if hits.methods.is_empty() {
+                let why = if hits.skipped.is_empty() {
+                    "matches no loaded method yet; it stays armed and applies to classes loaded later".to_string()
+                } else {
+                    format!(
+                        "matches only methods that cannot be instrumented ({}); it stays armed for classes loaded later",
+                        hits.skipped.iter().take(3).map(|(m, r)| format!("{m}: {r}")).collect::<Vec<_>>().join("; ")
+                    )
+                };
+                eprintln!("faultline: fault '{}' ({target}) {why}", f.spec.id);
+                self.events.emit(Event::new(&f.spec.id, "warning").with("message", why));
+            }
+            out.push(ArmedSummary { id: f.spec.id.clone(), methods: hits.methods.len() });
+        }
+        drop(_control);
+        if fresh.iter().any(|f| f.deadline.is_some()) {
+            self.ensure_worker();
+        }
+        Ok(out)
+    }
+
+    fn define_fault(&self, env: &mut JNIEnv, java: &JavaSide, serial: i32, spec: &FaultSpec) -> Result<GlobalRef, String> {
+        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        let (kind, delay, jitter, message, throw) = match &spec.kind {
+            FaultKind::Latency { delay, jitter, .. } => (hook::KIND_LATENCY, nanos(*delay), nanos(*jitter), None, None),
+            FaultKind::Exception { throw, message, .. } => (hook::KIND_EXCEPTION, 0, 0, message.as_deref(), Some(throw)),
+            FaultKind::Hang { max, .. } => (hook::KIND_HANG, nanos(*max), 0, None, None),
+            FaultKind::Pool { .. } => return Err("the pool kind is not supported by this agent version yet".into()),
+        };
+        let throw_class = match throw {
+            Some(name) => Some(self.resolve_class(env, name)?),
+            None => None,
+        };
+        let def = FaultDefinition {
+            serial,
+            id: &spec.id,
+            kind,
+            probability: spec.probability,
+            after: i64::try_from(spec.after).unwrap_or(i64::MAX),
+            limit: spec.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)).unwrap_or(-1),
+            threads: spec.threads.as_deref(),
+            delay_nanos: delay,
+            jitter_nanos: jitter,
+            message,
+        };
+        java.define_fault(env, &def, throw_class.as_ref().map(|c| c.as_obj().into()))
+    }
+
+    /// Finds a class by binary name: one already loaded by any loader (so application
+    /// exception classes behind custom loaders work), else through the system loader.
+    fn resolve_class(&self, env: &mut JNIEnv, name: &str) -> Result<GlobalRef, String> {
+        let from_system = guard::with(|| -> Option<GlobalRef> {
+            let jname = env.new_string(name).ok()?;
+            let loader = env
+                .call_static_method("java/lang/ClassLoader", "getSystemClassLoader", "()Ljava/lang/ClassLoader;", &[])
+                .and_then(|v| v.l())
+                .ok()?;
+            let class = env
+                .call_static_method(
+                    "java/lang/Class",
+                    "forName",
+                    "(Ljava/lang/String;ZLjava/lang/ClassLoader;)Ljava/lang/Class;",
+                    &[JValue::Object(&jname), JValue::Bool(0), JValue::Object(&loader)],
+                )
+                .and_then(|v| v.l());
+            match class {
+                Ok(c) if !c.is_null() => env.new_global_ref(c).ok(),
+                _ => {
+                    let _ = env.exception_clear();
+                    None
+                }
+            }
+        });
+        if let Some(c) = from_system {
+            return Ok(c);
+        }
+        let wanted = format!("L{};", name.replace('.', "/"));
+        let classes = self.jvmti.loaded_classes().map_err(|e| e.to_string())?;
+        let mut found = None;
+        for raw in classes {
+            // SAFETY: GetLoadedClasses returned a local reference of this thread.
+            let class = unsafe { JClass::from_raw(raw) };
+            if found.is_none() && self.jvmti.class_signature(raw).is_ok_and(|s| s == wanted) {
+                found = env.new_global_ref(&class).ok();
+            }
+            let _ = env.delete_local_ref(class);
+        }
+        found.ok_or_else(|| {
+            format!(
+                "exception class {name} not found: it is not loaded and the system class loader cannot load it \
+                 (check the name, e.g. java.net.SocketTimeoutException, and that the class is on the classpath)"
+            )
+        })
+    }
+
+    /// Loaded classes that `faults` may instrument (by name, or by supertype for `Class+`).
+    fn loaded_matches(&self, env: &mut JNIEnv, faults: &[Arc<ArmedFault>]) -> Vec<GlobalRef> {
+        let Ok(classes) = self.jvmti.loaded_classes() else {
+            return Vec::new();
+        };
+        let any_subtypes = faults.iter().any(|f| class_pattern(f).is_some_and(|p| p.subtypes()));
+        let mut memo: HashMap<String, bool> = HashMap::new();
+        let mut out = Vec::new();
+        for raw in classes {
+            let Some(name) = internal_name(&self.jvmti, raw) else {
+                // SAFETY: a local reference from GetLoadedClasses.
+                let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
+                continue;
+            };
+            let mut wanted = false;
+            if !transform::never_instrumented(&name) {
+                for f in faults {
+                    let Some(pattern) = class_pattern(f) else { continue };
+                    if pattern.matches_name(&name) {
+                        wanted = true;
+                    } else if pattern.subtypes() {
+                        if is_subtype(self, env, raw, pattern, &mut memo) {
+                            f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
+                            wanted = true;
+                        }
+                    }
+                }
+            }
+            let _ = any_subtypes;
+            if wanted && self.jvmti.is_modifiable_class(raw) {
+                // SAFETY: a live local reference from GetLoadedClasses.
+                let class = unsafe { JObject::from_raw(raw) };
+                if let Ok(global) = env.new_global_ref(&class) {
+                    out.push(global);
+                }
+                let _ = env.delete_local_ref(class);
+            } else {
+                // SAFETY: as above.
+                let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
+            }
+        }
+        out
+    }
+
+    /// Retransforms `classes` (our hook decides the new code). One batch first; if the JVM
+    /// refuses it, class by class, so one bad class does not stop the rest.
+    pub fn retransform(&self, _env: &mut JNIEnv, classes: &[GlobalRef]) {
+        if classes.is_empty() {
+            return;
+        }
+        let raws: Vec<jclass> = classes.iter().map(|c| c.as_obj().as_raw()).collect();
+        if let Err(batch) = self.jvmti.retransform_classes(&raws) {
+            tracing::warn!("batch retransform failed ({batch}); retrying class by class");
+            for raw in raws {
+                if let Err(e) = self.jvmti.retransform_classes(&[raw]) {
+                    let name = internal_name(&self.jvmti, raw).unwrap_or_default().replace('/', ".");
+                    eprintln!("faultline: could not rewrite class {name}: {e}; it keeps its original code");
+                    self.events.emit(
+                        Event::new("", "warning").with("message", format!("could not rewrite class {name}: {e}")),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Removes faults by id (all when `ids` is empty) and restores the original bytecode of
+    /// every class they touched.
+    pub fn stop(&'static self, env: &mut JNIEnv, ids: &[String], why: Removal) -> Result<Vec<String>, String> {
+        let java = self.java()?;
+        let _control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.table();
+        if let Some(unknown) = ids.iter().find(|id| !current.iter().any(|f| &f.spec.id == *id)) {
+            let armed: Vec<&str> = current.iter().map(|f| f.spec.id.as_str()).collect();
+            return Err(if armed.is_empty() {
+                format!("no fault with id '{unknown}' is armed (no faults are armed)")
+            } else {
+                format!("no fault with id '{unknown}' is armed (armed: {})", armed.join(", "))
+            });
+        }
+        let (removed, kept): (Vec<_>, Vec<_>) =
+            current.iter().cloned().partition(|f| ids.is_empty() || ids.contains(&f.spec.id));
+        if removed.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.publish(kept.clone());
+        let removed_serials: HashSet<i32> = removed.iter().map(|f| f.serial).collect();
+        for f in &removed {
+            java.remove_fault(env, &f.java);
+        }
+        self.unbind(env, java, &removed_serials, &kept);
+
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        for f in &removed {
+            touched.extend(f.hits.lock().unwrap_or_else(|p| p.into_inner()).classes.iter().cloned());
+        }
+        let classes = hook::in_local_frame(env, 64, |env| self.loaded_named(env, &touched));
+        self.retransform(env, &classes);
+        self.update_event_modes();
+
+        let kind = match why {
+            Removal::Stopped => "removed",
+            Removal::Expired => "expired",
+        };
+        let mut out = Vec::new();
+        for f in &removed {
+            let (calls, injected) = java.counters(env, &f.java);
+            self.events.emit(Event::new(&f.spec.id, kind).with("calls", calls).with("injected", injected));
+            out.push(f.spec.id.clone());
+        }
+        Ok(out)
+    }
+
+    /// Drops removed faults from every site; sites left with no fault are cleared.
+    fn unbind(&self, env: &mut JNIEnv, java: &JavaSide, removed: &HashSet<i32>, kept: &[Arc<ArmedFault>]) {
+        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        let affected: Vec<(i32, Vec<i32>)> = sites
+            .bound
+            .iter()
+            .filter(|(_, serials)| serials.iter().any(|s| removed.contains(s)))
+            .map(|(site, serials)| (*site, serials.iter().copied().filter(|s| !removed.contains(s)).collect()))
+            .collect();
+        for (site, serials) in affected {
+            let refs: Vec<GlobalRef> =
+                kept.iter().filter(|f| serials.contains(&f.serial)).map(|f| f.java.clone()).collect();
+            if let Err(e) = java.bind_site(env, site, &refs) {
+                tracing::warn!("unbinding site {site}: {e}");
+            }
+            if serials.is_empty() {
+                sites.instrumented.remove(&site);
+            }
+            sites.set_bound(site, serials);
+        }
+    }
+
+    /// Loaded classes with the given internal names.
+    fn loaded_named(&self, env: &mut JNIEnv, names: &BTreeSet<String>) -> Vec<GlobalRef> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let Ok(classes) = self.jvmti.loaded_classes() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for raw in classes {
+            // SAFETY: a live local reference from GetLoadedClasses.
+            let class = unsafe { JObject::from_raw(raw) };
+            if internal_name(&self.jvmti, raw).is_some_and(|n| names.contains(&n)) {
+                if let Ok(g) = env.new_global_ref(&class) {
+                    out.push(g);
+                }
+            }
+            let _ = env.delete_local_ref(class);
+        }
+        out
+    }
+
+    /// ClassFileLoadHook only while a fault is armed: with it off, the JVM neither calls us
+    /// on class loads nor keeps copies of class files for us.
+    fn update_event_modes(&self) {
+        let table = self.table();
+        let want_hooks = !table.is_empty();
+        if self.hooks_enabled.swap(want_hooks, Ordering::SeqCst) != want_hooks {
+            if let Err(e) = self.jvmti.set_event_mode(want_hooks, jvmti::EVENT_CLASS_FILE_LOAD_HOOK) {
+                tracing::warn!("switching the class file load hook: {e}");
+            }
+        }
+        let want_prepare = table.iter().any(|f| class_pattern(f).is_some_and(|p| p.subtypes()));
+        if self.prepare_enabled.swap(want_prepare, Ordering::SeqCst) != want_prepare {
+            if let Err(e) = self.jvmti.set_event_mode(want_prepare, jvmti::EVENT_CLASS_PREPARE) {
+                tracing::warn!("switching class prepare events: {e}");
+            }
+        }
+    }
+
+    /// A class just prepared: if it is a new subtype for a `Class+` fault, rewrite it (on the
+    /// worker thread; retransforming from inside this event is not safe).
+    pub fn on_class_prepare(&'static self, env: &mut JNIEnv, class: jclass) {
+        let table = self.table();
+        let Some(name) = internal_name(&self.jvmti, class) else { return };
+        if transform::never_instrumented(&name) {
+            return;
+        }
+        let mut wanted = false;
+        let mut memo = HashMap::new();
+        for f in table.iter() {
+            let Some(pattern) = class_pattern(f) else { continue };
+            if !pattern.subtypes() {
+                continue;
+            }
+            let known = f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).contains(&name);
+            if known || pattern.matches_name(&name) {
+                continue; // already handled when the class file was loaded
+            }
+            if is_subtype(self, env, class, pattern, &mut memo) {
+                f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
+                wanted = true;
+            }
+        }
+        if wanted && self.jvmti.is_modifiable_class(class) {
+            // SAFETY: `class` is the live local reference the event handed us.
+            let local = unsafe { JObject::from_raw(class) };
+            if let Ok(global) = env.new_global_ref(&local) {
+                self.worker.lock().unwrap_or_else(|p| p.into_inner()).prepared.push(global);
+                self.ensure_worker();
+                self.wake.notify_all();
+            }
+            std::mem::forget(local);
+        }
+    }
+
+    /// Event labels for an injection reported by the hook.
+    pub fn fired(&self, serial: i32, site: i32, thread: Option<String>, delay_nanos: i64, caught: Option<String>) {
+        let labels = self.labels.read().unwrap_or_else(|p| p.into_inner());
+        let Some(label) = labels.get(&serial) else { return };
+        let method = self.sites.lock().unwrap_or_else(|p| p.into_inner()).display(site).unwrap_or("?").to_string();
+        let mut event = Event::new(&label.id, label.kind).with("method", method).with("thread", thread.unwrap_or_default());
+        match label.kind {
+            "exception" => {
+                if let Some(ex) = &label.exception {
+                    event = event.with("exception", ex.clone());
+                }
+                event = event.with("caught", caught.unwrap_or_else(|| "unknown".into()));
+            }
+            _ => {
+                let ms = (delay_nanos as f64 / 1e6 * 1000.0).round() / 1000.0;
+                event = event.with("delay_ms", ms);
+            }
+        }
+        self.events.emit(event);
+    }
+
+    pub fn counters(&self, env: &mut JNIEnv, id: &str) -> Result<(i64, i64), String> {
+        let java = self.java()?;
+        let table = self.table();
+        match table.iter().find(|f| f.spec.id == id) {
+            Some(f) => Ok(java.counters(env, &f.java)),
+            None => self.final_counters(id),
+        }
+    }
+
+    /// Counters of a removed fault, from its removal event.
+    fn final_counters(&self, id: &str) -> Result<(i64, i64), String> {
+        for line in self.events.recent(Some(id)).iter().rev() {
+            if let Ok(v) = serde_json::from_str::<Value>(line) {
+                if matches!(v["kind"].as_str(), Some("removed" | "expired")) {
+                    return Ok((v["calls"].as_i64().unwrap_or(0), v["injected"].as_i64().unwrap_or(0)));
+                }
+            }
+        }
+        Err(format!("no fault with id '{id}' is or was armed in this JVM"))
+    }
+
+    pub fn status(&self, env: &mut JNIEnv) -> Result<Value, String> {
+        let java = self.java()?;
+        let now = Instant::now();
+        let mut faults = Vec::new();
+        for f in self.table().iter() {
+            let (calls, injected) = java.counters(env, &f.java);
+            let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
+            let skipped: Vec<Value> =
+                hits.skipped.iter().map(|(m, why)| json!({"method": m, "reason": why})).collect();
+            faults.push(json!({
+                "id": f.spec.id,
+                "kind": f.spec.kind.name(),
+                "target": f.spec.kind.target().map(|t| t.to_string()),
+                "armed_at": humantime::format_rfc3339_micros(f.armed_wall).to_string(),
+                "methods": hits.methods.iter().collect::<Vec<_>>(),
+                "skipped": skipped,
+                "calls": calls,
+                "injected": injected,
+                "time_left_ms": f.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
+            }));
+        }
+        Ok(json!({ "faults": faults, "events_dropped": self.events.dropped() }))
+    }
+
+    fn ensure_worker(&'static self) {
+        let mut state = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if state.running {
+            return;
+        }
+        state.running = true;
+        let spawned = std::thread::Builder::new().name("faultline-leases".into()).spawn(move || self.worker_loop());
+        if let Err(e) = spawned {
+            state.running = false;
+            eprintln!("faultline: cannot start the lease thread ({e}); fault durations will not be enforced");
+        }
+    }
+
+    /// Ends faults whose lease ran out and rewrites late-loaded subtypes. Exits when no
+    /// fault is armed, so an idle agent has no thread of its own in the JVM.
+    fn worker_loop(&'static self) {
+        let mut env = match self.vm.attach_current_thread_as_daemon() {
+            Ok(env) => env,
+            Err(e) => {
+                eprintln!("faultline: lease thread cannot attach to the JVM: {e}");
+                self.worker.lock().unwrap_or_else(|p| p.into_inner()).running = false;
+                return;
+            }
+        };
+        loop {
+            let prepared = std::mem::take(&mut self.worker.lock().unwrap_or_else(|p| p.into_inner()).prepared);
+            if !prepared.is_empty() {
+                self.retransform(&mut env, &prepared);
+            }
+            let now = Instant::now();
+            let table = self.table();
+            let due: Vec<String> =
+                table.iter().filter(|f| f.deadline.is_some_and(|d| d <= now)).map(|f| f.spec.id.clone()).collect();
+            if !due.is_empty() {
+                let result = guard::with(|| self.stop(&mut env, &due, Removal::Expired));
+                if let Err(e) = result {
+                    tracing::debug!("expiring {due:?}: {e}");
+                }
+                continue;
+            }
+            let next = table.iter().filter_map(|f| f.deadline).min();
+            let state = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+            if table.is_empty() && state.prepared.is_empty() {
+                let mut state = state;
+                state.running = false;
+                return;
+            }
+            let wait = next.map(|d| d.saturating_duration_since(now)).unwrap_or(Duration::from_secs(1));
+            let wait = wait.clamp(Duration::from_millis(1), Duration::from_secs(1));
+            let _unused = self.wake.wait_timeout(state, wait);
+        }
+    }
+}
+
+fn class_pattern(f: &ArmedFault) -> Option<&faultline::target::ClassPattern> {
+    f.spec.kind.target().map(|t| &t.class)
+}
+
+/// `com/acme/Repo` from a class reference; None for arrays and primitives.
+pub fn internal_name(jvmti: &Jvmti, class: jclass) -> Option<String> {
+    let sig = jvmti.class_signature(class).ok()?;
+    sig.strip_prefix('L').and_then(|s| s.strip_suffix(';')).map(str::to_string)
+}
+
+/// Whether `class` or any of its supertypes matches the glob of a `Class+` pattern.
+fn is_subtype(
+    agent: &Agent,
+    env: &mut JNIEnv,
+    class: jclass,
+    pattern: &faultline::target::ClassPattern,
+    memo: &mut HashMap<String, bool>,
+) -> bool {
+    let Some(name) = internal_name(&agent.jvmti, class) else { return false };
+    if let Some(known) = memo.get(&name) {
+        return *known;
+    }
+    memo.insert(name.clone(), false); // cycles cannot happen, but be safe
+    let mut result = pattern.matches_name(&name);
+    if !result {
+        // SAFETY: `class` is a live reference for the duration of this call.
+        let local = unsafe { JClass::from_raw(class) };
+        if let Ok(Some(sup)) = env.get_superclass(&local) {
+            result = is_subtype(agent, env, sup.as_raw(), pattern, memo);
+            let _ = env.delete_local_ref(sup);
+        }
+        std::mem::forget(local);
+        if !result {
+            for iface in agent.jvmti.implemented_interfaces(class).unwrap_or_default() {
+                if !result {
+                    result = is_subtype(agent, env, iface, pattern, memo);
+                }
+                // SAFETY: a local reference returned by GetImplementedInterfaces.
+                let _ = env.delete_local_ref(unsafe { JObject::from_raw(iface) });
+            }
+        }
+    }
+    memo.insert(name, result);
+    result
+}
+
+/// Lets every named module read the hook's module: JDK classes live in named modules, and
+/// a call from them into the boot loader's unnamed module is otherwise illegal.
+fn open_modules_to_hook(agent: &Agent, env: &mut JNIEnv) {
+    let Some(java) = agent.java.get() else { return };
+    hook::in_local_frame(env, 32, |env| {
+        let hook_module = guard::with(|| {
+            env.call_method(java.hook_class(), "getModule", "()Ljava/lang/Module;", &[]).and_then(|v| v.l())
+        });
+        let Ok(hook_module) = hook_module else {
+            let _ = env.exception_clear();
+            return;
+        };
+        for module in agent.jvmti.all_modules().unwrap_or_default() {
+            let _ = agent.jvmti.add_module_reads(module, hook_module.as_raw());
+            // SAFETY: a local reference returned by GetAllModules.
+            let _ = env.delete_local_ref(unsafe { JObject::from_raw(module) });
+        }
+    });
+}
+
+/// Reads a Java string argument of a native method.
+pub fn arg_string(env: &mut JNIEnv, s: &JString) -> Option<String> {
+    hook::java_string(env, s)
+}

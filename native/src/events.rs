@@ -1,0 +1,186 @@
+//! Fault outcomes: every arm, injection, removal and expiry becomes one JSON object.
+//!
+//! Application threads only format the line and hand it over: the file is written by a
+//! background thread through a bounded queue, and when the queue is full the event is
+//! counted as dropped instead of blocking the application. The most recent events are also
+//! kept in memory for the in-process API and the CLI.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use serde_json::{Map, Value};
+
+/// Events kept in memory; older ones are still in the events file.
+const RECENT_CAPACITY: usize = 20_000;
+/// Events waiting for the file writer before new ones are dropped.
+const QUEUE_CAPACITY: usize = 65_536;
+
+pub struct Event {
+    pub fault: String,
+    pub kind: String,
+    pub fields: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(fault: &str, kind: &str) -> Event {
+        Event { fault: fault.to_string(), kind: kind.to_string(), fields: Map::new() }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// One JSON line: `time`, `fault` and `kind` first, then the kind's own fields.
+    pub fn to_json(&self, time: SystemTime) -> String {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"time\":");
+        out.push_str(&Value::from(humantime::format_rfc3339_micros(time).to_string()).to_string());
+        out.push_str(",\"fault\":");
+        out.push_str(&Value::from(self.fault.as_str()).to_string());
+        out.push_str(",\"kind\":");
+        out.push_str(&Value::from(self.kind.as_str()).to_string());
+        for (key, value) in &self.fields {
+            out.push(',');
+            out.push_str(&Value::from(key.as_str()).to_string());
+            out.push(':');
+            out.push_str(&value.to_string());
+        }
+        out.push('}');
+        out
+    }
+}
+
+struct Recent {
+    lines: VecDeque<(String, String)>,
+    /// Sequence number of the oldest line still held.
+    first_seq: u64,
+}
+
+pub struct EventLog {
+    recent: Mutex<Recent>,
+    file: Mutex<Option<(PathBuf, Sender<String>)>>,
+    dropped: AtomicU64,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        EventLog {
+            recent: Mutex::new(Recent { lines: VecDeque::new(), first_seq: 0 }),
+            file: Mutex::new(None),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl EventLog {
+    /// Starts appending events to `path` (created if missing).
+    pub fn open_file(&self, path: &Path) -> Result<(), String> {
+        let mut current = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|(p, _)| p == path) {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the events file {}: {e}", path.display()))?;
+        let (tx, rx) = bounded::<String>(QUEUE_CAPACITY);
+        std::thread::Builder::new()
+            .name("faultline-events".into())
+            .spawn(move || write_lines(file, rx))
+            .map_err(|e| format!("cannot start the events writer: {e}"))?;
+        *current = Some((path.to_path_buf(), tx));
+        Ok(())
+    }
+
+    pub fn emit(&self, event: Event) {
+        let line = event.to_json(SystemTime::now());
+        if let Some((_, tx)) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            match tx.try_send(line.clone()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.lines.len() == RECENT_CAPACITY {
+            recent.lines.pop_front();
+            recent.first_seq += 1;
+        }
+        recent.lines.push_back((event.fault, line));
+    }
+
+    /// Events that could not be queued for the file (the in-memory list still has them).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Recent event lines, oldest first, optionally of one fault only.
+    pub fn recent(&self, fault: Option<&str>) -> Vec<String> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .lines
+            .iter()
+            .filter(|(f, _)| fault.is_none_or(|want| want == f))
+            .map(|(_, line)| line.clone())
+            .collect()
+    }
+
+    /// Lines after sequence number `since` (0 = from the oldest held), and the next number.
+    pub fn since(&self, since: u64) -> (Vec<String>, u64) {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let end = recent.first_seq + recent.lines.len() as u64;
+        let start = since.max(recent.first_seq);
+        let skip = (start - recent.first_seq) as usize;
+        (recent.lines.iter().skip(skip).map(|(_, l)| l.clone()).collect(), end)
+    }
+}
+
+fn write_lines(file: File, rx: Receiver<String>) {
+    let mut out = BufWriter::new(file);
+    while let Ok(line) = rx.recv() {
+        let _ = writeln!(out, "{line}");
+        // Write out what is queued now, then flush, so a reader of the file sees events
+        // within milliseconds without one write per event under load.
+        while let Ok(more) = rx.try_recv() {
+            let _ = writeln!(out, "{more}");
+        }
+        let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn event_json_starts_with_time_fault_kind() {
+        let e = Event::new("slow-save", "latency").with("delay_ms", 213.4).with("thread", "main");
+        let json = e.to_json(UNIX_EPOCH + Duration::from_micros(1_500_000));
+        assert_eq!(
+            json,
+            r#"{"time":"1970-01-01T00:00:01.500000Z","fault":"slow-save","kind":"latency","delay_ms":213.4,"thread":"main"}"#
+        );
+    }
+
+    #[test]
+    fn recent_filters_by_fault() {
+        let log = EventLog::default();
+        log.emit(Event::new("a", "armed"));
+        log.emit(Event::new("b", "armed"));
+        log.emit(Event::new("a", "removed"));
+        assert_eq!(log.recent(Some("a")).len(), 2);
+        assert_eq!(log.recent(None).len(), 3);
+        let (lines, next) = log.since(1);
+        assert_eq!((lines.len(), next), (2, 3));
+    }
+}

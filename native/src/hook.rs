@@ -1,0 +1,263 @@
+//! The Java half of the agent: the hook classes embedded in this library, defined in the
+//! bootstrap class loader so every class can call them, and the JNI calls the agent makes
+//! on them (define a fault, bind faults to sites, read counters, remove a fault).
+//!
+//! Binding writes the `Hook.sites` array through JNI array functions only, so it runs no
+//! Java code: it is safe inside the ClassFileLoadHook, on any class-loading thread.
+
+use jni::objects::{GlobalRef, JClass, JObject, JObjectArray, JStaticFieldID, JString, JValue};
+use jni::sys::jsize;
+use jni::JNIEnv;
+
+use crate::guard;
+
+include!(concat!(env!("OUT_DIR"), "/boot_classes.rs"));
+
+pub const HOOK_CLASS: &str = "io/faultline/boot/Hook";
+const FAULT_CLASS: &str = "io/faultline/boot/Fault";
+const SITES_SIG: &str = "[[Lio/faultline/boot/Fault;";
+const DEFINE_SIG: &str =
+    "(ILjava/lang/String;IDJJLjava/lang/String;JJLjava/lang/Class;Ljava/lang/String;)Lio/faultline/boot/Fault;";
+
+/// Fault kinds as `Fault.java` numbers them.
+pub const KIND_LATENCY: i32 = 0;
+pub const KIND_EXCEPTION: i32 = 1;
+pub const KIND_HANG: i32 = 2;
+
+pub struct JavaSide {
+    hook: GlobalRef,
+    fault: GlobalRef,
+    sites_field: JStaticFieldID,
+    sites: std::sync::Mutex<SiteArray>,
+}
+
+struct SiteArray {
+    array: Option<GlobalRef>,
+    capacity: jsize,
+}
+
+/// What `Fault.define` needs besides the scenario spec.
+pub struct FaultDefinition<'a> {
+    pub serial: i32,
+    pub id: &'a str,
+    pub kind: i32,
+    pub probability: f64,
+    pub after: i64,
+    pub limit: i64,
+    pub threads: Option<&'a str>,
+    pub delay_nanos: i64,
+    pub jitter_nanos: i64,
+    pub message: Option<&'a str>,
+}
+
+impl JavaSide {
+    /// Defines the hook classes in the bootstrap loader and binds their native methods.
+    pub fn install(env: &mut JNIEnv, natives: &[jni::NativeMethod]) -> Result<JavaSide, String> {
+        let null = JObject::null();
+        for (name, bytes) in BOOT_CLASSES {
+            if let Err(e) = env.define_class(*name, &null, bytes) {
+                // Already defined: an earlier copy of this agent in the same JVM. Reuse it.
+                let _ = env.exception_clear();
+                tracing::debug!("boot class {name} not defined again: {e}");
+            }
+        }
+        let hook_local = find_boot_class(env, HOOK_CLASS)?;
+        let fault_local = find_boot_class(env, FAULT_CLASS)?;
+        env.register_native_methods(&hook_local, natives)
+            .map_err(|e| format!("cannot bind the hook's native methods: {e}"))?;
+        let sites_field = env
+            .get_static_field_id(&hook_local, "sites", SITES_SIG)
+            .map_err(|e| format!("hook class lacks its sites field: {e}"))?;
+        let hook = env.new_global_ref(&hook_local).map_err(|e| e.to_string())?;
+        let fault = env.new_global_ref(&fault_local).map_err(|e| e.to_string())?;
+        Ok(JavaSide { hook, fault, sites_field, sites: std::sync::Mutex::new(SiteArray { array: None, capacity: 0 }) })
+    }
+
+    pub fn hook_class(&self) -> &GlobalRef {
+        &self.hook
+    }
+
+    /// Builds the Java `Fault`; an error carries the reason for the user.
+    pub fn define_fault(
+        &self,
+        env: &mut JNIEnv,
+        def: &FaultDefinition,
+        throw_class: Option<&JClass>,
+    ) -> Result<GlobalRef, String> {
+        guard::with(|| {
+            let id = env.new_string(def.id).map_err(|e| e.to_string())?;
+            let threads = optional_string(env, def.threads)?;
+            let message = optional_string(env, def.message)?;
+            let null = JObject::null();
+            let throw_obj: &JObject = match throw_class {
+                Some(c) => c,
+                None => &null,
+            };
+            let fault_class: &JClass = self.fault.as_obj().into();
+            let result = env.call_static_method(
+                fault_class,
+                "define",
+                DEFINE_SIG,
+                &[
+                    JValue::Int(def.serial),
+                    JValue::Object(&id),
+                    JValue::Int(def.kind),
+                    JValue::Double(def.probability),
+                    JValue::Long(def.after),
+                    JValue::Long(def.limit),
+                    JValue::Object(&threads),
+                    JValue::Long(def.delay_nanos),
+                    JValue::Long(def.jitter_nanos),
+                    JValue::Object(throw_obj),
+                    JValue::Object(&message),
+                ],
+            );
+            match result.and_then(|v| v.l()) {
+                Ok(obj) => env.new_global_ref(obj).map_err(|e| e.to_string()),
+                Err(_) => Err(take_exception_message(env).unwrap_or_else(|| "the fault could not be defined".into())),
+            }
+        })
+    }
+
+    /// `(calls, injected)` of a fault.
+    pub fn counters(&self, env: &mut JNIEnv, fault: &GlobalRef) -> (i64, i64) {
+        guard::with(|| {
+            let calls = env.call_method(fault, "calls", "()J", &[]).and_then(|v| v.j()).unwrap_or(-1);
+            let injected = env.call_method(fault, "injected", "()J", &[]).and_then(|v| v.j()).unwrap_or(-1);
+            let _ = env.exception_clear();
+            (calls, injected)
+        })
+    }
+
+    /// Marks a fault removed and wakes every thread it holds.
+    pub fn remove_fault(&self, env: &mut JNIEnv, fault: &GlobalRef) {
+        guard::with(|| {
+            if env.call_method(fault, "remove", "()V", &[]).is_err() {
+                let _ = env.exception_clear();
+            }
+        })
+    }
+
+    /// Makes `Hook.sites[site]` hold exactly `faults` (none: null, so the prologue returns at once).
+    pub fn bind_site(&self, env: &mut JNIEnv, site: i32, faults: &[GlobalRef]) -> Result<(), String> {
+        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        in_local_frame(env, 8, |env| -> Result<(), String> {
+            if site >= sites.capacity || sites.array.is_none() {
+                self.grow(env, &mut sites, site)?;
+            }
+            let Some(array) = sites.array.as_ref() else {
+                return Err("the site array is missing".into());
+            };
+            let array: &JObjectArray = array.as_obj().into();
+            let value = if faults.is_empty() {
+                JObject::null()
+            } else {
+                let fault_class: &JClass = self.fault.as_obj().into();
+                let list = env
+                    .new_object_array(faults.len() as jsize, fault_class, JObject::null())
+                    .map_err(|e| jni_failure(env, "allocate a site's fault list", e))?;
+                for (i, f) in faults.iter().enumerate() {
+                    env.set_object_array_element(&list, i as jsize, f)
+                        .map_err(|e| jni_failure(env, "fill a site's fault list", e))?;
+                }
+                list.into()
+            };
+            env.set_object_array_element(array, site, &value)
+                .map_err(|e| jni_failure(env, "bind a site", e))
+        })
+    }
+
+    /// Replaces `Hook.sites` by a larger copy; called with the site lock held.
+    fn grow(&self, env: &mut JNIEnv, sites: &mut SiteArray, site: i32) -> Result<(), String> {
+        let mut capacity = sites.capacity.max(256);
+        while capacity <= site {
+            capacity = capacity.saturating_mul(2);
+        }
+        let hook_class: &JClass = self.hook.as_obj().into();
+        let element_class = env
+            .find_class("[Lio/faultline/boot/Fault;")
+            .map_err(|e| jni_failure(env, "find the Fault[] class", e))?;
+        let bigger = env
+            .new_object_array(capacity, &element_class, JObject::null())
+            .map_err(|e| jni_failure(env, "allocate the site array", e))?;
+        if let Some(old) = sites.array.as_ref() {
+            let old: &JObjectArray = old.as_obj().into();
+            for i in 0..sites.capacity {
+                let item = env.get_object_array_element(old, i).map_err(|e| jni_failure(env, "copy sites", e))?;
+                if !item.is_null() {
+                    env.set_object_array_element(&bigger, i, &item).map_err(|e| jni_failure(env, "copy sites", e))?;
+                }
+                env.delete_local_ref(item).map_err(|e| e.to_string())?;
+            }
+        }
+        env.set_static_field(hook_class, self.sites_field, JValue::Object(&bigger))
+            .map_err(|e| jni_failure(env, "publish the site array", e))?;
+        sites.array = Some(env.new_global_ref(&bigger).map_err(|e| e.to_string())?);
+        sites.capacity = capacity;
+        Ok(())
+    }
+}
+
+/// Runs `f` in a fresh JNI local frame, so the local references it creates are freed.
+/// `f` must not return local references (global ones are fine).
+pub fn in_local_frame<T>(env: &mut JNIEnv, capacity: i32, f: impl FnOnce(&mut JNIEnv) -> T) -> T {
+    let pushed = env.push_local_frame(capacity).is_ok();
+    let out = f(env);
+    if pushed {
+        // SAFETY: the frame pushed above is the innermost one, and nothing created in it escapes.
+        let _ = unsafe { env.pop_local_frame(&JObject::null()) };
+    }
+    out
+}
+
+fn find_boot_class<'a>(env: &mut JNIEnv<'a>, name: &str) -> Result<JClass<'a>, String> {
+    env.find_class(name).map_err(|e| {
+        let _ = env.exception_clear();
+        format!("cannot find the hook class {name} after defining it: {e}")
+    })
+}
+
+fn optional_string<'a>(env: &mut JNIEnv<'a>, text: Option<&str>) -> Result<JObject<'a>, String> {
+    match text {
+        Some(t) => env.new_string(t).map(JObject::from).map_err(|e| e.to_string()),
+        None => Ok(JObject::null()),
+    }
+}
+
+fn jni_failure(env: &mut JNIEnv, what: &str, e: jni::errors::Error) -> String {
+    let detail = take_exception_message(env).unwrap_or_else(|| e.to_string());
+    format!("cannot {what}: {detail}")
+}
+
+/// Clears the pending Java exception and returns its message (or class name).
+pub fn take_exception_message(env: &mut JNIEnv) -> Option<String> {
+    if !env.exception_check().unwrap_or(false) {
+        return None;
+    }
+    let throwable = env.exception_occurred().ok()?;
+    let _ = env.exception_clear();
+    let text = guard::with(|| {
+        env.call_method(&throwable, "getMessage", "()Ljava/lang/String;", &[])
+            .and_then(|v| v.l())
+            .ok()
+            .filter(|o| !o.is_null())
+            .and_then(|o| java_string(env, &JString::from(o)))
+            .or_else(|| {
+                env.call_method(&throwable, "toString", "()Ljava/lang/String;", &[])
+                    .and_then(|v| v.l())
+                    .ok()
+                    .and_then(|o| java_string(env, &JString::from(o)))
+            })
+    });
+    let _ = env.exception_clear();
+    text
+}
+
+/// Reads a Java string the caller knows is a `java.lang.String` (or null).
+pub fn java_string(env: &mut JNIEnv, s: &JString) -> Option<String> {
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: callers pass only references declared as java.lang.String in the JNI signature.
+    unsafe { env.get_string_unchecked(s) }.ok().map(|j| j.into())
+}

@@ -1,0 +1,20 @@
+//! faultline's JVMTI agent: rewrites the entry of targeted methods to call a small hook
+//! class, which injects latency, exceptions and hangs. With no fault armed, no class is
+//! touched and the JVM runs its original bytecode.
+//!
+//! Layout: `entry` (the JVM's doors and event callbacks), `agent` (arm, stop, status),
+//! `transform` (which methods to rewrite), `classfile` (the rewriter itself), `hook` and
+//! `hook_natives` (the Java hook classes and their natives), `java_api` (the in-process
+//! API's natives), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
+
+pub mod agent;
+pub mod classfile;
+pub mod entry;
+pub mod events;
+pub mod guard;
+pub mod hook;
+pub mod hook_natives;
+pub mod java_api;
+pub mod jvmti;
+pub mod options;
+pub mod transform;

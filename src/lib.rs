@@ -1,0 +1,6 @@
+//! faultline's shared model: scenarios, faults, target patterns and durations.
+//! The native agent and the CLI both use this crate, so there is one parser.
+
+pub mod duration;
+pub mod scenario;
+pub mod target;

@@ -1,0 +1,1559 @@
+//! Scenarios: the one model of faults, read from TOML.
+//!
+//! Every way of arming a fault (a scenario file at startup, `faultline
+//! apply`, `faultline inject`, the Java API, the JUnit extension) ends up as a
+//! [`Scenario`] of [`FaultSpec`]s parsed here, so the rules for what a valid
+//! fault is live in one place. A fault built in code can be checked by the
+//! same rules with `Scenario::parse(&spec.to_toml(), origin)`, which is also
+//! how it travels to the agent.
+//!
+//! The parser reads the file into TOML values with their byte spans rather
+//! than through `#[derive(Deserialize)]`, because every error must name the
+//! line and key at fault, explain the rule, and list what is valid; serde's
+//! generic messages cannot do that.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::{Spanned, Value};
+
+use crate::duration::{format_duration, parse_duration};
+use crate::target::{check_binary_name, ClassPattern, Target};
+
+/// How long a hang fault blocks a thread when its `max` is not given: long
+/// enough to trip any sane timeout, short enough that a forgotten fault does
+/// not hold a thread forever.
+pub const DEFAULT_HANG_MAX: Duration = Duration::from_secs(600);
+
+/// The keys a scenario file may have at the top level.
+const TOP_KEYS: [&str; 3] = ["name", "description", "fault"];
+
+/// The keys a `[[fault]]` table may have, in the order `to_toml` writes them.
+const FAULT_KEYS: [&str; 16] = [
+    "id",
+    "kind",
+    "target",
+    "delay",
+    "jitter",
+    "probability",
+    "after",
+    "limit",
+    "duration",
+    "threads",
+    "throw",
+    "message",
+    "max",
+    "pool",
+    "executor",
+    "mode",
+];
+
+/// The values of `kind`.
+const KINDS: [&str; 4] = ["latency", "exception", "hang", "pool"];
+
+/// A set of faults to arm together, as read from one file or command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// In file order; may be empty.
+    pub faults: Vec<FaultSpec>,
+    /// Where the scenario came from, for messages: a file path or `<inline>`.
+    pub origin: String,
+}
+
+/// One fault: what to do (`kind`) and when to do it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// Unique within the scenario; `f1`, `f2`, ... by position when not given.
+    pub id: String,
+    pub kind: FaultKind,
+    /// Chance that a matching call is injected, in 0..=1.
+    pub probability: f64,
+    /// Matching calls to let through before the first injection.
+    pub after: u64,
+    /// Most injections to make; None for unlimited.
+    pub limit: Option<u64>,
+    /// Remove the fault after this long; None to keep it until stopped. (The
+    /// CLI's default of 10m is the CLI's to apply: a file means what it says.)
+    pub duration: Option<Duration>,
+    /// Only calls on threads whose name matches this glob: `*` is any run of
+    /// characters, `?` one character.
+    pub threads: Option<String>,
+    /// 1-based line of the fault's `[[fault]]` header, for messages.
+    pub line: usize,
+}
+
+/// What a fault does, with the settings that only make sense for that kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Sleep before the target method runs.
+    Latency {
+        target: Target,
+        delay: Duration,
+        /// Uniform spread around `delay`: each call sleeps delay ± jitter.
+        jitter: Duration,
+    },
+    /// Throw from the target method, whether or not it declares the exception.
+    Exception {
+        target: Target,
+        /// Java binary class name, e.g. `java.net.SocketTimeoutException` or
+        /// `com.acme.Outer$Err`.
+        throw: String,
+        message: Option<String>,
+    },
+    /// Block the calling thread until the fault is removed or `max` passes.
+    Hang { target: Target, max: Duration },
+    /// Exhaust a thread pool, chosen by worker thread names and/or executor
+    /// class.
+    Pool {
+        /// Glob on the pool's worker thread names.
+        pool: Option<String>,
+        executor: Option<ClassPattern>,
+        mode: PoolMode,
+    },
+}
+
+impl FaultKind {
+    /// The kind as written in `kind = "..."` and in events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Exception { .. } => "exception",
+            FaultKind::Hang { .. } => "hang",
+            FaultKind::Pool { .. } => "pool",
+        }
+    }
+
+    /// The methods the fault applies to; None for pool faults, which act on
+    /// executors rather than methods.
+    pub fn target(&self) -> Option<&Target> {
+        match self {
+            FaultKind::Latency { target, .. }
+            | FaultKind::Exception { target, .. }
+            | FaultKind::Hang { target, .. } => Some(target),
+            FaultKind::Pool { .. } => None,
+        }
+    }
+}
+
+/// How a pool fault exhausts its pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// Occupy every worker and fill the queue, so new tasks wait.
+    #[default]
+    Saturate,
+    /// Make the pool reject new tasks outright.
+    Reject,
+}
+
+impl PoolMode {
+    /// The mode as written in `mode = "..."`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolMode::Saturate => "saturate",
+            PoolMode::Reject => "reject",
+        }
+    }
+}
+
+impl fmt::Display for PoolMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a scenario was rejected, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// File path or `<inline>`.
+    pub origin: String,
+    /// 1-based line, when the problem is at one place in the text.
+    pub line: Option<usize>,
+    /// The key at fault, when there is one.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    /// `slow-db.toml:12: key 'delay': invalid duration ...`, the shape
+    /// compilers use, so editors and terminals can jump to the line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.origin)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key '{key}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Scenario {
+    /// Parses and validates a scenario; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        Parser { text, origin }.scenario()
+    }
+
+    /// Reads and parses a scenario file; errors name the path.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Scenario::parse(&text, &origin),
+            Err(e) => Err(ScenarioError {
+                origin,
+                line: None,
+                key: None,
+                message: format!("cannot read the scenario file: {e}"),
+            }),
+        }
+    }
+
+    /// Writes the scenario as TOML that [`Scenario::parse`] reads back to an
+    /// equal scenario (fault lines aside, which follow the new text).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        if let Some(name) = &self.name {
+            out.push_str(&format!("name = {}\n", toml_string(name)));
+        }
+        if let Some(description) = &self.description {
+            out.push_str(&format!("description = {}\n", toml_string(description)));
+        }
+        for fault in &self.faults {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&fault.to_toml());
+        }
+        out
+    }
+}
+
+impl FaultSpec {
+    /// Writes this fault as one `[[fault]]` table, with its id and every
+    /// setting that differs from the default, so that [`Scenario::parse`]
+    /// reads it back to an equal spec; the header is on line 1.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from("[[fault]]\n");
+        let mut put = |key: &str, value: String| out.push_str(&format!("{key} = {value}\n"));
+        put("id", toml_string(&self.id));
+        put("kind", toml_string(self.kind.name()));
+        if let Some(target) = self.kind.target() {
+            put("target", toml_string(target.text()));
+        }
+        match &self.kind {
+            FaultKind::Latency { delay, jitter, .. } => {
+                put("delay", toml_duration(*delay));
+                if !jitter.is_zero() {
+                    put("jitter", toml_duration(*jitter));
+                }
+            }
+            FaultKind::Exception { throw, message, .. } => {
+                put("throw", toml_string(throw));
+                if let Some(message) = message {
+                    put("message", toml_string(message));
+                }
+            }
+            FaultKind::Hang { max, .. } => put("max", toml_duration(*max)),
+            FaultKind::Pool {
+                pool,
+                executor,
+                mode,
+            } => {
+                if let Some(pool) = pool {
+                    put("pool", toml_string(pool));
+                }
+                if let Some(executor) = executor {
+                    put("executor", toml_string(executor.text()));
+                }
+                put("mode", toml_string(mode.as_str()));
+            }
+        }
+        if self.probability != 1.0 {
+            put("probability", Value::Float(self.probability).to_string());
+        }
+        if self.after != 0 {
+            put("after", self.after.to_string());
+        }
+        if let Some(limit) = self.limit {
+            put("limit", limit.to_string());
+        }
+        if let Some(duration) = self.duration {
+            put("duration", toml_duration(duration));
+        }
+        if let Some(threads) = &self.threads {
+            put("threads", toml_string(threads));
+        }
+        out
+    }
+}
+
+/// A TOML string literal, escaped as needed.
+fn toml_string(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
+fn toml_duration(d: Duration) -> String {
+    toml_string(&format_duration(d))
+}
+
+/// A table whose keys and values remember where they were in the text.
+type RawTable = BTreeMap<Spanned<String>, Spanned<Value>>;
+
+/// The second look at a file, once its top level is known to be sound: the
+/// `[[fault]]` tables with their own spans, which the first look loses.
+#[derive(Deserialize)]
+struct RawFaults {
+    #[serde(default)]
+    fault: Vec<Spanned<RawTable>>,
+}
+
+/// The text being parsed, for turning byte offsets into located errors.
+struct Parser<'a> {
+    text: &'a str,
+    origin: &'a str,
+}
+
+impl Parser<'_> {
+    fn scenario(&self) -> Result<Scenario, ScenarioError> {
+        let top: RawTable = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
+        let mut entries: Vec<_> = top.into_iter().collect();
+        entries.sort_by_key(|(key, _)| key.span().start);
+
+        let mut name = None;
+        let mut description = None;
+        let mut has_faults = false;
+        for (key, value) in &entries {
+            let line = self.line(key.span().start);
+            let fail = |message: String| Err(self.error(Some(line), Some(key.get_ref()), message));
+            match (key.get_ref().as_str(), value.get_ref()) {
+                ("name", Value::String(text)) => name = Some(text.clone()),
+                ("description", Value::String(text)) => description = Some(text.clone()),
+                ("name" | "description", other) => {
+                    return fail(format!("expected a string, found {}", type_name(other)))
+                }
+                ("fault", Value::Array(items)) if items.iter().all(Value::is_table) => {
+                    has_faults = true
+                }
+                ("fault", Value::Table(_)) => {
+                    return fail("write each fault as [[fault]], with double brackets".to_string())
+                }
+                ("fault", other) => {
+                    return fail(format!(
+                        "expected [[fault]] tables, found {}",
+                        type_name(other)
+                    ))
+                }
+                (unknown, _) => {
+                    return fail(unknown_key(
+                        unknown,
+                        &["name", "description", "[[fault]]"],
+                        &TOP_KEYS,
+                    ))
+                }
+            }
+        }
+
+        let raw_faults = if has_faults {
+            let raw: RawFaults = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
+            raw.fault
+        } else {
+            Vec::new()
+        };
+        let mut faults = Vec::with_capacity(raw_faults.len());
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        for (index, table) in raw_faults.into_iter().enumerate() {
+            let (fault, id_line) = self.fault(index, table)?;
+            if let Some(first_line) = ids.insert(fault.id.clone(), id_line) {
+                return Err(self.error(
+                    Some(id_line),
+                    Some("id"),
+                    format!(
+                        "duplicate id '{}': the fault at line {first_line} has it too \
+                         (ids must be unique; a fault without one is named f1, f2, ... by position)",
+                        fault.id
+                    ),
+                ));
+            }
+            faults.push(fault);
+        }
+        Ok(Scenario {
+            name,
+            description,
+            faults,
+            origin: self.origin.to_string(),
+        })
+    }
+
+    /// Parses the fault at `index` (0-based), returning it with the line
+    /// that gave it its id, for duplicate-id messages.
+    fn fault(
+        &self,
+        index: usize,
+        table: Spanned<RawTable>,
+    ) -> Result<(FaultSpec, usize), ScenarioError> {
+        let header = self.line(table.span().start);
+        let mut entries: Vec<Entry> = table
+            .into_inner()
+            .into_iter()
+            .map(|(key, value)| Entry {
+                offset: key.span().start,
+                line: self.line(key.span().start),
+                key: key.into_inner(),
+                value: value.into_inner(),
+            })
+            .collect();
+        entries.sort_by_key(|entry| entry.offset);
+        let fields = Fields {
+            parser: self,
+            header,
+            entries,
+        };
+
+        fields.check_known_keys()?;
+        let kind = fields.kind()?;
+        fields.check_keys_apply_to(kind)?;
+
+        let (id, id_line) = match fields.string("id")? {
+            Some((entry, id)) => (fields.check_id(entry, id)?, entry.line),
+            None => (format!("f{}", index + 1), header),
+        };
+        let kind = match kind {
+            "latency" => fields.latency()?,
+            "exception" => fields.exception()?,
+            "hang" => fields.hang()?,
+            _ => fields.pool()?,
+        };
+        let probability = fields.probability()?.unwrap_or(1.0);
+        let after = fields.count("after")?.unwrap_or(0);
+        let limit = match fields.count("limit")? {
+            Some(0) => {
+                return Err(
+                    fields.error_at("limit", "must be at least 1 (leave it out for no limit)")
+                )
+            }
+            limit => limit,
+        };
+        let duration = fields.positive_duration("duration")?;
+        let threads = fields.non_empty_string("threads")?;
+        let spec = FaultSpec {
+            id,
+            kind,
+            probability,
+            after,
+            limit,
+            duration,
+            threads,
+            line: header,
+        };
+        Ok((spec, id_line))
+    }
+
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        1 + self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+
+    fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
+        ScenarioError {
+            origin: self.origin.to_string(),
+            line,
+            key: key.map(str::to_string),
+            message,
+        }
+    }
+
+    /// A TOML syntax error, located by the toml crate's span and flattened
+    /// to one line.
+    fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let line = e.span().map(|span| self.line(span.start));
+        let message = e.message().trim().replace('\n', "; ");
+        self.error(line, None, format!("invalid TOML: {message}"))
+    }
+}
+
+/// One `key = value` of a fault table.
+struct Entry {
+    key: String,
+    value: Value,
+    line: usize,
+    offset: usize,
+}
+
+/// The keys of one `[[fault]]` table, with typed, located accessors.
+struct Fields<'a> {
+    parser: &'a Parser<'a>,
+    /// Line of the `[[fault]]` header, where missing keys are reported.
+    header: usize,
+    entries: Vec<Entry>,
+}
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|entry| entry.key == key)
+    }
+
+    /// An error about a key that is present, on the key's line.
+    fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        let line = self.get(key).map_or(self.header, |entry| entry.line);
+        self.parser.error(Some(line), Some(key), message.into())
+    }
+
+    /// An error about a key that is missing, on the header's line.
+    fn missing(&self, key: &str, what: &str) -> ScenarioError {
+        self.parser.error(
+            Some(self.header),
+            Some(key),
+            format!("missing, and required: {what}"),
+        )
+    }
+
+    fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
+        self.error_at(
+            &entry.key,
+            format!("expected {expected}, found {}", type_name(&entry.value)),
+        )
+    }
+
+    fn check_known_keys(&self) -> Result<(), ScenarioError> {
+        match self
+            .entries
+            .iter()
+            .find(|entry| !FAULT_KEYS.contains(&entry.key.as_str()))
+        {
+            Some(entry) => Err(self.error_at(
+                &entry.key,
+                unknown_key(&entry.key, &FAULT_KEYS, &FAULT_KEYS),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn kind(&self) -> Result<&'static str, ScenarioError> {
+        let Some((entry, kind)) = self.string("kind")? else {
+            return Err(self.missing("kind", "one of latency, exception, hang, pool"));
+        };
+        match KINDS.iter().find(|&&k| k == kind) {
+            Some(kind) => Ok(kind),
+            None => Err(self.error_at(
+                &entry.key,
+                format!(
+                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, pool",
+                    suggestion(kind, &KINDS)
+                ),
+            )),
+        }
+    }
+
+    /// Rejects keys that belong to another kind of fault, which would
+    /// otherwise be silently ignored.
+    fn check_keys_apply_to(&self, kind: &str) -> Result<(), ScenarioError> {
+        for entry in &self.entries {
+            let kinds: &[&str] = match entry.key.as_str() {
+                "target" => &["latency", "exception", "hang"],
+                "delay" | "jitter" => &["latency"],
+                "throw" | "message" => &["exception"],
+                "max" => &["hang"],
+                "pool" | "executor" | "mode" => &["pool"],
+                _ => continue,
+            };
+            if !kinds.contains(&kind) {
+                let mut message = format!(
+                    "applies to {} faults only, not to {kind} faults",
+                    join_words(kinds, "and")
+                );
+                if entry.key == "target" {
+                    message.push_str(" (a pool fault is aimed with 'pool' or 'executor')");
+                }
+                return Err(self.error_at(&entry.key, message));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_id(&self, entry: &Entry, id: &str) -> Result<String, ScenarioError> {
+        if id.is_empty() {
+            return Err(self.error_at(&entry.key, "must not be empty"));
+        }
+        if let Some(bad) = id
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+        {
+            return Err(self.error_at(
+                &entry.key,
+                format!("illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""),
+            ));
+        }
+        Ok(id.to_string())
+    }
+
+    fn latency(&self) -> Result<FaultKind, ScenarioError> {
+        let target = self.target()?;
+        let delay = self.positive_duration("delay")?.ok_or_else(|| {
+            self.missing(
+                "delay",
+                "how long to slow each call, e.g. delay = \"200ms\"",
+            )
+        })?;
+        let jitter = self.duration("jitter")?.unwrap_or(Duration::ZERO);
+        if jitter > delay {
+            return Err(self.error_at(
+                "jitter",
+                format!(
+                    "{} exceeds the delay of {}; the spread around the delay cannot be wider than the delay",
+                    format_duration(jitter),
+                    format_duration(delay)
+                ),
+            ));
+        }
+        Ok(FaultKind::Latency {
+            target,
+            delay,
+            jitter,
+        })
+    }
+
+    fn exception(&self) -> Result<FaultKind, ScenarioError> {
+        let target = self.target()?;
+        let Some((entry, throw)) = self.string("throw")? else {
+            return Err(self.missing(
+                "throw",
+                "the exception class to throw, e.g. throw = \"java.net.SocketTimeoutException\"",
+            ));
+        };
+        let example = "(expected a fully qualified class name, e.g. \"java.net.SocketTimeoutException\" or \"com.acme.Outer$Error\")";
+        if let Err(why) = check_binary_name(throw) {
+            return Err(self.error_at(
+                &entry.key,
+                format!("invalid class name {throw:?}: {why} {example}"),
+            ));
+        }
+        if !throw.contains('.') {
+            return Err(self.error_at(&entry.key, format!("{throw:?} has no package {example}")));
+        }
+        let message = self.string("message")?.map(|(_, text)| text.to_string());
+        Ok(FaultKind::Exception {
+            target,
+            throw: throw.to_string(),
+            message,
+        })
+    }
+
+    fn hang(&self) -> Result<FaultKind, ScenarioError> {
+        let target = self.target()?;
+        let max = self.positive_duration("max")?.unwrap_or(DEFAULT_HANG_MAX);
+        Ok(FaultKind::Hang { target, max })
+    }
+
+    fn pool(&self) -> Result<FaultKind, ScenarioError> {
+        let pool = self.non_empty_string("pool")?;
+        let executor = match self.string("executor")? {
+            Some((entry, text)) => Some(
+                ClassPattern::parse(text).map_err(|message| self.error_at(&entry.key, message))?,
+            ),
+            None => None,
+        };
+        if pool.is_none() && executor.is_none() {
+            return Err(self.parser.error(
+                Some(self.header),
+                None,
+                "a pool fault needs 'pool' (a glob on worker thread names, e.g. \"orders-*\") \
+                 or 'executor' (a class pattern, e.g. \"com.acme.*Executor+\"), or both"
+                    .to_string(),
+            ));
+        }
+        let mode = match self.string("mode")? {
+            None => PoolMode::default(),
+            Some((_, "saturate")) => PoolMode::Saturate,
+            Some((_, "reject")) => PoolMode::Reject,
+            Some((entry, other)) => {
+                return Err(self.error_at(
+                    &entry.key,
+                    format!("unknown mode {other:?}; expected \"saturate\" or \"reject\""),
+                ))
+            }
+        };
+        Ok(FaultKind::Pool {
+            pool,
+            executor,
+            mode,
+        })
+    }
+
+    fn target(&self) -> Result<Target, ScenarioError> {
+        let Some((entry, text)) = self.string("target")? else {
+            return Err(self.missing(
+                "target",
+                "the methods to hit, e.g. target = \"com.acme.Repo#save\"",
+            ));
+        };
+        Target::parse(text).map_err(|message| self.error_at(&entry.key, message))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(entry) => match &entry.value {
+                Value::String(text) => Ok(Some((entry, text))),
+                _ => Err(self.wrong_type(entry, "a string")),
+            },
+        }
+    }
+
+    fn non_empty_string(&self, key: &str) -> Result<Option<String>, ScenarioError> {
+        match self.string(key)? {
+            Some((entry, "")) => Err(self.error_at(&entry.key, "must not be empty")),
+            other => Ok(other.map(|(_, text)| text.to_string())),
+        }
+    }
+
+    fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+        let Some(entry) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::String(text) = &entry.value else {
+            return Err(self.wrong_type(entry, "a string with a unit, such as \"200ms\""));
+        };
+        parse_duration(text)
+            .map(Some)
+            .map_err(|message| self.error_at(key, message))
+    }
+
+    /// A duration where zero would make the fault meaningless.
+    fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+        match self.duration(key)? {
+            Some(d) if d.is_zero() => Err(self.error_at(key, "must be greater than zero")),
+            other => Ok(other),
+        }
+    }
+
+    fn count(&self, key: &str) -> Result<Option<u64>, ScenarioError> {
+        let Some(entry) = self.get(key) else {
+            return Ok(None);
+        };
+        match entry.value {
+            Value::Integer(n) => u64::try_from(n).map(Some).map_err(|_| {
+                self.error_at(key, format!("expected a non-negative integer, found {n}"))
+            }),
+            _ => Err(self.wrong_type(entry, "a non-negative integer")),
+        }
+    }
+
+    fn probability(&self) -> Result<Option<f64>, ScenarioError> {
+        let Some(entry) = self.get("probability") else {
+            return Ok(None);
+        };
+        let p = match entry.value {
+            Value::Float(p) => p,
+            // `probability = 1` is natural to write; integers are exact in f64 here.
+            Value::Integer(n) => n as f64,
+            _ => return Err(self.wrong_type(entry, "a number between 0 and 1")),
+        };
+        if !(0.0..=1.0).contains(&p) {
+            return Err(self.error_at("probability", format!("must be between 0 and 1, found {p}")));
+        }
+        Ok(Some(p))
+    }
+}
+
+/// "unknown key 'dealy' (did you mean 'delay'?); valid keys are ..."
+fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
+    format!(
+        "unknown key{}; valid keys are {}",
+        suggestion(key, candidates),
+        shown.join(", ")
+    )
+}
+
+/// " (did you mean 'x'?)" for the closest candidate within two edits, or "".
+fn suggestion(word: &str, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|&(distance, _)| distance <= 2)
+        .min_by_key(|&(distance, _)| distance)
+        .map_or(String::new(), |(_, candidate)| {
+            format!(" (did you mean '{candidate}'?)")
+        })
+}
+
+/// Levenshtein distance, for typo suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// "latency", "latency and hang", "latency, exception and hang".
+fn join_words(words: &[&str], last: &str) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., tail] => format!("{} {last} {tail}", init.join(", ")),
+    }
+}
+
+/// The TOML type of a value, with its article, for "found ..." messages.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Scenario {
+        match Scenario::parse(text, "test.toml") {
+            Ok(scenario) => scenario,
+            Err(e) => panic!("did not parse: {e}\n{text}"),
+        }
+    }
+
+    fn err(text: &str) -> ScenarioError {
+        match Scenario::parse(text, "test.toml") {
+            Ok(scenario) => panic!("parsed as {scenario:?}\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    /// The error for a single fault made of `body` after a `[[fault]]`
+    /// header on line 1.
+    fn fault_err(body: &str) -> ScenarioError {
+        err(&format!("[[fault]]\n{body}"))
+    }
+
+    fn only_fault(text: &str) -> FaultSpec {
+        let mut scenario = parse(text);
+        assert_eq!(scenario.faults.len(), 1, "{scenario:?}");
+        scenario.faults.remove(0)
+    }
+
+    fn assert_err(e: &ScenarioError, line: usize, key: &str, needle: &str) {
+        assert_eq!(e.line, Some(line), "{e}");
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(e.message.contains(needle), "{e:?} lacks {needle:?}");
+    }
+
+    const LATENCY: &str = "kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"1s\"\n";
+
+    const PRODUCT_EXAMPLE: &str = r#"name = "checkout survives a slow database"
+description = "optional free text"
+
+[[fault]]
+id = "slow-save"                         # optional; default f1, f2, ... in file order
+kind = "latency"                         # latency | exception | hang | pool
+target = "com.acme.OrderRepository#save" # see Targets
+delay = "200ms"                          # latency only; units ns, us, ms, s, m
+jitter = "50ms"                          # latency only; uniform +/- around delay
+probability = 0.5                        # 0..1, default 1
+after = 10                               # skip the first N matching calls, default 0
+limit = 100                              # at most N injections, default unlimited
+duration = "30s"                         # the fault is removed after this; default: none at startup, 10m from the CLI
+threads = "http-nio-*"                   # only calls on threads whose name matches this glob
+
+[[fault]]
+kind = "exception"
+target = "com.acme.PaymentClient#charge(long)"
+throw = "java.net.SocketTimeoutException" # any Throwable, checked or not, declared or not
+message = "injected: payment timeout"     # optional
+
+[[fault]]
+kind = "hang"                            # block the calling thread until the fault is removed or `max` passes
+target = "com.acme.Inventory+#reserve"
+max = "60s"
+
+[[fault]]
+kind = "pool"                            # thread-pool exhaustion
+pool = "orders-*"                        # glob on the pool's worker thread names, and/or
+executor = "com.acme.*Executor+"         # a target-style class pattern of the executor
+mode = "saturate"                        # saturate: occupy every worker and fill the queue; reject: new tasks are rejected
+"#;
+
+    #[test]
+    fn parses_the_product_example() {
+        let s = parse(PRODUCT_EXAMPLE);
+        assert_eq!(s.name.as_deref(), Some("checkout survives a slow database"));
+        assert_eq!(s.description.as_deref(), Some("optional free text"));
+        assert_eq!(s.origin, "test.toml");
+        assert_eq!(s.faults.len(), 4);
+
+        let slow = &s.faults[0];
+        assert_eq!(slow.id, "slow-save");
+        assert_eq!(slow.line, 4);
+        assert_eq!(slow.probability, 0.5);
+        assert_eq!(slow.after, 10);
+        assert_eq!(slow.limit, Some(100));
+        assert_eq!(slow.duration, Some(Duration::from_secs(30)));
+        assert_eq!(slow.threads.as_deref(), Some("http-nio-*"));
+        match &slow.kind {
+            FaultKind::Latency {
+                target,
+                delay,
+                jitter,
+            } => {
+                assert_eq!(target.text(), "com.acme.OrderRepository#save");
+                assert_eq!(*delay, Duration::from_millis(200));
+                assert_eq!(*jitter, Duration::from_millis(50));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let exception = &s.faults[1];
+        assert_eq!(exception.id, "f2");
+        assert_eq!(exception.line, 16);
+        match &exception.kind {
+            FaultKind::Exception {
+                target,
+                throw,
+                message,
+            } => {
+                assert_eq!(target.text(), "com.acme.PaymentClient#charge(long)");
+                assert_eq!(throw, "java.net.SocketTimeoutException");
+                assert_eq!(message.as_deref(), Some("injected: payment timeout"));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        match &s.faults[2].kind {
+            FaultKind::Hang { target, max } => {
+                assert!(target.class.subtypes());
+                assert_eq!(*max, Duration::from_secs(60));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        match &s.faults[3].kind {
+            FaultKind::Pool {
+                pool,
+                executor,
+                mode,
+            } => {
+                assert_eq!(pool.as_deref(), Some("orders-*"));
+                assert_eq!(
+                    executor.as_ref().map(ClassPattern::text),
+                    Some("com.acme.*Executor+")
+                );
+                assert_eq!(*mode, PoolMode::Saturate);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.faults[3].id, "f4");
+    }
+
+    #[test]
+    fn empty_scenario_has_no_faults() {
+        assert_eq!(parse("").faults, vec![]);
+        let s = parse("name = \"quiet\"\n");
+        assert_eq!(s.name.as_deref(), Some("quiet"));
+        assert!(s.faults.is_empty());
+    }
+
+    #[test]
+    fn defaults_apply_when_keys_are_absent() {
+        let f = only_fault(&format!("[[fault]]\n{LATENCY}"));
+        assert_eq!(f.id, "f1");
+        assert_eq!(f.probability, 1.0);
+        assert_eq!(f.after, 0);
+        assert_eq!(f.limit, None);
+        assert_eq!(f.duration, None);
+        assert_eq!(f.threads, None);
+    }
+
+    #[test]
+    fn default_ids_follow_position_in_the_file() {
+        let text =
+            format!("[[fault]]\n{LATENCY}id = \"x\"\n[[fault]]\n{LATENCY}[[fault]]\n{LATENCY}");
+        let ids: Vec<String> = parse(&text).faults.into_iter().map(|f| f.id).collect();
+        assert_eq!(ids, ["x", "f2", "f3"]);
+    }
+
+    #[test]
+    fn fault_line_is_its_header_line() {
+        let text = format!("name = \"n\"\n\n[[fault]]\n{LATENCY}\n[[fault]] # second\n{LATENCY}");
+        let lines: Vec<usize> = parse(&text).faults.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [3, 8]);
+    }
+
+    #[test]
+    fn inline_fault_arrays_are_accepted() {
+        let s = parse("fault = [{ kind = \"hang\", target = \"a.B#c\" }]\n");
+        assert_eq!(s.faults[0].kind.name(), "hang");
+        assert_eq!(s.faults[0].line, 1);
+    }
+
+    #[test]
+    fn error_display_names_origin_line_and_key() {
+        let mut text = String::from("[[fault]]\nkind = \"latency\"\ntarget = \"a.B#c\"\n");
+        text.push_str(&"\n".repeat(8));
+        text.push_str("delay = \"20 0ms\"\n");
+        let e = match Scenario::parse(&text, "slow-db.toml") {
+            Ok(s) => panic!("{s:?}"),
+            Err(e) => e,
+        };
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("slow-db.toml:12: key 'delay': invalid duration \"20 0ms\": "),
+            "{shown}"
+        );
+        assert!(shown.contains("(expected e.g. \"200ms\""), "{shown}");
+    }
+
+    #[test]
+    fn error_display_leaves_out_what_is_unknown() {
+        let e = ScenarioError {
+            origin: "x.toml".to_string(),
+            line: None,
+            key: None,
+            message: "cannot read".to_string(),
+        };
+        assert_eq!(e.to_string(), "x.toml: cannot read");
+    }
+
+    #[test]
+    fn syntax_errors_have_origin_and_line() {
+        let e = err("name = \"n\"\n\n[[fault]]\nkind = \n");
+        assert_eq!(e.origin, "test.toml");
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.starts_with("invalid TOML: "), "{e}");
+        assert!(!e.message.contains('\n'), "{e:?}");
+    }
+
+    #[test]
+    fn duplicate_toml_keys_are_syntax_errors() {
+        let e = fault_err(&format!("{LATENCY}delay = \"2s\"\n"));
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("duplicate key"), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_lists_valid_keys() {
+        let e = err("name = \"n\"\n[[faults]]\nkind = \"hang\"\n");
+        assert_err(
+            &e,
+            2,
+            "faults",
+            "valid keys are name, description, [[fault]]",
+        );
+        assert!(e.message.contains("did you mean 'fault'?"), "{e}");
+    }
+
+    #[test]
+    fn single_bracket_fault_table_is_rejected() {
+        let e = err("[fault]\nkind = \"hang\"\n");
+        assert_err(&e, 1, "fault", "[[fault]], with double brackets");
+    }
+
+    #[test]
+    fn fault_must_hold_tables() {
+        assert_err(&err("fault = [1, 2]\n"), 1, "fault", "found an array");
+        assert_err(&err("fault = \"x\"\n"), 1, "fault", "found a string");
+    }
+
+    #[test]
+    fn name_and_description_must_be_strings() {
+        assert_err(
+            &err("name = 3\n"),
+            1,
+            "name",
+            "expected a string, found an integer",
+        );
+        assert_err(
+            &err("description = true\n"),
+            1,
+            "description",
+            "found a boolean",
+        );
+    }
+
+    #[test]
+    fn unknown_fault_key_lists_valid_keys() {
+        let e = fault_err(&format!("{LATENCY}dealy = \"1s\"\n"));
+        assert_err(&e, 5, "dealy", "did you mean 'delay'?");
+        assert!(
+            e.message.contains("valid keys are id, kind, target, delay"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_without_a_close_match_has_no_suggestion() {
+        let e = fault_err(&format!("{LATENCY}colour = \"red\"\n"));
+        assert!(!e.message.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn kind_is_required() {
+        let e = err("name = \"n\"\n[[fault]]\ntarget = \"a.B#c\"\n");
+        assert_err(&e, 2, "kind", "one of latency, exception, hang, pool");
+    }
+
+    #[test]
+    fn kind_must_be_known() {
+        let e = fault_err("kind = \"latancy\"\n");
+        assert_err(
+            &e,
+            2,
+            "kind",
+            "unknown kind \"latancy\" (did you mean 'latency'?)",
+        );
+    }
+
+    #[test]
+    fn kind_must_be_a_string() {
+        assert_err(
+            &fault_err("kind = 1\n"),
+            2,
+            "kind",
+            "expected a string, found an integer",
+        );
+    }
+
+    #[test]
+    fn target_is_required_for_method_faults() {
+        for body in [
+            "kind = \"latency\"\ndelay = \"1s\"\n",
+            "kind = \"exception\"\nthrow = \"a.B\"\n",
+            "kind = \"hang\"\n",
+        ] {
+            assert_err(&fault_err(body), 1, "target", "missing, and required");
+        }
+    }
+
+    #[test]
+    fn target_must_be_valid() {
+        let e = fault_err("kind = \"hang\"\ntarget = \"com.acme.Repo.save\"\n");
+        assert_err(&e, 3, "target", "did you mean com.acme.Repo#save?");
+    }
+
+    #[test]
+    fn target_does_not_apply_to_pool_faults() {
+        let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
+        assert_err(
+            &e,
+            4,
+            "target",
+            "applies to latency, exception and hang faults only",
+        );
+        assert!(e.message.contains("'pool' or 'executor'"), "{e}");
+    }
+
+    #[test]
+    fn keys_of_another_kind_are_rejected() {
+        let e = fault_err(
+            "kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"a.B\"\ndelay = \"1s\"\n",
+        );
+        assert_err(
+            &e,
+            5,
+            "delay",
+            "applies to latency faults only, not to exception faults",
+        );
+        assert_err(
+            &fault_err(&format!("{LATENCY}max = \"1s\"\n")),
+            5,
+            "max",
+            "hang faults only",
+        );
+        assert_err(
+            &fault_err(&format!("{LATENCY}mode = \"reject\"\n")),
+            5,
+            "mode",
+            "pool faults only",
+        );
+        let e = fault_err("kind = \"hang\"\ntarget = \"a.B#c\"\nmessage = \"m\"\n");
+        assert_err(&e, 4, "message", "exception faults only");
+    }
+
+    #[test]
+    fn delay_is_required_for_latency() {
+        let e = fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\n");
+        assert_err(&e, 1, "delay", "missing, and required");
+    }
+
+    #[test]
+    fn delay_must_be_positive() {
+        let e = fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"0ms\"\n");
+        assert_err(&e, 4, "delay", "greater than zero");
+    }
+
+    #[test]
+    fn durations_must_be_strings() {
+        let e = fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = 200\n");
+        assert_err(
+            &e,
+            4,
+            "delay",
+            "expected a string with a unit, such as \"200ms\", found an integer",
+        );
+    }
+
+    #[test]
+    fn durations_must_have_a_unit() {
+        let e = fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"200\"\n");
+        assert_err(&e, 4, "delay", "no unit");
+    }
+
+    #[test]
+    fn jitter_defaults_to_zero() {
+        match only_fault(&format!("[[fault]]\n{LATENCY}")).kind {
+            FaultKind::Latency { jitter, .. } => assert_eq!(jitter, Duration::ZERO),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jitter_may_equal_delay() {
+        let f = only_fault(&format!("[[fault]]\n{LATENCY}jitter = \"1s\"\n"));
+        assert_eq!(f.kind.name(), "latency");
+    }
+
+    #[test]
+    fn jitter_must_not_exceed_delay() {
+        let e = fault_err(&format!("{LATENCY}jitter = \"1.5s\"\n"));
+        assert_err(&e, 5, "jitter", "1.5s exceeds the delay of 1s");
+    }
+
+    #[test]
+    fn throw_is_required_for_exception() {
+        let e = fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\n");
+        assert_err(&e, 1, "throw", "java.net.SocketTimeoutException");
+    }
+
+    #[test]
+    fn throw_must_be_a_binary_class_name() {
+        let body = "kind = \"exception\"\ntarget = \"a.B#c\"\n";
+        for bad in [
+            "java.net.",
+            "java..X",
+            "java.net.Socket-Timeout",
+            "java.1net.X",
+            "java/net/X",
+        ] {
+            let e = fault_err(&format!("{body}throw = \"{bad}\"\n"));
+            assert_err(&e, 4, "throw", "invalid class name");
+        }
+    }
+
+    #[test]
+    fn throw_must_have_a_package() {
+        let e =
+            fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"RuntimeException\"\n");
+        assert_err(&e, 4, "throw", "has no package");
+    }
+
+    #[test]
+    fn throw_accepts_nested_classes() {
+        let f = only_fault(
+            "[[fault]]\nkind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"com.acme.Outer$Err\"\n",
+        );
+        match f.kind {
+            FaultKind::Exception { throw, message, .. } => {
+                assert_eq!(throw, "com.acme.Outer$Err");
+                assert_eq!(message, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hang_max_defaults_to_ten_minutes() {
+        match only_fault("[[fault]]\nkind = \"hang\"\ntarget = \"a.B#c\"\n").kind {
+            FaultKind::Hang { max, .. } => assert_eq!(max, Duration::from_secs(600)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hang_max_must_be_positive() {
+        let e = fault_err("kind = \"hang\"\ntarget = \"a.B#c\"\nmax = \"0s\"\n");
+        assert_err(&e, 4, "max", "greater than zero");
+    }
+
+    #[test]
+    fn pool_needs_pool_or_executor() {
+        let e = err("\n[[fault]]\nkind = \"pool\"\nmode = \"reject\"\n");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("needs 'pool'"), "{e}");
+        assert!(e.message.contains("or 'executor'"), "{e}");
+    }
+
+    #[test]
+    fn pool_executor_is_a_class_pattern() {
+        let f = only_fault(
+            "[[fault]]\nkind = \"pool\"\nexecutor = \"java.util.concurrent.ThreadPoolExecutor+\"\n",
+        );
+        match f.kind {
+            FaultKind::Pool {
+                pool,
+                executor: Some(executor),
+                mode,
+            } => {
+                assert_eq!(pool, None);
+                assert!(executor.subtypes());
+                assert!(executor.matches_name("java/util/concurrent/ThreadPoolExecutor"));
+                assert_eq!(mode, PoolMode::Saturate);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pool_executor_must_be_valid() {
+        let e = fault_err("kind = \"pool\"\nexecutor = \"com.acme+.X\"\n");
+        assert_err(&e, 3, "executor", "invalid class pattern");
+    }
+
+    #[test]
+    fn pool_glob_must_not_be_empty() {
+        assert_err(
+            &fault_err("kind = \"pool\"\npool = \"\"\n"),
+            3,
+            "pool",
+            "must not be empty",
+        );
+    }
+
+    #[test]
+    fn pool_mode_reject_is_read() {
+        match only_fault("[[fault]]\nkind = \"pool\"\npool = \"p-*\"\nmode = \"reject\"\n").kind {
+            FaultKind::Pool { mode, .. } => assert_eq!(mode, PoolMode::Reject),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pool_mode_must_be_known() {
+        let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nmode = \"drain\"\n");
+        assert_err(&e, 4, "mode", "expected \"saturate\" or \"reject\"");
+    }
+
+    #[test]
+    fn probability_must_be_a_number() {
+        let e = fault_err(&format!("{LATENCY}probability = \"high\"\n"));
+        assert_err(
+            &e,
+            5,
+            "probability",
+            "expected a number between 0 and 1, found a string",
+        );
+    }
+
+    #[test]
+    fn probability_must_be_within_zero_and_one() {
+        for bad in ["1.5", "-0.1", "nan", "2"] {
+            let e = fault_err(&format!("{LATENCY}probability = {bad}\n"));
+            assert_err(&e, 5, "probability", "must be between 0 and 1");
+        }
+    }
+
+    #[test]
+    fn probability_accepts_integers_and_bounds() {
+        for (text, p) in [("0", 0.0), ("1", 1.0), ("0.25", 0.25), ("1.0", 1.0)] {
+            let f = only_fault(&format!("[[fault]]\n{LATENCY}probability = {text}\n"));
+            assert_eq!(f.probability, p, "{text}");
+        }
+    }
+
+    #[test]
+    fn after_must_be_an_integer() {
+        let e = fault_err(&format!("{LATENCY}after = 1.5\n"));
+        assert_err(
+            &e,
+            5,
+            "after",
+            "expected a non-negative integer, found a float",
+        );
+    }
+
+    #[test]
+    fn limit_must_not_be_negative() {
+        let e = fault_err(&format!("{LATENCY}limit = -1\n"));
+        assert_err(&e, 5, "limit", "expected a non-negative integer, found -1");
+    }
+
+    #[test]
+    fn limit_must_be_at_least_one() {
+        let e = fault_err(&format!("{LATENCY}limit = 0\n"));
+        assert_err(&e, 5, "limit", "at least 1");
+    }
+
+    #[test]
+    fn duration_must_be_positive() {
+        let e = fault_err(&format!("{LATENCY}duration = \"0s\"\n"));
+        assert_err(&e, 5, "duration", "greater than zero");
+    }
+
+    #[test]
+    fn threads_must_not_be_empty() {
+        let e = fault_err(&format!("{LATENCY}threads = \"\"\n"));
+        assert_err(&e, 5, "threads", "must not be empty");
+    }
+
+    #[test]
+    fn id_must_not_be_empty() {
+        assert_err(
+            &fault_err(&format!("{LATENCY}id = \"\"\n")),
+            5,
+            "id",
+            "must not be empty",
+        );
+    }
+
+    #[test]
+    fn id_must_use_allowed_characters() {
+        let e = fault_err(&format!("{LATENCY}id = \"slow save\"\n"));
+        assert_err(&e, 5, "id", "illegal character ' '");
+        assert!(only_fault(&format!("[[fault]]\n{LATENCY}id = \"A_z.0-9\"\n")).id == "A_z.0-9");
+    }
+
+    #[test]
+    fn duplicate_ids_name_both_lines() {
+        let text = format!("[[fault]]\nid = \"x\"\n{LATENCY}\n[[fault]]\nid = \"x\"\n{LATENCY}");
+        let e = err(&text);
+        assert_err(
+            &e,
+            8,
+            "id",
+            "duplicate id 'x': the fault at line 2 has it too",
+        );
+    }
+
+    #[test]
+    fn explicit_id_clashing_with_a_default_id_is_a_duplicate() {
+        let text = format!("[[fault]]\n{LATENCY}[[fault]]\nid = \"f1\"\n{LATENCY}");
+        let e = err(&text);
+        assert_err(
+            &e,
+            6,
+            "id",
+            "duplicate id 'f1': the fault at line 1 has it too",
+        );
+    }
+
+    #[test]
+    fn errors_in_later_faults_name_their_own_line() {
+        let text = format!("[[fault]]\n{LATENCY}\n[[fault]]\n{LATENCY}after = -3\n");
+        assert_err(&err(&text), 10, "after", "found -3");
+    }
+
+    #[test]
+    fn kind_name_and_target() {
+        let s = parse(PRODUCT_EXAMPLE);
+        let names: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
+        assert_eq!(names, ["latency", "exception", "hang", "pool"]);
+        assert_eq!(
+            s.faults[0].kind.target().map(Target::text),
+            Some("com.acme.OrderRepository#save")
+        );
+        assert!(s.faults[3].kind.target().is_none());
+    }
+
+    #[test]
+    fn load_reads_a_file() {
+        let path =
+            std::env::temp_dir().join(format!("faultline-scenario-{}.toml", std::process::id()));
+        if let Err(e) = std::fs::write(&path, PRODUCT_EXAMPLE) {
+            panic!("cannot write {}: {e}", path.display());
+        }
+        let loaded = Scenario::load(&path);
+        let _ = std::fs::remove_file(&path);
+        match loaded {
+            Ok(s) => {
+                assert_eq!(s.faults.len(), 4);
+                assert_eq!(s.origin, path.display().to_string());
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn load_names_an_unreadable_path() {
+        let e = match Scenario::load(Path::new("/nonexistent/slow-db.toml")) {
+            Ok(s) => panic!("{s:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(e.origin, "/nonexistent/slow-db.toml");
+        assert_eq!(e.line, None);
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/slow-db.toml: cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fault_to_toml_round_trips_every_kind() {
+        let text = format!(
+            "{PRODUCT_EXAMPLE}\n[[fault]]\nid = \"odd\"\nkind = \"exception\"\ntarget = \"a.B#<init>(int,..)\"\n\
+             throw = \"com.acme.Outer$Err\"\nmessage = \"quote \\\" backslash \\\\ newline \\n tab \\t\"\n\
+             probability = 0.3\nlimit = 1\nduration = \"1.5s\"\n\n\
+             [[fault]]\nkind = \"pool\"\nexecutor = \"com.**\"\nmode = \"reject\"\n"
+        );
+        for mut spec in parse(&text).faults {
+            spec.line = 1;
+            let toml = spec.to_toml();
+            assert_eq!(only_fault(&toml), spec, "{toml}");
+        }
+    }
+
+    #[test]
+    fn fault_to_toml_omits_defaults() {
+        let f = only_fault(&format!("[[fault]]\n{LATENCY}"));
+        assert_eq!(
+            f.to_toml(),
+            "[[fault]]\nid = \"f1\"\nkind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"1s\"\n"
+        );
+    }
+
+    #[test]
+    fn scenario_to_toml_round_trips() {
+        let original = parse(PRODUCT_EXAMPLE);
+        let written = original.to_toml();
+        let reread = parse(&written);
+        assert_eq!(reread.name, original.name);
+        assert_eq!(reread.description, original.description);
+        assert_eq!(reread.faults.len(), original.faults.len());
+        for (a, b) in original.faults.iter().zip(&reread.faults) {
+            let moved = FaultSpec {
+                line: a.line,
+                ..b.clone()
+            };
+            assert_eq!(*a, moved, "{written}");
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("dealy", "delay"), 2);
+        assert_eq!(edit_distance("faults", "fault"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}
