@@ -417,17 +417,28 @@ impl Agent {
 
     /// Removes faults by id (all when `ids` is empty) and restores the original bytecode of
     /// every class they touched.
-    pub fn stop(&'static self, env: &mut JNIEnv, ids: &[String], why: Removal) -> Result<Vec<String>, String> {
+    /// With `ignore_missing`, ids that are no longer armed (expired) are skipped silently.
+    pub fn stop(
+        &'static self,
+        env: &mut JNIEnv,
+        ids: &[String],
+        why: Removal,
+        ignore_missing: bool,
+    ) -> Result<Vec<String>, String> {
         let java = self.java()?;
         let _control = self.control.lock().unwrap_or_else(|p| p.into_inner());
         let current = self.table();
-        if let Some(unknown) = ids.iter().find(|id| !current.iter().any(|f| &f.spec.id == *id)) {
+        let unknown = ids.iter().find(|id| !current.iter().any(|f| &f.spec.id == *id));
+        if let (Some(unknown), false) = (unknown, ignore_missing) {
             let armed: Vec<&str> = current.iter().map(|f| f.spec.id.as_str()).collect();
             return Err(if armed.is_empty() {
                 format!("no fault with id '{unknown}' is armed (no faults are armed)")
             } else {
                 format!("no fault with id '{unknown}' is armed (armed: {})", armed.join(", "))
             });
+        }
+        if ignore_missing && !ids.is_empty() && !ids.iter().any(|id| current.iter().any(|f| &f.spec.id == id)) {
+            return Ok(Vec::new());
         }
         let (removed, kept): (Vec<_>, Vec<_>) =
             current.iter().cloned().partition(|f| ids.is_empty() || ids.contains(&f.spec.id));
@@ -660,7 +671,7 @@ impl Agent {
             let due: Vec<String> =
                 table.iter().filter(|f| f.deadline.is_some_and(|d| d <= now)).map(|f| f.spec.id.clone()).collect();
             if !due.is_empty() {
-                let result = guard::with(|| self.stop(&mut env, &due, Removal::Expired));
+                let result = guard::with(|| self.stop(&mut env, &due, Removal::Expired, true));
                 if let Err(e) = result {
                     tracing::debug!("expiring {due:?}: {e}");
                 }

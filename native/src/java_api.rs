@@ -2,7 +2,7 @@
 //! with `System.load` by that class's own loader, so the JVM binds these by name.
 
 use jni::objects::{JClass, JObjectArray, JString};
-use jni::sys::{jlong, jobjectArray, jstring};
+use jni::sys::{jboolean, jlong, jobjectArray, jstring};
 use jni::JNIEnv;
 
 use faultline::scenario::Scenario;
@@ -81,7 +81,12 @@ pub extern "system" fn Java_io_faultline_Faultline_armFile0(mut env: JNIEnv, _cl
 }
 
 #[no_mangle]
-pub extern "system" fn Java_io_faultline_Faultline_stop0(mut env: JNIEnv, _class: JClass, ids: JObjectArray) {
+pub extern "system" fn Java_io_faultline_Faultline_stop0(
+    mut env: JNIEnv,
+    _class: JClass,
+    ids: JObjectArray,
+    ignore_missing: jboolean,
+) {
     catching("Faultline.stop0", (), || {
         let Some(agent) = running_agent(&mut env) else { return };
         let count = env.get_array_length(&ids).unwrap_or(0);
@@ -92,7 +97,7 @@ pub extern "system" fn Java_io_faultline_Faultline_stop0(mut env: JNIEnv, _class
                 list.push(s);
             }
         }
-        if let Err(e) = agent.stop(&mut env, &list, Removal::Stopped) {
+        if let Err(e) = agent.stop(&mut env, &list, Removal::Stopped, ignore_missing != 0) {
             throw(&mut env, &e);
         }
     })

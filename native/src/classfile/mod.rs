@@ -20,8 +20,8 @@ mod stackmap;
 mod tests;
 
 pub use reader::{
-    exception_handlers, method_code, methods_code, parse, ClassInfo, CodeInfo, Frame, Handler, LocalVar,
-    MethodHandlers, MethodInfo,
+    exception_handlers, method_code, methods_code, parse, ClassInfo, CodeInfo, Frame, Handler,
+    LocalVar, MethodHandlers, MethodInfo,
 };
 pub use rewrite::{instrument, Instrumented, MethodHook, PROLOGUE_LEN};
 

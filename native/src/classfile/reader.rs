@@ -62,7 +62,12 @@ impl MethodHandlers {
     pub fn line_at(&self, pc: u16) -> Option<u16> {
         let mut best: Option<(u16, u16)> = None;
         for &(start, line) in &self.lines {
-            if start <= pc && best.map_or(true, |(b, _)| start >= b) {
+            // (Option::is_none_or would need Rust 1.82; the crate targets 1.80.)
+            let better = match best {
+                None => true,
+                Some((b, _)) => start >= b,
+            };
+            if start <= pc && better {
                 best = Some((start, line));
             }
         }
@@ -225,7 +230,11 @@ fn code_info(class: &RawClass<'_>, m: &RawMethod) -> Result<Option<CodeInfo>> {
                 for (i, f) in decoded.iter().enumerate() {
                     // JVMS 4.7.4: the first frame is at offset_delta, later
                     // ones at previous + offset_delta + 1.
-                    offset = if i == 0 { f.delta as u32 } else { offset + f.delta as u32 + 1 };
+                    offset = if i == 0 {
+                        f.delta as u32
+                    } else {
+                        offset + f.delta as u32 + 1
+                    };
                     let uninitialized = f
                         .locals
                         .iter()
@@ -235,7 +244,11 @@ fn code_info(class: &RawClass<'_>, m: &RawMethod) -> Result<Option<CodeInfo>> {
                             _ => None,
                         })
                         .collect();
-                    out.push(Frame { offset, frame_type: f.frame_type, uninitialized });
+                    out.push(Frame {
+                        offset,
+                        frame_type: f.frame_type,
+                        uninitialized,
+                    });
                 }
                 frames = Some(out);
             }
@@ -272,12 +285,14 @@ impl<'a> Reader<'a> {
         self.pos
     }
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(
-            ClassFileError::Truncated {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(ClassFileError::Truncated {
                 offset: self.pos,
                 wanted: n,
-            },
-        )?;
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -402,7 +417,12 @@ impl<'a> RawClass<'a> {
                     code = Some(attr);
                 }
             }
-            methods.push(RawMethod { access, name, descriptor, code });
+            methods.push(RawMethod {
+                access,
+                name,
+                descriptor,
+                code,
+            });
         }
         skip_attributes(&mut r)?;
         if r.pos() != bytes.len() {
@@ -435,7 +455,10 @@ impl<'a> RawClass<'a> {
     pub(crate) fn class_name(&self, index: u16) -> Result<&str> {
         match self.cp.get(index as usize) {
             Some(Constant::Class(name)) => self.utf8(*name),
-            _ => Err(ClassFileError::BadConstantPoolIndex { index, expected: "Class" }),
+            _ => Err(ClassFileError::BadConstantPoolIndex {
+                index,
+                expected: "Class",
+            }),
         }
     }
 
@@ -461,7 +484,14 @@ impl<'a> RawClass<'a> {
                 r.pos() - span.body
             )));
         }
-        Ok(RawCode { max_stack, max_locals, code_start, code, handlers, attrs })
+        Ok(RawCode {
+            max_stack,
+            max_locals,
+            code_start,
+            code,
+            handlers,
+            attrs,
+        })
     }
 
     pub(crate) fn handlers(&self, code: &RawCode<'_>) -> Result<Vec<Handler>> {
@@ -500,7 +530,10 @@ impl<'a> RawClass<'a> {
 pub(crate) fn cp_utf8(cp: &[Constant], index: u16) -> Result<&str> {
     match cp.get(index as usize) {
         Some(Constant::Utf8(s)) => Ok(s),
-        _ => Err(ClassFileError::BadConstantPoolIndex { index, expected: "Utf8" }),
+        _ => Err(ClassFileError::BadConstantPoolIndex {
+            index,
+            expected: "Utf8",
+        }),
     }
 }
 
@@ -513,7 +546,12 @@ fn read_attributes(r: &mut Reader<'_>) -> Result<Vec<AttrSpan>> {
         let len = r.u4()? as usize;
         let body = r.pos();
         r.skip(len)?;
-        attrs.push(AttrSpan { name, start, body, end: r.pos() });
+        attrs.push(AttrSpan {
+            name,
+            start,
+            body,
+            end: r.pos(),
+        });
     }
     Ok(attrs)
 }
@@ -612,7 +650,9 @@ fn decode_modified_utf8(b: &[u8]) -> String {
             && b[i + 2] & 0xC0 == 0x80
         {
             units.push(
-                ((c as u16 & 0x0F) << 12) | ((b[i + 1] as u16 & 0x3F) << 6) | (b[i + 2] as u16 & 0x3F),
+                ((c as u16 & 0x0F) << 12)
+                    | ((b[i + 1] as u16 & 0x3F) << 6)
+                    | (b[i + 2] as u16 & 0x3F),
             );
             i += 3;
         } else {

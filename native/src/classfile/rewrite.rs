@@ -20,7 +20,9 @@
 use std::collections::HashMap;
 
 use super::reader::{Constant, RawClass, Reader};
-use super::{stackmap, ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED};
+use super::{
+    stackmap, ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED,
+};
 
 type Result<T> = std::result::Result<T, ClassFileError>;
 
@@ -66,11 +68,20 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
     for hook in hooks {
         let idx = hook.method_index;
         let Some(method) = class.methods.get(idx) else {
-            skipped.push((idx, format!("no method with index {idx} ({} methods)", class.methods.len())));
+            skipped.push((
+                idx,
+                format!(
+                    "no method with index {idx} ({} methods)",
+                    class.methods.len()
+                ),
+            ));
             continue;
         };
         if std::mem::replace(&mut seen[idx], true) {
-            skipped.push((idx, "method hooked twice; only the first hook applies".into()));
+            skipped.push((
+                idx,
+                "method hooked twice; only the first hook applies".into(),
+            ));
             continue;
         }
         if class.utf8(method.name)? == "<clinit>" {
@@ -110,7 +121,11 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
         pos = end;
     }
     out.extend_from_slice(&bytes[pos..]);
-    Ok(Instrumented { bytes: out, prologue_len: PROLOGUE_LEN, skipped })
+    Ok(Instrumented {
+        bytes: out,
+        prologue_len: PROLOGUE_LEN,
+        skipped,
+    })
 }
 
 /// Builds the new `Code` attribute (header included) with `PROLOGUE_LEN`
@@ -280,13 +295,16 @@ impl<'c> PoolBuilder<'c> {
     }
 
     fn count(&self) -> Result<u16> {
-        u16::try_from(self.next).map_err(|_| ClassFileError::ConstantPoolOverflow { needed: self.next })
+        u16::try_from(self.next)
+            .map_err(|_| ClassFileError::ConstantPoolOverflow { needed: self.next })
     }
 
     fn push(&mut self, entry: &[u8]) -> Result<u16> {
         // constant_pool_count is a u2 and is one more than the last index.
         if self.next >= 0xFFFF {
-            return Err(ClassFileError::ConstantPoolOverflow { needed: self.next + 1 });
+            return Err(ClassFileError::ConstantPoolOverflow {
+                needed: self.next + 1,
+            });
         }
         let index = self.next as u16;
         self.next += 1;
@@ -295,7 +313,10 @@ impl<'c> PoolBuilder<'c> {
     }
 
     fn existing_utf8(&self, s: &str) -> Option<u16> {
-        self.cp.iter().position(|c| matches!(c, Constant::Utf8(u) if u == s)).map(|i| i as u16)
+        self.cp
+            .iter()
+            .position(|c| matches!(c, Constant::Utf8(u) if u == s))
+            .map(|i| i as u16)
     }
 
     fn utf8(&mut self, s: &str) -> Result<u16> {
@@ -347,7 +368,11 @@ impl<'c> PoolBuilder<'c> {
         if let Some(i) = self.methodrefs[slot] {
             return Ok(i);
         }
-        let name = if guarded { HOOK_ENTER_GUARDED } else { HOOK_ENTER };
+        let name = if guarded {
+            HOOK_ENTER_GUARDED
+        } else {
+            HOOK_ENTER
+        };
         let existing = self.cp.iter().position(|c| match c {
             Constant::Methodref(cls, nat) => {
                 let cls_ok = matches!(self.cp.get(*cls as usize),
@@ -365,9 +390,10 @@ impl<'c> PoolBuilder<'c> {
                 let class = self.hook_class()?;
                 let n = self.utf8(name)?;
                 let d = self.utf8(HOOK_DESCRIPTOR)?;
-                let existing_nat = self.cp.iter().position(|c| {
-                    matches!(c, Constant::NameAndType(a, b) if *a == n && *b == d)
-                });
+                let existing_nat = self
+                    .cp
+                    .iter()
+                    .position(|c| matches!(c, Constant::NameAndType(a, b) if *a == n && *b == d));
                 let nat = match existing_nat {
                     Some(i) => i as u16,
                     None => {
@@ -391,7 +417,10 @@ impl<'c> PoolBuilder<'c> {
         if let Some(&i) = self.integers.get(&v) {
             return Ok(i);
         }
-        let existing = self.cp.iter().position(|c| matches!(c, Constant::Integer(x) if *x == v));
+        let existing = self
+            .cp
+            .iter()
+            .position(|c| matches!(c, Constant::Integer(x) if *x == v));
         let i = match existing {
             Some(i) => i as u16,
             None => {

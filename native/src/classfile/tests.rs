@@ -10,18 +10,18 @@ use std::process::Command;
 // Hand-built classes.
 
 const BASE_POOL: &[&str] = &[
-    "T",                                // 1
-    "",                                 // 2: Class #1 (patched below)
-    "java/lang/Object",                 // 3
-    "",                                 // 4: Class #3
-    "m",                                // 5
-    "()V",                              // 6
-    "Code",                             // 7
-    "StackMapTable",                    // 8
-    "LineNumberTable",                  // 9
-    "RuntimeVisibleTypeAnnotations",    // 10
-    "Foo",                              // 11
-    "LocalVariableTable",               // 12
+    "T",                             // 1
+    "",                              // 2: Class #1 (patched below)
+    "java/lang/Object",              // 3
+    "",                              // 4: Class #3
+    "m",                             // 5
+    "()V",                           // 6
+    "Code",                          // 7
+    "StackMapTable",                 // 8
+    "LineNumberTable",               // 9
+    "RuntimeVisibleTypeAnnotations", // 10
+    "Foo",                           // 11
+    "LocalVariableTable",            // 12
 ];
 
 fn utf8_entry(s: &str) -> Vec<u8> {
@@ -106,7 +106,11 @@ impl Spec {
 }
 
 fn hook0() -> Vec<MethodHook> {
-    vec![MethodHook { method_index: 0, site: 7, guarded: false }]
+    vec![MethodHook {
+        method_index: 0,
+        site: 7,
+        guarded: false,
+    }]
 }
 
 fn pool_count(bytes: &[u8]) -> u16 {
@@ -117,22 +121,22 @@ fn pool_count(bytes: &[u8]) -> u16 {
 fn every_constant_pool_tag_is_read() {
     let mut s = Spec::new(vec![0xB1]);
     s.extra_pool = vec![
-        vec![3, 0, 0, 0, 42],                   // Integer
-        vec![4, 0x3F, 0x80, 0, 0],              // Float
-        vec![5, 0, 0, 0, 0, 0, 0, 0, 1],        // Long (2 slots)
-        vec![6, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0],  // Double (2 slots)
-        vec![8, 0, 1],                          // String
-        vec![12, 0, 5, 0, 6],                   // NameAndType m()V
-        vec![9, 0, 4, 0, 18],                   // Fieldref
-        vec![10, 0, 4, 0, 18],                  // Methodref
-        vec![11, 0, 4, 0, 18],                  // InterfaceMethodref
-        vec![15, 6, 0, 20],                     // MethodHandle
-        vec![16, 0, 6],                         // MethodType
-        vec![17, 0, 0, 0, 18],                  // Dynamic
-        vec![18, 0, 0, 0, 18],                  // InvokeDynamic
-        vec![19, 0, 1],                         // Module
-        vec![20, 0, 1],                         // Package
-        utf8_entry("caf\u{e9} \u{1F600}"),      // non-ASCII (plain UTF-8 here; decoded lossily)
+        vec![3, 0, 0, 0, 42],                  // Integer
+        vec![4, 0x3F, 0x80, 0, 0],             // Float
+        vec![5, 0, 0, 0, 0, 0, 0, 0, 1],       // Long (2 slots)
+        vec![6, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0], // Double (2 slots)
+        vec![8, 0, 1],                         // String
+        vec![12, 0, 5, 0, 6],                  // NameAndType m()V
+        vec![9, 0, 4, 0, 18],                  // Fieldref
+        vec![10, 0, 4, 0, 18],                 // Methodref
+        vec![11, 0, 4, 0, 18],                 // InterfaceMethodref
+        vec![15, 6, 0, 20],                    // MethodHandle
+        vec![16, 0, 6],                        // MethodType
+        vec![17, 0, 0, 0, 18],                 // Dynamic
+        vec![18, 0, 0, 0, 18],                 // InvokeDynamic
+        vec![19, 0, 1],                        // Module
+        vec![20, 0, 1],                        // Package
+        utf8_entry("caf\u{e9} \u{1F600}"),     // non-ASCII (plain UTF-8 here; decoded lossily)
     ];
     s.extra_slots = s.extra_pool.len() + 2;
     s.major = 69;
@@ -156,22 +160,34 @@ fn unknown_tag_and_versions_are_errors() {
     let mut s = Spec::new(vec![0xB1]);
     s.extra_pool = vec![vec![21, 0, 0]];
     s.extra_slots = 1;
-    assert!(matches!(parse(&s.build()), Err(ClassFileError::BadConstantPoolTag { tag: 21, .. })));
+    assert!(matches!(
+        parse(&s.build()),
+        Err(ClassFileError::BadConstantPoolTag { tag: 21, .. })
+    ));
     let mut s = Spec::new(vec![0xB1]);
     s.major = 70;
     assert_eq!(
         parse(&s.build()),
-        Err(ClassFileError::UnsupportedVersion { major: 70, minor: 0 })
+        Err(ClassFileError::UnsupportedVersion {
+            major: 70,
+            minor: 0
+        })
     );
     assert!(instrument(&s.build(), &hook0()).is_err());
     s.major = 44;
-    assert!(matches!(parse(&s.build()), Err(ClassFileError::UnsupportedVersion { .. })));
+    assert!(matches!(
+        parse(&s.build()),
+        Err(ClassFileError::UnsupportedVersion { .. })
+    ));
     let mut bad = Spec::new(vec![0xB1]).build();
     bad[0] = 0;
     assert!(matches!(parse(&bad), Err(ClassFileError::BadMagic(_))));
     let mut trailing = Spec::new(vec![0xB1]).build();
     trailing.push(0);
-    assert!(matches!(parse(&trailing), Err(ClassFileError::TrailingBytes { .. })));
+    assert!(matches!(
+        parse(&trailing),
+        Err(ClassFileError::TrailingBytes { .. })
+    ));
 }
 
 #[test]
@@ -190,7 +206,11 @@ fn every_truncation_is_an_error_not_a_panic() {
 fn zero_hooks_and_skips_leave_bytes_identical() {
     let bytes = Spec::new(vec![0xB1]).build();
     assert_eq!(instrument(&bytes, &[]).expect("x").bytes, bytes);
-    let bad_hooks = [MethodHook { method_index: 3, site: 1, guarded: false }];
+    let bad_hooks = [MethodHook {
+        method_index: 3,
+        site: 1,
+        guarded: false,
+    }];
     let out = instrument(&bytes, &bad_hooks).expect("x");
     assert_eq!(out.bytes, bytes);
     assert_eq!(out.skipped.len(), 1);
@@ -210,18 +230,28 @@ fn prologue_bytes_and_offsets() {
     let mut lvt = vec![0, 2];
     lvt.extend_from_slice(&[0, 0, 0, 70, 0, 5, 0, 6, 0, 0]); // start 0, len 70
     lvt.extend_from_slice(&[0, 4, 0, 10, 0, 5, 0, 6, 0, 1]); // start 4, len 10
-    // Frames: same_frame delta 60 (-> 251, 68), then same_locals_1_stack_item
-    // delta 2 with Uninitialized(3), then full_frame delta 1 with
-    // Uninitialized(40) in locals and stack.
+                                                             // Frames: same_frame delta 60 (-> 251, 68), then same_locals_1_stack_item
+                                                             // delta 2 with Uninitialized(3), then full_frame delta 1 with
+                                                             // Uninitialized(40) in locals and stack.
     let mut smt = vec![0, 3, 60, 64 + 2, 8, 0, 3];
     smt.extend_from_slice(&[255, 0, 1, 0, 1, 8, 0, 40, 0, 2, 1, 8, 0, 40]);
     let tya = vec![0, 1, 0x47, 0, 1, 0, 3, 0, 0, 0, 10, 0, 0]; // opaque to us
-    s.attrs = vec![(9, lnt), (12, lvt), (8, smt), (10, tya), (11, vec![1, 2, 3])];
+    s.attrs = vec![
+        (9, lnt),
+        (12, lvt),
+        (8, smt),
+        (10, tya),
+        (11, vec![1, 2, 3]),
+    ];
     let bytes = s.build();
     let before = method_code(&bytes, 0).expect("code").expect("has code");
     assert_eq!(before.frames.as_ref().map(|f| f.len()), Some(3));
 
-    let hooks = [MethodHook { method_index: 0, site: 300, guarded: true }];
+    let hooks = [MethodHook {
+        method_index: 0,
+        site: 300,
+        guarded: true,
+    }];
     let out = instrument(&bytes, &hooks).expect("instrument");
     assert_eq!(out.prologue_len, 8);
     let c = method_code(&out.bytes, 0).expect("code").expect("has code");
@@ -232,16 +262,29 @@ fn prologue_bytes_and_offsets() {
     assert_eq!(&c.code[6..8], &[0, 0]);
     assert_eq!(&c.code[8..], &before.code[..]);
     let mref = u16::from_be_bytes([c.code[4], c.code[5]]);
-    assert_eq!(mref as usize, pool_count(&out.bytes) as usize - 1, "Methodref appended last");
     assert_eq!(
-        c.handlers.iter().map(|h| (h.start_pc, h.end_pc, h.handler_pc)).collect::<Vec<_>>(),
+        mref as usize,
+        pool_count(&out.bytes) as usize - 1,
+        "Methodref appended last"
+    );
+    assert_eq!(
+        c.handlers
+            .iter()
+            .map(|h| (h.start_pc, h.end_pc, h.handler_pc))
+            .collect::<Vec<_>>(),
         vec![(8, 18, 28), (13, 14, 15)]
     );
-    assert_eq!(c.handlers[0].catch_type.as_deref(), Some("java/lang/Object"));
+    assert_eq!(
+        c.handlers[0].catch_type.as_deref(),
+        Some("java/lang/Object")
+    );
     assert_eq!(c.handlers[1].catch_type, None);
     assert_eq!(c.lines, vec![(0, 10), (12, 11), (68, 12)]);
     assert_eq!(
-        c.local_vars.iter().map(|v| (v.start_pc, v.length, v.index)).collect::<Vec<_>>(),
+        c.local_vars
+            .iter()
+            .map(|v| (v.start_pc, v.length, v.index))
+            .collect::<Vec<_>>(),
         vec![(0, 78, 0), (12, 10, 1)]
     );
     let frames = c.frames.expect("frames");
@@ -253,23 +296,40 @@ fn prologue_bytes_and_offsets() {
     assert_eq!(frames[2].uninitialized, vec![48, 48]);
     assert_eq!(
         c.attribute_names,
-        vec!["LineNumberTable", "LocalVariableTable", "StackMapTable", "Foo"]
+        vec![
+            "LineNumberTable",
+            "LocalVariableTable",
+            "StackMapTable",
+            "Foo"
+        ]
     );
 
     // Exercise line_at through exception_handlers.
-    let h = exception_handlers(&out.bytes, "m", "()V").expect("ok").expect("found");
+    let h = exception_handlers(&out.bytes, "m", "()V")
+        .expect("ok")
+        .expect("found");
     assert_eq!(h.line_at(0), Some(10));
     assert_eq!(h.line_at(7), Some(10));
     assert_eq!(h.line_at(12), Some(11));
     assert_eq!(h.line_at(67), Some(11));
     assert_eq!(h.line_at(70), Some(12));
-    assert_eq!(exception_handlers(&out.bytes, "m", "(I)V").expect("ok"), None);
+    assert_eq!(
+        exception_handlers(&out.bytes, "m", "(I)V").expect("ok"),
+        None
+    );
 
     // Second instrumentation reuses every constant; a large site adds one Integer.
     let again = instrument(&out.bytes, &hooks).expect("again");
     assert_eq!(pool_count(&again.bytes), pool_count(&out.bytes));
-    let big = instrument(&out.bytes, &[MethodHook { method_index: 0, site: 40000, guarded: true }])
-        .expect("big");
+    let big = instrument(
+        &out.bytes,
+        &[MethodHook {
+            method_index: 0,
+            site: 40000,
+            guarded: true,
+        }],
+    )
+    .expect("big");
     assert_eq!(pool_count(&big.bytes), pool_count(&out.bytes) + 1);
     let c = method_code(&big.bytes, 0).expect("code").expect("has code");
     assert_eq!(c.code[0], 0x13, "ldc_w");
@@ -281,14 +341,22 @@ fn same_locals_1_stack_item_becomes_extended() {
     let mut s = Spec::new(vec![0x00; 64]);
     s.attrs = vec![(8, vec![0, 2, 64 + 57, 1, 0])];
     let out = instrument(&s.build(), &hook0()).expect("instrument");
-    let f = method_code(&out.bytes, 0).expect("ok").expect("code").frames.expect("frames");
+    let f = method_code(&out.bytes, 0)
+        .expect("ok")
+        .expect("code")
+        .frames
+        .expect("frames");
     assert_eq!((f[0].frame_type, f[0].offset), (247, 65));
     assert_eq!((f[1].frame_type, f[1].offset), (0, 66));
     // Small deltas stay compact.
     let mut s = Spec::new(vec![0x00; 64]);
     s.attrs = vec![(8, vec![0, 1, 64 + 3, 1])];
     let out = instrument(&s.build(), &hook0()).expect("instrument");
-    let f = method_code(&out.bytes, 0).expect("ok").expect("code").frames.expect("frames");
+    let f = method_code(&out.bytes, 0)
+        .expect("ok")
+        .expect("code")
+        .frames
+        .expect("frames");
     assert_eq!((f[0].frame_type, f[0].offset), (64 + 11, 11));
 }
 
@@ -301,7 +369,10 @@ fn bad_stack_map_is_an_error_but_ignored_before_50() {
         Err(ClassFileError::BadStackMapFrame { frame_type: 200 })
     );
     s.attrs = vec![(8, vec![0, 1, 64, 9])];
-    assert_eq!(instrument(&s.build(), &hook0()), Err(ClassFileError::BadVerificationType { tag: 9 }));
+    assert_eq!(
+        instrument(&s.build(), &hook0()),
+        Err(ClassFileError::BadVerificationType { tag: 9 })
+    );
     // Major 49: the JVM ignores StackMapTable, so it is copied as is.
     s.major = 49;
     s.attrs = vec![(8, vec![0, 1, 200])];
@@ -317,7 +388,10 @@ fn pre_45_3_code_layout() {
     s.major = 45;
     s.minor = 0;
     let bytes = s.build();
-    assert_eq!(parse(&bytes).expect("parse").methods[0].code_length, Some(1));
+    assert_eq!(
+        parse(&bytes).expect("parse").methods[0].code_length,
+        Some(1)
+    );
     let out = instrument(&bytes, &hook0()).expect("instrument");
     let c = method_code(&out.bytes, 0).expect("ok").expect("code");
     assert_eq!((c.max_stack, c.code.len()), (1, 9));
@@ -329,7 +403,10 @@ fn code_length_limit() {
     let fits = Spec::new(vec![0; 65527]).build();
     let out = instrument(&fits, &hook0()).expect("instrument");
     assert!(out.skipped.is_empty());
-    assert_eq!(parse(&out.bytes).expect("parse").methods[0].code_length, Some(65535));
+    assert_eq!(
+        parse(&out.bytes).expect("parse").methods[0].code_length,
+        Some(65535)
+    );
     let too_big = Spec::new(vec![0; 65528]).build();
     let out = instrument(&too_big, &hook0()).expect("instrument");
     assert_eq!(out.bytes, too_big);
@@ -343,7 +420,9 @@ fn constant_pool_overflow() {
     let with_count = |count: usize| {
         let mut s = Spec::new(vec![0xB1]);
         s.extra_slots = count - 1 - BASE_POOL.len();
-        s.extra_pool = (0..s.extra_slots).map(|i| utf8_entry(&format!("u{i}"))).collect();
+        s.extra_pool = (0..s.extra_slots)
+            .map(|i| utf8_entry(&format!("u{i}")))
+            .collect();
         s.build()
     };
     let ok = with_count(65529);
@@ -351,17 +430,26 @@ fn constant_pool_overflow() {
     assert_eq!(pool_count(&out.bytes), 65535);
     parse(&out.bytes).expect("reparse");
     let over = with_count(65530);
-    assert!(matches!(instrument(&over, &hook0()), Err(ClassFileError::ConstantPoolOverflow { .. })));
+    assert!(matches!(
+        instrument(&over, &hook0()),
+        Err(ClassFileError::ConstantPoolOverflow { .. })
+    ));
     assert_eq!(instrument(&over, &[]).expect("no hooks").bytes, over);
 }
 
 #[test]
 fn line_at_picks_greatest_start_not_after_pc() {
-    let h = MethodHandlers { handlers: vec![], lines: vec![(10, 3), (0, 1), (5, 2), (10, 4)] };
+    let h = MethodHandlers {
+        handlers: vec![],
+        lines: vec![(10, 3), (0, 1), (5, 2), (10, 4)],
+    };
     assert_eq!(h.line_at(0), Some(1));
     assert_eq!(h.line_at(9), Some(2));
     assert_eq!(h.line_at(10), Some(4));
-    let empty = MethodHandlers { handlers: vec![], lines: vec![(4, 1)] };
+    let empty = MethodHandlers {
+        handlers: vec![],
+        lines: vec![(4, 1)],
+    };
     assert_eq!(empty.line_at(3), None);
 }
 
@@ -373,7 +461,8 @@ pub(crate) fn temp_dir(tag: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("faultline-cf-{tag}-{}-{nanos}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("faultline-cf-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -419,8 +508,12 @@ fn delta_methods() -> String {
     let mut s = String::new();
     for k in 0..12 {
         let body = "a = a * 3 + 1; ".repeat(k);
-        s.push_str(&format!("static int same{k}(int a, boolean b) {{ {body} if (b) a++; return a; }}\n"));
-        s.push_str(&format!("static int one{k}(int a, boolean b) {{ {body} return Math.max(a, b ? 1 : 2); }}\n"));
+        s.push_str(&format!(
+            "static int same{k}(int a, boolean b) {{ {body} if (b) a++; return a; }}\n"
+        ));
+        s.push_str(&format!(
+            "static int one{k}(int a, boolean b) {{ {body} return Math.max(a, b ? 1 : 2); }}\n"
+        ));
     }
     s
 }
@@ -453,19 +546,30 @@ fn javac_classes_round_trip_and_rewrite() {
         for file in files {
             let bytes = std::fs::read(&file).expect("read class");
             let info = parse(&bytes).expect("parse");
-            let expect_major = match release { "8" => 52, "11" => 55, _ => 61 };
+            let expect_major = match release {
+                "8" => 52,
+                "11" => 55,
+                _ => 61,
+            };
             assert_eq!(info.major, expect_major);
             assert_eq!(instrument(&bytes, &[]).expect("no hooks").bytes, bytes);
 
             let hooks: Vec<MethodHook> = (0..info.methods.len())
-                .map(|i| MethodHook { method_index: i, site: i as i32, guarded: i % 2 == 1 })
+                .map(|i| MethodHook {
+                    method_index: i,
+                    site: i as i32,
+                    guarded: i % 2 == 1,
+                })
                 .collect();
             let out = instrument(&bytes, &hooks).expect("instrument");
             let again = parse(&out.bytes).expect("reparse");
             assert_eq!(again.name, info.name);
             assert_eq!(again.methods.len(), info.methods.len());
             for (i, (m, n)) in info.methods.iter().zip(&again.methods).enumerate() {
-                assert_eq!((&m.name, &m.descriptor, m.access), (&n.name, &n.descriptor, n.access));
+                assert_eq!(
+                    (&m.name, &m.descriptor, m.access),
+                    (&n.name, &n.descriptor, n.access)
+                );
                 let skipped = out.skipped.iter().any(|s| s.0 == i);
                 let expect_skip = m.code_length.is_none() || m.name == "<clinit>";
                 assert_eq!(skipped, expect_skip, "{}{}", m.name, m.descriptor);
@@ -481,7 +585,12 @@ fn javac_classes_round_trip_and_rewrite() {
                 assert_eq!(u16::from_be_bytes([b.code[1], b.code[2]]) as usize, i);
                 for (x, y) in a.handlers.iter().zip(&b.handlers) {
                     assert_eq!(
-                        (x.start_pc + 8, x.end_pc + 8, x.handler_pc + 8, &x.catch_type),
+                        (
+                            x.start_pc + 8,
+                            x.end_pc + 8,
+                            x.handler_pc + 8,
+                            &x.catch_type
+                        ),
                         (y.start_pc, y.end_pc, y.handler_pc, &y.catch_type)
                     );
                 }
@@ -517,7 +626,10 @@ fn javac_classes_round_trip_and_rewrite() {
                             }
                             for (u, v) in x.uninitialized.iter().zip(&y.uninitialized) {
                                 assert_eq!(u + 8, *v);
-                                assert_eq!(b.code[*v as usize], 0xBB, "Uninitialized points at new");
+                                assert_eq!(
+                                    b.code[*v as usize], 0xBB,
+                                    "Uninitialized points at new"
+                                );
                                 uninit_seen += 1;
                             }
                         }
@@ -525,13 +637,16 @@ fn javac_classes_round_trip_and_rewrite() {
                     _ => panic!("frames appeared or vanished"),
                 }
             }
-            let h = exception_handlers(&out.bytes, "handlers", "(Ljava/lang/String;)I").expect("ok");
+            let h =
+                exception_handlers(&out.bytes, "handlers", "(Ljava/lang/String;)I").expect("ok");
             if let Some(h) = h {
                 let orig = exception_handlers(&bytes, "handlers", "(Ljava/lang/String;)I")
                     .expect("ok")
                     .expect("found");
-                assert!(h.handlers.iter().any(|x| x.catch_type.as_deref()
-                    == Some("java/lang/NumberFormatException")));
+                assert!(h
+                    .handlers
+                    .iter()
+                    .any(|x| x.catch_type.as_deref() == Some("java/lang/NumberFormatException")));
                 assert!(h.handlers.iter().any(|x| x.catch_type.is_none()), "finally");
                 assert_eq!(h.line_at(0), orig.line_at(0));
                 for hd in &h.handlers {
@@ -540,7 +655,10 @@ fn javac_classes_round_trip_and_rewrite() {
             }
         }
     }
-    assert!(conversions.0 > 0 && conversions.1 > 0, "no frame type conversion exercised: {conversions:?}");
+    assert!(
+        conversions.0 > 0 && conversions.1 > 0,
+        "no frame type conversion exercised: {conversions:?}"
+    );
     assert!(uninit_seen > 0, "no Uninitialized frame exercised");
     assert!(zero_delta_seen > 0, "no frame at offset 0 exercised");
 }

@@ -189,7 +189,7 @@ public final class DemoMain {
         Health health = new Health();
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 128);
         ThreadPoolExecutor http = new ThreadPoolExecutor(16, 16, 0L, TimeUnit.MILLISECONDS,
-                new LinkedBlockingQueue<>(), new OrderService.NamedThreads("http-"));
+                new LinkedBlockingQueue<>(), new OrderExecutor.NamedThreads("http-"));
         server.setExecutor(http);
         int[] sequence = {0};
         server.createContext("/checkout", exchange -> {
@@ -253,7 +253,9 @@ public final class DemoMain {
         });
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            long t=System.nanoTime();
             server.stop(0);
+            System.err.println("stop took " + (System.nanoTime()-t)/1e6);
             http.shutdownNow();
             service.shutdown();
             System.err.println("stopped after " + health.total() + " orders");

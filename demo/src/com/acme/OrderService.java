@@ -1,13 +1,8 @@
 package com.acme;
 
 import java.io.IOException;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -15,27 +10,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * Payment failures ({@link IOException}, e.g. {@link java.net.SocketTimeoutException}) are retried
  * {@link #PAYMENT_RETRIES} times, then the order is accepted as PAYMENT_PENDING; a RuntimeException
  * from the inventory or the repository fails the order.
- * Orders submitted with {@link #submit} run on the "orders-N" worker pool (4 threads, queue of 50, AbortPolicy).
+ * Orders submitted with {@link #submit} run on the {@link OrderExecutor} pool (orders-1..4, queue of 50, AbortPolicy).
  */
 public class OrderService {
     public static final int PAYMENT_RETRIES = 2;
-    public static final int WORKERS = 4;
-    public static final int QUEUE_CAPACITY = 50;
 
     private final Inventory inventory;
     private final PaymentClient payments;
     private final OrderRepository repository;
-    private final ThreadPoolExecutor pool;
+    private final OrderExecutor pool;
     private final AtomicLong ids = new AtomicLong();
 
     public OrderService(Inventory inventory, PaymentClient payments, OrderRepository repository) {
         this.inventory = inventory;
         this.payments = payments;
         this.repository = repository;
-        this.pool = new ThreadPoolExecutor(WORKERS, WORKERS, 0L, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(QUEUE_CAPACITY), new NamedThreads("orders-"),
-                new ThreadPoolExecutor.AbortPolicy());
-        pool.prestartAllCoreThreads(); // orders-1..orders-4 exist from the start
+        this.pool = new OrderExecutor();
     }
 
     /** Places one order on the calling thread. */
@@ -99,7 +89,7 @@ public class OrderService {
         }
     }
 
-    public ThreadPoolExecutor executor() {
+    public OrderExecutor executor() {
         return pool;
     }
 
@@ -122,20 +112,5 @@ public class OrderService {
         String message = t.getMessage();
         String text = message == null ? t.getClass().getName() : t.getClass().getName() + ": " + message;
         return text.replace('\r', ' ').replace('\n', ' ');
-    }
-
-    /** Names threads prefix1, prefix2, ... */
-    static final class NamedThreads implements ThreadFactory {
-        private final String prefix;
-        private final AtomicInteger next = new AtomicInteger();
-
-        NamedThreads(String prefix) {
-            this.prefix = prefix;
-        }
-
-        @Override
-        public Thread newThread(Runnable r) {
-            return new Thread(r, prefix + next.incrementAndGet());
-        }
     }
 }

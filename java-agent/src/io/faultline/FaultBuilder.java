@@ -72,7 +72,12 @@ public final class FaultBuilder {
 
     /** Arms the fault now; the handle removes it on close. */
     public FaultHandle arm() {
-        return Faultline.applyText(toToml(), "fault(" + keys.get("kind") + ") built in " + caller());
+ String toml = toToml();
+        if (!keys.containsKey("id")) {
+            toml = toml.replaceFirst("\\[\\[fault\\]\\]\n",
+                    "[[fault]]\nid = " + value(Faultline.nextId(String.valueOf(keys.get("kind")))) + "\n");
+        }
+        return Faultline.applyText(toml, "fault(" + keys.get("kind") + ") built in " + caller());
     }
 
     private FaultBuilder put(String key, Object value) {

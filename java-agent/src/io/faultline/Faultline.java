@@ -96,7 +96,7 @@ public final class Faultline {
     /** Removes every armed fault; the JVM runs its original bytecode again. */
     public static void stopAll() {
         if (installed) {
-            stop0(new String[0]);
+            stop0(new String[0], true);
         }
     }
 
@@ -132,9 +132,17 @@ public final class Faultline {
         return calls0(faultId);
     }
 
+    /** Removes the given faults; those already gone (expired) are skipped. */
     static void stop(List<String> ids) {
-        stop0(ids.toArray(new String[0]));
+        stop0(ids.toArray(new String[0]), true);
     }
+
+    /** A fresh id for a fault built in code without one. */
+    static String nextId(String kind) {
+        return kind + "-" + NEXT_ID.incrementAndGet();
+    }
+
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_ID = new java.util.concurrent.atomic.AtomicInteger();
 
     private static Path locateAgent() {
         String explicit = System.getProperty("faultline.agent");
@@ -182,7 +190,7 @@ public final class Faultline {
 
     private static native String[] armFile0(String path);
 
-    private static native void stop0(String[] ids);
+    private static native void stop0(String[] ids, boolean ignoreMissing);
 
     private static native long injected0(String id);
 

@@ -72,7 +72,9 @@ public class Modern {
         } catch (IllegalArgumentException e) {
             sb.append(e.getMessage()).append(',');
         }
-        sb.append(new Named<>("a", 1).compareTo(new Named<>("b", 2))).append(new Named<>("n", "v")).append(',');
+        sb.append(new Named<>("a", 1).compareTo(new Named<>("b", 2))).append(new Named<>("n", "v"));
+        // Collections.max calls compareTo(Object): the bridge.
+        sb.append(java.util.Collections.max(List.of(new Named<>("a", 1), new Named<>("c", 3), new Named<>("b", 2))).name()).append(',');
         sb.append(area(new Circle(2))).append(area(new Square(3))).append(',');
         for (int k : new int[] {1, 3, 7, 200}) sb.append(kind(k));
         sb.append(strSwitch("one")).append(strSwitch("two")).append(strSwitch("three")).append(',');

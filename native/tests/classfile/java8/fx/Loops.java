@@ -57,6 +57,20 @@ public class Loops {
         return a;
     }
 
+    // Frames more than 63 bytes after the previous one: same_frame_extended
+    // and same_locals_1_stack_item_extended in the original code.
+    static int farFrames(int a, boolean b) {
+        if (b) a++;
+        a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1;
+        a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1;
+        a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1; a = a * 3 + 1;
+        if (b) a--;
+        int r = b ? 1 : (a * 3 + 1) + (a * 3 + 2) + (a * 3 + 3) + (a * 3 + 4) + (a * 3 + 5)
+                + (a * 3 + 6) + (a * 3 + 7) + (a * 3 + 1) + (a * 3 + 2) + (a * 3 + 3) + (a * 3 + 4)
+                + (a * 3 + 5) + (a * 3 + 6) + (a * 3 + 7) + (a * 3 + 1) + (a * 3 + 2);
+        return r + a;
+    }
+
     static int labeled(int n) {
         int found = 0;
         outer:
@@ -76,7 +90,7 @@ public class Loops {
         for (int i = 0; i < 8; i++) {
             sb.append(longPrefix(i, i % 2 == 0)).append(prefix56(i, i % 3 == 0)).append(prefix50(i, i % 2 == 1));
         }
-        sb.append(',').append(labeled(10));
+        sb.append(',').append(labeled(10)).append(',').append(farFrames(3, true)).append(farFrames(4, false));
         return sb.toString();
     }
 }

@@ -1,0 +1,114 @@
+//! The agent loaded at JVM start: `-agentpath:` and `-javaagent:` with a scenario file.
+
+mod common;
+
+use common::*;
+
+const EXCEPTION_SCENARIO: &str = r#"
+name = "payment client down"
+[[fault]]
+kind = "exception"
+target = "fixtures.Targets$Client#charge"
+throw = "java.sql.SQLException"
+message = "db down"
+"#;
+
+#[test]
+fn agentpath_scenario_throws_the_configured_exception() {
+    let dir = Scratch::new("agentpath");
+    let scenario = dir.write("s.toml", EXCEPTION_SCENARIO);
+    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupException"]);
+    run.assert_passed("startupException");
+}
+
+#[test]
+fn javaagent_scenario_throws_the_configured_exception() {
+    let dir = Scratch::new("javaagent");
+    let scenario = dir.write("s.toml", EXCEPTION_SCENARIO);
+    let flag = format!("-javaagent:{}=scenario={}", agent_jar().display(), scenario.display());
+    let run = run_java(&[flag], &["fixtures.Cases", "startupException"]);
+    run.assert_passed("startupException");
+}
+
+#[test]
+fn agentpath_latency_delays_each_call_by_the_requested_time() {
+    let dir = Scratch::new("latency");
+    let scenario = dir.write(
+        "s.toml",
+        "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n",
+    );
+    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupLatency"]);
+    run.assert_passed("startupLatency");
+    let times: Vec<f64> = run.values("save_ms").iter().map(|v| v.parse().expect("number")).collect();
+    assert_eq!(times.len(), 5, "{}", run.describe());
+    for t in &times {
+        assert!(*t >= 40.0, "a call took {t} ms, less than the 40 ms delay: {times:?}");
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!(sorted[2] < 40.0 + 15.0, "median {} ms is far above 40 ms: {times:?}", sorted[2]);
+}
+
+#[test]
+fn events_file_gets_one_json_line_per_outcome() {
+    let dir = Scratch::new("events");
+    let scenario = dir.write("s.toml", &EXCEPTION_SCENARIO.replace("[[fault]]", "[[fault]]\nid = \"pay\""));
+    let events = dir.path("events.jsonl");
+    let run = run_java(
+        &[agentpath(&format!("scenario={},events={}", scenario.display(), events.display()))],
+        &["fixtures.Cases", "startupException"],
+    );
+    run.assert_passed("startupException");
+    let text = std::fs::read_to_string(&events).expect("events file written");
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}"))).collect();
+    let armed = lines.iter().find(|v| v["kind"] == "armed").expect("an armed event");
+    assert_eq!(armed["fault"], "pay");
+    let fired = lines.iter().find(|v| v["kind"] == "exception").expect("an exception event");
+    assert_eq!(fired["fault"], "pay");
+    assert_eq!(fired["method"], "fixtures.Targets$Client#charge(J)Ljava/lang/String;");
+    assert_eq!(fired["exception"], "java.sql.SQLException");
+    assert_eq!(fired["thread"], "main");
+    let caught = fired["caught"].as_str().expect("caught is a string");
+    assert!(caught.starts_with("fixtures.Cases#chargeOutcome(J)Ljava/lang/Throwable;:"), "caught = {caught}");
+    assert!(fired["time"].as_str().is_some_and(|t| t.ends_with('Z') && t.contains('T')), "time = {}", fired["time"]);
+}
+
+#[test]
+fn bad_scenario_is_reported_and_the_jvm_runs_without_faults() {
+    let dir = Scratch::new("bad");
+    let scenario = dir.write(
+        "bad.toml",
+        "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"soon\"\n",
+    );
+    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
+    run.assert_passed("runsWithoutFaults");
+    assert!(run.stderr.contains("bad.toml:4") && run.stderr.contains("delay"), "stderr must name file, line and key:\n{}", run.stderr);
+    assert!(run.stderr.contains("without faults"), "{}", run.stderr);
+}
+
+#[test]
+fn unknown_agent_option_is_reported_and_the_jvm_runs_without_faults() {
+    let run = run_java(&[agentpath("scenaro=x.toml")], &["fixtures.Cases", "runsWithoutFaults"]);
+    run.assert_passed("runsWithoutFaults");
+    assert!(run.stderr.contains("unknown option 'scenaro'"), "{}", run.stderr);
+}
+
+#[test]
+fn exception_class_that_is_not_throwable_is_reported_at_start() {
+    let dir = Scratch::new("notthrowable");
+    let scenario = dir.write(
+        "s.toml",
+        "[[fault]]\nkind = \"exception\"\ntarget = \"fixtures.Targets$Client#charge\"\nthrow = \"java.lang.String\"\n",
+    );
+    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
+    run.assert_passed("runsWithoutFaults");
+    assert!(run.stderr.contains("java.lang.String is not a Throwable"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_scenario_file_is_reported() {
+    let run = run_java(&[agentpath("scenario=/nonexistent/faults.toml")], &["fixtures.Cases", "runsWithoutFaults"]);
+    run.assert_passed("runsWithoutFaults");
+    assert!(run.stderr.contains("/nonexistent/faults.toml"), "{}", run.stderr);
+}

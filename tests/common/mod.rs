@@ -1,0 +1,199 @@
+//! Shared test support: the built artifacts, the Java fixtures compiled once per test
+//! binary, and running a real JVM with the agent.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// `target/<profile>/`, where the build put the agent, the jars and the CLI.
+pub fn artifacts() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf();
+    for a in ["libfaultline_agent.so", "faultline-agent.jar"] {
+        assert!(
+            dir.join(a).exists(),
+            "{} is missing: build the workspace first (cargo build --release --workspace)",
+            dir.join(a).display()
+        );
+    }
+    dir
+}
+
+pub fn agent_lib() -> PathBuf {
+    artifacts().join("libfaultline_agent.so")
+}
+
+pub fn agent_jar() -> PathBuf {
+    artifacts().join("faultline-agent.jar")
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `java` to test with: FAULTLINE_TEST_JAVA, then JAVA_HOME, then PATH.
+pub fn java() -> PathBuf {
+    if let Some(j) = std::env::var_os("FAULTLINE_TEST_JAVA") {
+        return PathBuf::from(j);
+    }
+    if let Some(home) = std::env::var_os("JAVA_HOME") {
+        let j = PathBuf::from(home).join("bin/java");
+        if j.exists() {
+            return j;
+        }
+    }
+    PathBuf::from("java")
+}
+
+fn javac() -> PathBuf {
+    if let Some(home) = std::env::var_os("JAVA_HOME") {
+        let j = PathBuf::from(home).join("bin/javac");
+        if j.exists() {
+            return j;
+        }
+    }
+    PathBuf::from("javac")
+}
+
+/// A scratch directory removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("faultline-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write scratch file");
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles `tests/java/**` once (for Java 11, so every supported JDK runs them).
+pub fn fixture_classes() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("faultline-fixtures-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).expect("create fixture dir");
+        let mut sources = Vec::new();
+        collect_java(&repo_root().join("tests/java"), &mut sources);
+        let status = Command::new(javac())
+            .args(["--release", "11", "-nowarn", "-encoding", "UTF-8", "-d"])
+            .arg(&out)
+            .arg("-cp")
+            .arg(agent_jar())
+            .args(&sources)
+            .status()
+            .expect("run javac");
+        assert!(status.success(), "compiling the Java fixtures failed");
+        out
+    })
+}
+
+fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read fixture dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_java(&p, out);
+        } else if p.extension().is_some_and(|e| e == "java") {
+            out.push(p);
+        }
+    }
+}
+
+pub struct JvmRun {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl JvmRun {
+    /// `key=value` lines printed by the fixture.
+    pub fn values(&self, key: &str) -> Vec<String> {
+        let prefix = format!("{key}=");
+        self.stdout.lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_string).collect()
+    }
+
+    pub fn value(&self, key: &str) -> String {
+        self.values(key).into_iter().next().unwrap_or_else(|| panic!("no {key}= in output:\n{}", self.describe()))
+    }
+
+    pub fn describe(&self) -> String {
+        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.status, self.stdout, self.stderr)
+    }
+
+    pub fn assert_passed(&self, case: &str) {
+        assert!(
+            self.status == 0 && self.stdout.lines().any(|l| l == format!("PASS {case}")),
+            "case {case} failed:\n{}",
+            self.describe()
+        );
+    }
+}
+
+/// Runs `java <jvm_args> -cp <fixtures>:<agent jar> <main_args>` with a time limit.
+pub fn run_java(jvm_args: &[String], main_args: &[&str]) -> JvmRun {
+    let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
+    let mut cmd = Command::new(java());
+    cmd.args(jvm_args).arg("-cp").arg(cp).args(main_args);
+    run_with_timeout(cmd, Duration::from_secs(120))
+}
+
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> JvmRun {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel::<Output>();
+    std::thread::spawn(move || {
+        if let Ok(out) = child.wait_with_output() {
+            let _ = tx.send(out);
+        }
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => JvmRun {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        },
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// `-agentpath:<lib>=<options>`
+pub fn agentpath(options: &str) -> String {
+    if options.is_empty() {
+        format!("-agentpath:{}", agent_lib().display())
+    } else {
+        format!("-agentpath:{}={options}", agent_lib().display())
+    }
+}
+
+/// Runs one `fixtures.Cases` behaviour through the in-process API.
+pub fn api_case(case: &str) -> JvmRun {
+    let run = run_java(&[format!("-Dfaultline.agent={}", agent_lib().display())], &["fixtures.Cases", case]);
+    run.assert_passed(case);
+    run
+}
