@@ -162,14 +162,21 @@ impl Agent {
     }
 
     /// Applies options given at load time or later (events file, scenario).
-    pub fn apply_options(&'static self, env: &mut JNIEnv, options: &AgentOptions) -> Result<Vec<ArmedSummary>, String> {
+    /// `at_startup`: the application's classes are not loaded yet, so a fault that matches
+    /// nothing now is expected; it is reported at exit if it never matched.
+    pub fn apply_options(
+        &'static self,
+        env: &mut JNIEnv,
+        options: &AgentOptions,
+        at_startup: bool,
+    ) -> Result<Vec<ArmedSummary>, String> {
         if let Some(path) = &options.events {
             self.events.open_file(path)?;
         }
         match &options.scenario {
             Some(path) => {
                 let scenario = Scenario::load(path).map_err(|e| e.to_string())?;
-                self.arm(env, &scenario, None)
+                self.arm(env, &scenario, None, at_startup)
             }
             None => Ok(Vec::new()),
         }
@@ -182,6 +189,7 @@ impl Agent {
         env: &mut JNIEnv,
         scenario: &Scenario,
         default_duration: Option<Duration>,
+        at_startup: bool,
     ) -> Result<Vec<ArmedSummary>, String> {
         let java = self.java()?;
         let _control = self.control.lock().unwrap_or_else(|p| p.into_inner());
@@ -255,7 +263,7 @@ impl Agent {
                 event = event.with("duration_ms", d.saturating_duration_since(now).as_millis() as u64);
             }
             self.events.emit(event);
-            if hits.methods.is_empty() {
+            if hits.methods.is_empty() && !at_startup {
                 let why = if hits.skipped.is_empty() {
                     "matches no loaded method yet; it stays armed and applies to classes loaded later".to_string()
                 } else {
@@ -592,6 +600,21 @@ impl Agent {
         self.events.emit(event);
     }
 
+    /// The JVM is exiting: say which faults never matched a method (a likely typo in the
+    /// target), and get the last events into the file.
+    pub fn on_vm_death(&self) {
+        for f in self.table().iter() {
+            let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
+            if hits.methods.is_empty() {
+                let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
+                let why = "matched no method while this JVM ran: check the class and method names of the target";
+                eprintln!("faultline: fault '{}' ({target}) {why}", f.spec.id);
+                self.events.emit(Event::new(&f.spec.id, "warning").with("message", why));
+            }
+        }
+        self.events.flush(Duration::from_secs(2));
+    }
+
     pub fn counters(&self, env: &mut JNIEnv, id: &str) -> Result<(i64, i64), String> {
         let java = self.java()?;
         let table = self.table();
@@ -627,6 +650,7 @@ impl Agent {
                 "kind": f.spec.kind.name(),
                 "target": f.spec.kind.target().map(|t| t.to_string()),
                 "armed_at": humantime::format_rfc3339_micros(f.armed_wall).to_string(),
+                "method_count": hits.methods.len(),
                 "methods": hits.methods.iter().collect::<Vec<_>>(),
                 "skipped": skipped,
                 "calls": calls,

@@ -54,7 +54,9 @@ fn init(vm: *mut RawJavaVM) -> Result<&'static Agent, String> {
         callbacks.set(jvmti::EVENT_VM_INIT, vm_init as *const c_void);
         callbacks.set(jvmti::EVENT_CLASS_FILE_LOAD_HOOK, class_file_load_hook as *const c_void);
         callbacks.set(jvmti::EVENT_CLASS_PREPARE, class_prepare as *const c_void);
+        callbacks.set(jvmti::EVENT_VM_DEATH, vm_death as *const c_void);
         jvmti.set_event_callbacks(&callbacks).map_err(|e| e.to_string())?;
+        jvmti.set_event_mode(true, jvmti::EVENT_VM_DEATH).map_err(|e| e.to_string())?;
         // SAFETY: `vm` is the JavaVM the JVM handed to this entry point.
         let java_vm = unsafe { JavaVM::from_raw(vm) }.map_err(|e| e.to_string())?;
         Ok(Agent::new(jvmti, java_vm))
@@ -91,7 +93,7 @@ pub fn start_live(vm: *mut RawJavaVM, env: &mut JNIEnv, options: Option<&str>) -
     install_java(agent, env)?;
     if let Some(text) = options {
         let options = options::parse(text)?;
-        agent.apply_options(env, &options)?;
+        agent.apply_options(env, &options, false)?;
     }
     Ok(())
 }
@@ -206,9 +208,17 @@ unsafe extern "system" fn vm_init(_jvmti: RawJvmtiEnv, jni: *mut RawJNIEnv, _thr
         }
         let pending = agent.pending.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(options) = pending {
-            if let Err(e) = agent.apply_options(&mut env, &options) {
+            if let Err(e) = agent.apply_options(&mut env, &options, true) {
                 eprintln!("faultline: {e}\nfaultline: the JVM runs without faults");
             }
+        }
+    })
+}
+
+unsafe extern "system" fn vm_death(_jvmti: RawJvmtiEnv, _jni: *mut RawJNIEnv) {
+    catching("VMDeath", (), || {
+        if let Some(agent) = agent() {
+            agent.on_vm_death();
         }
     })
 }

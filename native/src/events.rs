@@ -57,6 +57,12 @@ impl Event {
     }
 }
 
+enum Message {
+    Line(String),
+    /// Answered once every line queued before it is written and flushed.
+    Flush(Sender<()>),
+}
+
 struct Recent {
     lines: VecDeque<(String, String)>,
     /// Sequence number of the oldest line still held.
@@ -65,7 +71,7 @@ struct Recent {
 
 pub struct EventLog {
     recent: Mutex<Recent>,
-    file: Mutex<Option<(PathBuf, Sender<String>)>>,
+    file: Mutex<Option<(PathBuf, Sender<Message>)>>,
     dropped: AtomicU64,
 }
 
@@ -91,7 +97,7 @@ impl EventLog {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the events file {}: {e}", path.display()))?;
-        let (tx, rx) = bounded::<String>(QUEUE_CAPACITY);
+        let (tx, rx) = bounded::<Message>(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("faultline-events".into())
             .spawn(move || write_lines(file, rx))
@@ -103,7 +109,7 @@ impl EventLog {
     pub fn emit(&self, event: Event) {
         let line = event.to_json(SystemTime::now());
         if let Some((_, tx)) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            match tx.try_send(line.clone()) {
+            match tx.try_send(Message::Line(line.clone())) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -116,6 +122,19 @@ impl EventLog {
             recent.first_seq += 1;
         }
         recent.lines.push_back((event.fault, line));
+    }
+
+    /// Waits (up to `limit`) until every event emitted so far is in the file: called when
+    /// the JVM exits, so the last outcomes are not lost.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let tx = match self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some((_, tx)) => tx.clone(),
+            None => return,
+        };
+        let (done_tx, done_rx) = bounded(1);
+        if tx.send_timeout(Message::Flush(done_tx), limit).is_ok() {
+            let _ = done_rx.recv_timeout(limit);
+        }
     }
 
     /// Events that could not be queued for the file (the in-memory list still has them).
@@ -144,16 +163,26 @@ impl EventLog {
     }
 }
 
-fn write_lines(file: File, rx: Receiver<String>) {
+fn write_lines(file: File, rx: Receiver<Message>) {
     let mut out = BufWriter::new(file);
-    while let Ok(line) = rx.recv() {
-        let _ = writeln!(out, "{line}");
+    let mut waiting = Vec::new();
+    while let Ok(first) = rx.recv() {
         // Write out what is queued now, then flush, so a reader of the file sees events
         // within milliseconds without one write per event under load.
-        while let Ok(more) = rx.try_recv() {
-            let _ = writeln!(out, "{more}");
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Line(line) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                Message::Flush(done) => waiting.push(done),
+            }
+            next = rx.try_recv().ok();
         }
         let _ = out.flush();
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 

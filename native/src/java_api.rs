@@ -43,7 +43,7 @@ pub extern "system" fn Java_io_faultline_Faultline_start0(mut env: JNIEnv, _clas
 
 fn arm_scenario(env: &mut JNIEnv, scenario: Result<Scenario, String>) -> jobjectArray {
     let Some(agent) = running_agent(env) else { return std::ptr::null_mut() };
-    let result = scenario.and_then(|s| agent.arm(env, &s, None));
+    let result = scenario.and_then(|s| agent.arm(env, &s, None, false));
     match result {
         Ok(armed) => {
             let ids: Vec<String> = armed.into_iter().map(|a| a.id).collect();

@@ -253,9 +253,7 @@ public final class DemoMain {
         });
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            long t=System.nanoTime();
             server.stop(0);
-            System.err.println("stop took " + (System.nanoTime()-t)/1e6);
             http.shutdownNow();
             service.shutdown();
             System.err.println("stopped after " + health.total() + " orders");

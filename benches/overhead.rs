@@ -1,0 +1,389 @@
+//! Overhead of the faultline agent on a tiny hot method.
+//!
+//! What is measured: the time per call of `bench.Hot#step` (`benches/java/bench/Hot.java`), an
+//! xorshift32 step on an int field (a serial chain of about 2 ns of real work whose result is
+//! consumed), called in a tight loop by `benches/java/bench/Main.java`. Each configuration
+//! runs in its own fresh JVM with identical flags (`-Xms256m -Xmx256m -XX:+UseParallelGC`,
+//! same class path):
+//!
+//! | configuration | JVM                                                                              |
+//! |---------------|----------------------------------------------------------------------------------|
+//! | `baseline`    | no agent                                                                         |
+//! | `idle`        | `-agentpath:libfaultline_agent.so` (loaded, nothing armed)                      |
+//! | `armed-p0`    | `-agentpath:libfaultline_agent.so=scenario=…`: an exception fault on `bench.Hot#step` with `probability = 0` (armed, never fires) |
+//! | `after-stop`  | `-Dfaultline.agent=…`: `Faultline.install()`, arm the same fault with the API, measure, `close()` the handle, then measure again; the second measurement is reported |
+//!
+//! Every JVM warms up (3 s by default), then runs fixed-length iterations (10 × 500 ms) and
+//! prints ns/call for each. The configurations run interleaved (A B C D A B C D …) for
+//! several rounds so that slow drifts of a noisy machine hit all of them alike. The table
+//! shows, over all iterations of all rounds, the median / min / max ns per call, the
+//! throughput relative to the baseline (baseline median / median) and the ns added per call
+//! (median − baseline median). The raw numbers go to `<target dir>/bench-overhead.json`.
+//!
+//! Run it (the agent and jar must be built first, in the same target directory):
+//!
+//! ```text
+//! cargo build --release --workspace
+//! cargo bench --bench overhead
+//! ```
+//!
+//! Environment: `FAULTLINE_BENCH_ROUNDS` (default 3), `FAULTLINE_BENCH_WARMUP_MS` (3000),
+//! `FAULTLINE_BENCH_ITERATIONS` (10), `FAULTLINE_BENCH_ITERATION_MS` (500); `JAVA_HOME`
+//! selects the JDK (else `java`/`javac` from `PATH`). A full run with the defaults takes
+//! about two and a half minutes.
+//!
+//! Targets: `idle` and `after-stop` ≥ 0.99 of the baseline throughput; `armed-p0` ≤ 1.5 ns
+//! added per call.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+use std::time::Instant;
+
+const CONFIGS: [&str; 4] = ["baseline", "idle", "armed-p0", "after-stop"];
+
+/// Flags every JVM gets, whatever the configuration.
+const JVM_FLAGS: [&str; 3] = ["-Xms256m", "-Xmx256m", "-XX:+UseParallelGC"];
+
+struct Settings {
+    rounds: usize,
+    warmup_ms: u64,
+    iterations: usize,
+    iteration_ms: u64,
+}
+
+struct Setup {
+    java: PathBuf,
+    lib: PathBuf,
+    jar: PathBuf,
+    classpath: String,
+    scenario: PathBuf,
+    scratch: PathBuf,
+}
+
+/// What one JVM printed: ns per call for each iteration of each phase, and its checks.
+#[derive(Default)]
+struct RunOutput {
+    phases: BTreeMap<String, Vec<f64>>,
+    info: Vec<String>,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is ignored.
+    let settings = Settings {
+        rounds: env_num("FAULTLINE_BENCH_ROUNDS", 3).max(1) as usize,
+        warmup_ms: env_num("FAULTLINE_BENCH_WARMUP_MS", 3000),
+        iterations: env_num("FAULTLINE_BENCH_ITERATIONS", 10).max(1) as usize,
+        iteration_ms: env_num("FAULTLINE_BENCH_ITERATION_MS", 500).max(1),
+    };
+    let artifacts = artifact_dir();
+    let lib = artifacts.join("libfaultline_agent.so");
+    let jar = artifacts.join("faultline-agent.jar");
+    let missing: Vec<&Path> = [lib.as_path(), jar.as_path()].into_iter().filter(|p| !p.exists()).collect();
+    if !missing.is_empty() {
+        for m in &missing {
+            eprintln!("overhead bench: {} is missing.", m.display());
+        }
+        eprintln!(
+            "Build the agent first, with the same target directory: cargo build --release --workspace \
+             (then cargo bench --bench overhead)."
+        );
+        exit(1);
+    }
+
+    let scratch = std::env::temp_dir().join(format!("faultline-bench-overhead-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", scratch.display())));
+    let classes = scratch.join("classes");
+    compile_java(&jar, &classes);
+    let scenario = scratch.join("armed-p0.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"overhead bench: armed, never fires\"\n\n\
+         [[fault]]\n\
+         id = \"bench-p0\"\n\
+         kind = \"exception\"\n\
+         target = \"bench.Hot#step\"\n\
+         throw = \"java.lang.IllegalStateException\"\n\
+         probability = 0\n",
+    )
+    .unwrap_or_else(|e| fail(&format!("cannot write the scenario: {e}")));
+    let setup = Setup {
+        java: jdk_tool("java"),
+        classpath: format!("{}:{}", classes.display(), jar.display()),
+        lib,
+        jar,
+        scenario,
+        scratch: scratch.clone(),
+    };
+
+    let java_version = java_version(&setup.java);
+    eprintln!(
+        "overhead bench: {} rounds × {} configurations, warm-up {} ms, {} × {} ms per JVM ({java_version})",
+        settings.rounds,
+        CONFIGS.len(),
+        settings.warmup_ms,
+        settings.iterations,
+        settings.iteration_ms
+    );
+    eprintln!("  agent: {}", setup.lib.display());
+
+    let started = Instant::now();
+    // samples[config][round] = ns/call of each iteration.
+    let mut samples: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
+    let mut api_armed: Vec<Vec<f64>> = Vec::new();
+    let mut info: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for round in 1..=settings.rounds {
+        for config in CONFIGS {
+            let t = Instant::now();
+            let out = run_config(&setup, &settings, config, round);
+            let reported = match config {
+                "after-stop" => "after-stop",
+                _ => "run",
+            };
+            let values = out.phases.get(reported).cloned().unwrap_or_default();
+            if values.len() != settings.iterations {
+                fail(&format!("{config} (round {round}): expected {} iterations, got {}", settings.iterations, values.len()));
+            }
+            if let Some(armed) = out.phases.get("api-armed") {
+                api_armed.push(armed.clone());
+            }
+            eprintln!(
+                "  round {round}/{} {config:<10} median {:>6.3} ns/call  ({:.1} s)",
+                settings.rounds,
+                median(&values),
+                t.elapsed().as_secs_f64()
+            );
+            info.entry(config).or_default().extend(out.info);
+            samples.entry(config).or_default().push(values);
+        }
+    }
+
+    // Table over all iterations of all rounds.
+    let flat = |c: &str| -> Vec<f64> { samples[c].iter().flatten().copied().collect() };
+    let base = median(&flat("baseline"));
+    println!();
+    println!(
+        "faultline overhead: bench.Hot#step, {} rounds × {} × {} ms per configuration ({java_version})",
+        settings.rounds, settings.iterations, settings.iteration_ms
+    );
+    println!(
+        "{:<12} {:>10} {:>10} {:>10} {:>16} {:>14}",
+        "config", "median ns", "min ns", "max ns", "throughput/base", "added ns/call"
+    );
+    let mut json_configs = serde_json::Map::new();
+    for config in CONFIGS {
+        let all = flat(config);
+        let med = median(&all);
+        let min = all.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ratio = base / med;
+        let added = med - base;
+        println!("{config:<12} {med:>10.3} {min:>10.3} {max:>10.3} {ratio:>16.4} {added:>+14.3}");
+        let round_medians: Vec<f64> = samples[config].iter().map(|r| median(r)).collect();
+        json_configs.insert(
+            config.to_string(),
+            serde_json::json!({
+                "median_ns": med,
+                "min_ns": min,
+                "max_ns": max,
+                "throughput_ratio": ratio,
+                "added_ns_per_call": added,
+                "round_medians_ns": round_medians,
+                "samples_ns": samples[config],
+                "checks": info.get(config).cloned().unwrap_or_default(),
+            }),
+        );
+    }
+    let api_flat: Vec<f64> = api_armed.iter().flatten().copied().collect();
+    if !api_flat.is_empty() {
+        let m = median(&api_flat);
+        println!(
+            "(after-stop JVMs, before close(): API-armed p=0 median {m:.3} ns, {:+.3} ns/call vs baseline)",
+            m - base
+        );
+    }
+    println!("targets: idle ≥ 0.99, after-stop ≥ 0.99 (throughput/base); armed-p0 ≤ 1.5 added ns/call");
+
+    let json = serde_json::json!({
+        "benchmark": "overhead",
+        "method": "bench.Hot#step",
+        "java": java_version,
+        "jvm_flags": JVM_FLAGS,
+        "rounds": settings.rounds,
+        "warmup_ms": settings.warmup_ms,
+        "iterations": settings.iterations,
+        "iteration_ms": settings.iteration_ms,
+        "baseline_median_ns": base,
+        "configs": json_configs,
+        "api_armed_before_close_ns": api_armed,
+        "elapsed_s": started.elapsed().as_secs_f64(),
+    });
+    let json_path = artifacts.parent().unwrap_or(&artifacts).join("bench-overhead.json");
+    match std::fs::write(&json_path, serde_json::to_string_pretty(&json).expect("serialize") + "\n") {
+        Ok(()) => println!("raw numbers: {}", json_path.display()),
+        Err(e) => eprintln!("overhead bench: cannot write {}: {e}", json_path.display()),
+    }
+    println!("total time: {:.0} s", started.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Runs one configuration in a fresh JVM and checks that it did what it claims.
+fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOutput {
+    let mut cmd = Command::new(&setup.java);
+    cmd.args(JVM_FLAGS);
+    let mut events = None;
+    match config {
+        "baseline" => {}
+        "idle" => {
+            cmd.arg(format!("-agentpath:{}", setup.lib.display()));
+        }
+        "armed-p0" => {
+            // The events file proves the fault was armed (one "armed" line, nothing per call).
+            let ev = setup.scratch.join(format!("events-{round}.jsonl"));
+            cmd.arg(format!(
+                "-agentpath:{}=scenario={},events={}",
+                setup.lib.display(),
+                setup.scenario.display(),
+                ev.display()
+            ));
+            events = Some(ev);
+        }
+        "after-stop" => {
+            cmd.arg(format!("-Dfaultline.agent={}", setup.lib.display()));
+        }
+        _ => unreachable!(),
+    }
+    let mode = if config == "after-stop" { "api" } else { "plain" };
+    cmd.args(["-cp", &setup.classpath, "bench.Main", mode])
+        .arg(s.warmup_ms.to_string())
+        .arg(s.iterations.to_string())
+        .arg(s.iteration_ms.to_string());
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", setup.java.display())));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        fail(&format!("{config} (round {round}): the JVM failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status));
+    }
+    // A bad option or scenario is reported on stderr; an idle/armed agent prints nothing.
+    if config != "baseline" && !stderr.trim().is_empty() {
+        eprintln!("  {config} (round {round}) stderr: {}", stderr.trim());
+    }
+    let mut out = RunOutput::default();
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("RESULT") => {
+                let (Some(phase), Some(ns)) = (words.next(), words.next().and_then(|w| w.parse::<f64>().ok())) else {
+                    fail(&format!("{config}: unreadable line {line:?}"));
+                };
+                out.phases.entry(phase.to_string()).or_default().push(ns);
+            }
+            Some("CHECK") => out.info.push(line["CHECK ".len()..].to_string()),
+            _ => {}
+        }
+    }
+    if let Some(ev) = events {
+        let text = std::fs::read_to_string(&ev).unwrap_or_default();
+        let armed = text.lines().any(|l| l.contains("\"armed\"") && l.contains("bench-p0"));
+        let fired = text.lines().any(|l| l.contains("\"kind\":\"exception\""));
+        if !armed || fired {
+            fail(&format!(
+                "armed-p0 (round {round}): expected one armed fault that never fires; events file:\n{text}\nstderr:\n{stderr}"
+            ));
+        }
+        out.info.push(format!("round {round}: events file shows bench-p0 armed, never fired"));
+    }
+    if config == "after-stop" {
+        // Main prints the hook's call counter while armed: proof the method was instrumented.
+        let calls = out
+            .info
+            .iter()
+            .find_map(|l| l.strip_prefix("api-armed-calls ").and_then(|n| n.trim().parse::<u64>().ok()))
+            .unwrap_or(0);
+        if calls == 0 {
+            fail(&format!("after-stop (round {round}): the API-armed fault saw no calls; stdout:\n{stdout}\nstderr:\n{stderr}"));
+        }
+    }
+    out
+}
+
+/// Compiles `benches/java/bench/*.java` for Java 11 against the agent jar.
+fn compile_java(jar: &Path, classes: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/java/bench");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", src.display())))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "java"))
+        .collect();
+    sources.sort();
+    let javac = jdk_tool("javac");
+    let output = Command::new(&javac)
+        .args(["--release", "11", "-encoding", "UTF-8", "-nowarn", "-cp"])
+        .arg(jar)
+        .arg("-d")
+        .arg(classes)
+        .args(&sources)
+        .output()
+        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", javac.display())));
+    if !output.status.success() {
+        fail(&format!("javac failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+    }
+}
+
+/// `target/<profile>/`: this executable is `target/<profile>/deps/overhead-<hash>`.
+fn artifact_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("cannot find this executable: {e}")));
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| fail(&format!("unexpected location {}", exe.display())))
+}
+
+/// `$JAVA_HOME/bin/<name>` when it exists, else `<name>` from `PATH`.
+fn jdk_tool(name: &str) -> PathBuf {
+    if let Some(home) = std::env::var_os("JAVA_HOME") {
+        let p = PathBuf::from(home).join("bin").join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from(name)
+}
+
+fn java_version(java: &Path) -> String {
+    Command::new(java)
+        .arg("-version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stderr).lines().next().map(str::to_string))
+        .unwrap_or_else(|| fail(&format!("cannot run {} -version (is a JDK installed?)", java.display())))
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| fail(&format!("{name}={v:?} is not a whole number"))),
+        Err(_) => default,
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("overhead bench: {message}");
+    exit(1);
+}

@@ -1,0 +1,75 @@
+//! Every bundled scenario, run at JVM start against the bundled demo service, with its
+//! effect asserted from the demo's own summary.
+
+mod common;
+
+use common::*;
+
+fn run_demo(scenario: &str, extra: &[&str]) -> JvmRun {
+    let path = repo_root().join("scenarios").join(scenario);
+    let jar = artifacts().join("faultline-demo.jar");
+    let mut cmd = std::process::Command::new(java());
+    cmd.arg(agentpath(&format!("scenario={}", path.display())))
+        .arg("-cp")
+        .arg(jar)
+        .args(["com.acme.DemoMain", "run"])
+        .args(extra);
+    let run = run_with_timeout(cmd, std::time::Duration::from_secs(120));
+    assert_eq!(run.status, 0, "{}", run.describe());
+    run
+}
+
+fn stat(run: &JvmRun, key: &str) -> f64 {
+    let prefix = format!("{key}: ");
+    run.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no '{key}' in:\n{}", run.describe()))
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn slow_db_scenario_delays_every_order() {
+    let run = run_demo("slow-db.toml", &["--orders", "40"]);
+    assert_eq!(stat(&run, "ok"), 40.0, "{}", run.describe());
+    assert!(stat(&run, "p50_ms") >= 40.0, "p50 should include the 50 ms ± 10 ms delay:\n{}", run.stdout);
+}
+
+#[test]
+fn payment_outage_scenario_makes_orders_fall_back_to_pending() {
+    let run = run_demo("payment-outage.toml", &["--orders", "200"]);
+    // Each order gets 3 attempts at p = 0.5: about 1 in 8 ends pending (25 of 200).
+    let pending = stat(&run, "payment_pending");
+    assert!((5.0..=60.0).contains(&pending), "pending {pending}:\n{}", run.stdout);
+    assert!(stat(&run, "payment_retries") > pending, "{}", run.stdout);
+    assert!(run.stdout.contains("java.net.SocketTimeoutException: injected: payment gateway timeout"), "{}", run.stdout);
+}
+
+#[test]
+fn inventory_hang_scenario_holds_two_orders_for_a_second() {
+    // CachedInventory#reserve is synchronized: while one call hangs, the next order waits
+    // for the lock, as it would behind a real stuck call. A 5 s receipt timeout lets both finish.
+    let run = run_demo("inventory-hang.toml", &["--orders", "60", "--timeout", "5s"]);
+    assert_eq!(stat(&run, "ok"), 60.0, "{}", run.describe());
+    assert!(stat(&run, "max_ms") >= 1000.0, "two orders should hang for 1 s:\n{}", run.stdout);
+}
+
+#[test]
+fn checkout_chaos_scenario_mixes_all_three_faults() {
+    let run = run_demo("checkout-chaos.toml", &["--orders", "200"]);
+    assert_eq!(stat(&run, "failed"), 5.0, "the inventory fault fails exactly 5 orders:\n{}", run.stdout);
+    assert!(stat(&run, "payment_retries") > 0.0, "{}", run.stdout);
+    assert!(run.stdout.contains("injected: inventory service unavailable (x5)"), "{}", run.stdout);
+}
+
+#[test]
+fn every_bundled_scenario_is_exercised_by_a_test() {
+    let tested = ["slow-db.toml", "payment-outage.toml", "inventory-hang.toml", "checkout-chaos.toml"];
+    for entry in std::fs::read_dir(repo_root().join("scenarios")).expect("scenarios dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".toml") {
+            assert!(tested.contains(&name.as_str()), "scenarios/{name} has no test in tests/scenarios.rs");
+        }
+    }
+}
