@@ -27,7 +27,8 @@ fn main() {
 
     let artifacts = artifact_dir(&out_dir);
     let api_out = out_dir.join("api-classes");
-    jdk.compile(&java_agent.join("src"), &api_out, &[]);
+    // The API calls the hook classes (found at run time in the bootstrap loader).
+    jdk.compile(&java_agent.join("src"), &api_out, &[&boot_out]);
     let manifest = out_dir.join("agent-manifest.txt");
     fs::write(
         &manifest,

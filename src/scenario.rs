@@ -32,7 +32,7 @@ pub const DEFAULT_HANG_MAX: Duration = Duration::from_secs(600);
 const TOP_KEYS: [&str; 3] = ["name", "description", "fault"];
 
 /// The keys a `[[fault]]` table may have, in the order `to_toml` writes them.
-const FAULT_KEYS: [&str; 16] = [
+const FAULT_KEYS: [&str; 17] = [
     "id",
     "kind",
     "target",
@@ -43,6 +43,7 @@ const FAULT_KEYS: [&str; 16] = [
     "limit",
     "duration",
     "threads",
+    "scope",
     "throw",
     "message",
     "max",
@@ -83,6 +84,10 @@ pub struct FaultSpec {
     /// Only calls on threads whose name matches this glob: `*` is any run of
     /// characters, `?` one character.
     pub threads: Option<String>,
+    /// Only calls on threads inside this scope: the thread that entered it (with
+    /// `Faultline.enterScope`) and the threads it starts meanwhile. The JUnit extension
+    /// uses it to keep one test's faults out of tests running beside it.
+    pub scope: Option<String>,
     /// 1-based line of the fault's `[[fault]]` header, for messages.
     pub line: usize,
 }
@@ -290,6 +295,9 @@ impl FaultSpec {
         if let Some(threads) = &self.threads {
             put("threads", toml_string(threads));
         }
+        if let Some(scope) = &self.scope {
+            put("scope", toml_string(scope));
+        }
         out
     }
 }
@@ -442,6 +450,7 @@ impl Parser<'_> {
         };
         let duration = fields.positive_duration("duration")?;
         let threads = fields.non_empty_string("threads")?;
+        let scope = fields.non_empty_string("scope")?;
         let spec = FaultSpec {
             id,
             kind,
@@ -450,6 +459,7 @@ impl Parser<'_> {
             limit,
             duration,
             threads,
+            scope,
             line: header,
         };
         Ok((spec, id_line))

@@ -129,3 +129,8 @@ fn faults_on_jdk_code_the_hook_uses_do_not_recurse() {
 fn arm_and_stop_under_load_never_break_the_method() {
     api_case("apiArmAndStopUnderLoad");
 }
+
+#[test]
+fn scope_limits_the_fault_to_the_scoped_threads() {
+    api_case("apiScopeLimitsTheFaultToTheScopedThreads");
+}

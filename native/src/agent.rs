@@ -304,6 +304,7 @@ impl Agent {
             after: i64::try_from(spec.after).unwrap_or(i64::MAX),
             limit: spec.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)).unwrap_or(-1),
             threads: spec.threads.as_deref(),
+            scope: spec.scope.as_deref(),
             delay_nanos: delay,
             jitter_nanos: jitter,
             message,

@@ -17,7 +17,7 @@ pub const HOOK_CLASS: &str = "io/faultline/boot/Hook";
 const FAULT_CLASS: &str = "io/faultline/boot/Fault";
 const SITES_SIG: &str = "[[Lio/faultline/boot/Fault;";
 const DEFINE_SIG: &str =
-    "(ILjava/lang/String;IDJJLjava/lang/String;JJLjava/lang/Class;Ljava/lang/String;)Lio/faultline/boot/Fault;";
+    "(ILjava/lang/String;IDJJLjava/lang/String;Ljava/lang/String;JJLjava/lang/Class;Ljava/lang/String;)Lio/faultline/boot/Fault;";
 
 /// Fault kinds as `Fault.java` numbers them.
 pub const KIND_LATENCY: i32 = 0;
@@ -45,6 +45,7 @@ pub struct FaultDefinition<'a> {
     pub after: i64,
     pub limit: i64,
     pub threads: Option<&'a str>,
+    pub scope: Option<&'a str>,
     pub delay_nanos: i64,
     pub jitter_nanos: i64,
     pub message: Option<&'a str>,
@@ -88,6 +89,7 @@ impl JavaSide {
             let id = env.new_string(def.id).map_err(|e| e.to_string())?;
             let threads = optional_string(env, def.threads)?;
             let message = optional_string(env, def.message)?;
+            let scope = optional_string(env, def.scope)?;
             let null = JObject::null();
             let throw_obj: &JObject = match throw_class {
                 Some(c) => c,
@@ -106,6 +108,7 @@ impl JavaSide {
                     JValue::Long(def.after),
                     JValue::Long(def.limit),
                     JValue::Object(&threads),
+                    JValue::Object(&scope),
                     JValue::Long(def.delay_nanos),
                     JValue::Long(def.jitter_nanos),
                     JValue::Object(throw_obj),

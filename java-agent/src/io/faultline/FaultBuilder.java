@@ -53,6 +53,12 @@ public final class FaultBuilder {
     /** Only calls on threads whose name matches this glob ('*', '?'). */
     public FaultBuilder threads(String glob) { return put("threads", glob); }
 
+    /**
+     * Only calls on threads inside this scope (see {@link Faultline#enterScope}): the thread
+     * that entered it and the threads it started meanwhile.
+     */
+    public FaultBuilder scope(String token) { return put("scope", token); }
+
     /** For hang faults: the longest a call is held. */
     public FaultBuilder max(String max) { return put("max", max); }
 

@@ -93,6 +93,16 @@ public final class Faultline {
         return new FaultBuilder(kind);
     }
 
+    /**
+     * Marks this thread, and the threads it starts from now on, as inside {@code token}: faults
+     * armed with {@code .scope(token)} fire only there. Close the result to leave the scope.
+     */
+    public static AutoCloseable enterScope(String token) {
+        install();
+        String previous = io.faultline.boot.Scope.enter(token);
+        return () -> io.faultline.boot.Scope.restore(previous);
+    }
+
     /** Removes every armed fault; the JVM runs its original bytecode again. */
     public static void stopAll() {
         if (installed) {

@@ -33,6 +33,7 @@ final class Fault {
     private final long after;
     private final long limit;
     private final String threads;
+    private final String scope;
     private final long delayNanos;
     private final long jitterNanos;
     private final Constructor<? extends Throwable> constructor;
@@ -46,7 +47,7 @@ final class Fault {
     private volatile boolean removed;
 
     private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,
-                  long delayNanos, long jitterNanos, Constructor<? extends Throwable> constructor,
+                  String scope, long delayNanos, long jitterNanos, Constructor<? extends Throwable> constructor,
                   boolean constructorTakesMessage, String message) {
         this.serial = serial;
         this.id = id;
@@ -55,6 +56,7 @@ final class Fault {
         this.after = after;
         this.limit = limit;
         this.threads = threads;
+        this.scope = scope;
         this.delayNanos = delayNanos;
         this.jitterNanos = jitterNanos;
         this.constructor = constructor;
@@ -71,7 +73,8 @@ final class Fault {
      * @throws IllegalArgumentException with a message for the user when the fault cannot work
      */
     static Fault define(int serial, String id, int kind, double probability, long after, long limit,
-                        String threads, long delayNanos, long jitterNanos, Class<?> throwClass, String message) {
+                        String threads, String scope, long delayNanos, long jitterNanos, Class<?> throwClass,
+                        String message) {
         Constructor<? extends Throwable> constructor = null;
         boolean takesMessage = false;
         if (kind == EXCEPTION) {
@@ -107,7 +110,7 @@ final class Fault {
             }
         }
         Fault fault = new Fault(serial, id, kind, probability, after, limit < 0 ? Long.MAX_VALUE : limit,
-                threads, delayNanos, jitterNanos, constructor, takesMessage, message);
+                threads, scope, delayNanos, jitterNanos, constructor, takesMessage, message);
         if (kind == EXCEPTION) {
             try {
                 fault.newThrowable();
@@ -144,6 +147,9 @@ final class Fault {
             return;
         }
         if (threads != null && !Glob.matches(threads, Thread.currentThread().getName())) {
+            return;
+        }
+        if (scope != null && !scope.equals(Scope.current())) {
             return;
         }
         if (after > 0 && matching.incrementAndGet() <= after) {
