@@ -55,7 +55,6 @@ struct Settings {
 struct Setup {
     java: PathBuf,
     lib: PathBuf,
-    jar: PathBuf,
     classpath: String,
     scenario: PathBuf,
     scratch: PathBuf,
@@ -112,7 +111,6 @@ fn main() {
         java: jdk_tool("java"),
         classpath: format!("{}:{}", classes.display(), jar.display()),
         lib,
-        jar,
         scenario,
         scratch: scratch.clone(),
     };
@@ -181,6 +179,8 @@ fn main() {
         let added = med - base;
         println!("{config:<12} {med:>10.3} {min:>10.3} {max:>10.3} {ratio:>16.4} {added:>+14.3}");
         let round_medians: Vec<f64> = samples[config].iter().map(|r| median(r)).collect();
+        let round_ratios: Vec<f64> =
+            samples["baseline"].iter().zip(&samples[config]).map(|(b, c)| median(b) / median(c)).collect();
         json_configs.insert(
             config.to_string(),
             serde_json::json!({
@@ -190,11 +190,24 @@ fn main() {
                 "throughput_ratio": ratio,
                 "added_ns_per_call": added,
                 "round_medians_ns": round_medians,
+                "round_throughput_ratios": round_ratios,
                 "samples_ns": samples[config],
                 "checks": info.get(config).cloned().unwrap_or_default(),
             }),
         );
     }
+    // The machine's load drifts between rounds; ratios within one round (configurations
+    // run back to back) show how much of the spread is the machine rather than the agent.
+    let per_round: Vec<String> = CONFIGS[1..]
+        .iter()
+        .map(|c| {
+            let r: Vec<String> = (0..settings.rounds)
+                .map(|i| format!("{:.3}", median(&samples["baseline"][i]) / median(&samples[c][i])))
+                .collect();
+            format!("{c} {}", r.join(" "))
+        })
+        .collect();
+    println!("per-round throughput/base: {}", per_round.join(" | "));
     let api_flat: Vec<f64> = api_armed.iter().flatten().copied().collect();
     if !api_flat.is_empty() {
         let m = median(&api_flat);

@@ -4,3 +4,9 @@
 pub mod duration;
 pub mod scenario;
 pub mod target;
+#[cfg(feature = "cli")]
+pub mod attach;
+#[cfg(feature = "cli")]
+pub mod client;
+#[cfg(feature = "cli")]
+pub mod commands;

@@ -1,57 +1,193 @@
-//! The `faultline` command line.
+//! The `faultline` command line: find JVMs, attach, arm and remove faults, read outcomes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use faultline::scenario::Scenario;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use faultline::commands::{self, InjectArgs, KeyValue, Target};
 
-/// Fault injection for the JVM: latency, exceptions and hangs in named methods.
+/// Fault injection for the JVM: latency, exceptions and hangs in named methods of a running JVM.
 #[derive(Parser)]
-#[command(name = "faultline", version, about)]
+#[command(name = "faultline", version, about, after_help = "PID is a process id, or a unique substring of a JVM's main class or jar.")]
 struct Cli {
+    /// The agent library to load into JVMs (default: libfaultline_agent.so next to this program, or FAULTLINE_AGENT).
+    #[arg(long, global = true, value_name = "PATH")]
+    agent: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate scenario files and print the faults they arm.
+    /// List local JVMs: pid, user, JDK version, main class, attachable, agent loaded.
+    Ps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Arm one fault in a running JVM (attaching the agent if needed).
+    Inject(InjectCmd),
+    /// Arm every fault of a scenario file in a running JVM.
+    Apply {
+        pid: String,
+        scenario: PathBuf,
+        /// Lease for faults that set no duration (default 10m).
+        #[arg(long = "for", value_name = "D")]
+        lease: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Armed faults with matched methods, calls seen, injections and time left.
+    Status {
+        pid: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove faults (all when no ID is given); the JVM returns to its original bytecode.
+    Stop {
+        pid: String,
+        ids: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The outcomes, oldest first: what fired, where, on which thread, where it was caught.
+    Events {
+        pid: String,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate scenario files and list their faults.
     Check {
-        /// Scenario files (TOML).
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Check { scenarios } => check(&scenarios),
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Latency,
+    Exception,
+    Hang,
+    Pool,
+}
+
+#[derive(Args)]
+struct InjectCmd {
+    pid: String,
+    #[arg(value_enum)]
+    kind: Kind,
+    /// CLASS#METHOD or CLASS#METHOD(PARAMS) (latency, exception, hang).
+    #[arg(long)]
+    target: Option<String>,
+    /// Latency: the added delay, e.g. 200ms.
+    #[arg(long, value_name = "D")]
+    delay: Option<String>,
+    /// Latency: uniform +/- around the delay.
+    #[arg(long, value_name = "D")]
+    jitter: Option<String>,
+    /// Exception: the Throwable class to throw, e.g. java.net.SocketTimeoutException.
+    #[arg(long = "throw", value_name = "CLASS")]
+    throw_class: Option<String>,
+    /// Exception: its message.
+    #[arg(long, value_name = "TEXT")]
+    message: Option<String>,
+    /// Hang: the longest a call is held (default 10m).
+    #[arg(long, value_name = "D")]
+    max: Option<String>,
+    /// Pool: glob on the pool's worker thread names.
+    #[arg(long, value_name = "GLOB")]
+    pool: Option<String>,
+    /// Pool: class pattern of the executor.
+    #[arg(long, value_name = "PATTERN")]
+    executor: Option<String>,
+    /// Pool: saturate or reject.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Chance that a matching call is hit, 0..1.
+    #[arg(long, value_name = "P")]
+    probability: Option<f64>,
+    /// Let the first N matching calls through.
+    #[arg(long, value_name = "N")]
+    after: Option<u64>,
+    /// At most N injections.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Only calls on threads whose name matches this glob.
+    #[arg(long, value_name = "GLOB")]
+    threads: Option<String>,
+    /// How long the fault stays armed (default 10m); the agent removes it then, whether or not this command is still running.
+    #[arg(long = "for", value_name = "D")]
+    lease: Option<String>,
+    /// The fault's id (default KIND-N).
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl InjectCmd {
+    fn into_args(self) -> (String, bool, InjectArgs) {
+        let kind = match self.kind {
+            Kind::Latency => "latency",
+            Kind::Exception => "exception",
+            Kind::Hang => "hang",
+            Kind::Pool => "pool",
+        };
+        let mut keys = Vec::new();
+        let mut text = |key: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                keys.push((key, KeyValue::Text(v)));
+            }
+        };
+        text("target", self.target);
+        text("delay", self.delay);
+        text("jitter", self.jitter);
+        text("throw", self.throw_class);
+        text("message", self.message);
+        text("max", self.max);
+        text("pool", self.pool);
+        text("executor", self.executor);
+        text("mode", self.mode);
+        text("threads", self.threads);
+        if let Some(p) = self.probability {
+            keys.push(("probability", KeyValue::Number(format!("{p:?}"))));
+        }
+        if let Some(n) = self.after {
+            keys.push(("after", KeyValue::Number(n.to_string())));
+        }
+        if let Some(n) = self.limit {
+            keys.push(("limit", KeyValue::Number(n.to_string())));
+        }
+        (self.pid, self.json, InjectArgs { kind: kind.to_string(), keys, id: self.id, lease: self.lease })
     }
 }
 
-fn check(paths: &[PathBuf]) -> ExitCode {
-    let mut ok = true;
-    for path in paths {
-        match Scenario::load(path) {
-            Ok(scenario) => {
-                let name = scenario.name.as_deref().unwrap_or("(unnamed)");
-                println!("{}: {} ({} faults)", path.display(), name, scenario.faults.len());
-                for fault in &scenario.faults {
-                    let target = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
-                    println!("  {:<16} {:<9} {}", fault.id, fault.kind.name(), target);
-                }
-            }
-            Err(e) => {
-                eprintln!("faultline: {e}");
-                ok = false;
-            }
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let agent = cli.agent.as_deref();
+    let result = match cli.command {
+        Command::Ps { json } => commands::ps(json),
+        Command::Check { scenarios } => commands::check(&scenarios),
+        Command::Inject(cmd) => {
+            let (pid, json, args) = cmd.into_args();
+            Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, args, json))
         }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        Command::Apply { pid, scenario, lease, json } => {
+            Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &scenario, lease.as_deref(), json))
+        }
+        Command::Status { pid, json } => Target::open(&pid, agent).and_then(|mut t| commands::status(&mut t, json)),
+        Command::Stop { pid, ids, json } => Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json)),
+        Command::Events { pid, follow, json } => {
+            Target::open(&pid, agent).and_then(|mut t| commands::events(&mut t, follow, json))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("faultline: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -164,7 +164,10 @@ pub unsafe extern "system" fn Agent_OnAttach(vm: *mut RawJavaVM, options: *const
                 return JNI_ERR;
             }
         };
-        match start_live(vm, &mut env, Some(&text)) {
+        let started = start_live(vm, &mut env, Some(&text))
+            .and_then(|()| agent().ok_or_else(|| "the agent did not start".to_string()))
+            .and_then(crate::control::ensure_started);
+        match started {
             Ok(()) => JNI_OK,
             Err(e) => {
                 eprintln!("faultline: {e}");

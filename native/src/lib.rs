@@ -5,10 +5,11 @@
 //! Layout: `entry` (the JVM's doors and event callbacks), `agent` (arm, stop, status),
 //! `transform` (which methods to rewrite), `classfile` (the rewriter itself), `hook` and
 //! `hook_natives` (the Java hook classes and their natives), `java_api` (the in-process
-//! API's natives), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
+//! API's natives), `control` (the CLI's socket), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
 
 pub mod agent;
 pub mod classfile;
+pub mod control;
 pub mod entry;
 pub mod events;
 pub mod guard;

@@ -1,0 +1,84 @@
+package io.faultline.junit;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Repeatable;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Arms one fault right before the test body and removes it right after, whatever the outcome.
+ * On a test class, it applies to every test of the class (and of its subclasses and
+ * {@code @Nested} classes). Repeatable. Registers {@link FaultlineExtension} by itself.
+ *
+ * <p>The attributes are the keys of a scenario file's {@code [[fault]]} table, with
+ * {@link #raise()} in place of {@code throw}. Durations are strings ({@code "300ms"}); an
+ * attribute left at its default is not set, so the scenario default applies.
+ *
+ * <p>Scope: by default the fault fires only on the test's own thread and on the threads started
+ * from it while the test runs (including from {@code @BeforeEach} methods), so tests running in
+ * parallel do not see each other's faults. {@code global = true} makes it process-wide.
+ *
+ * <pre>{@code
+ * @Test
+ * @InjectFault(id = "slow", kind = "latency", target = "com.acme.Payments#charge", delay = "300ms")
+ * void fallsBack(Faults faults) { ... assertEquals(1, faults.injected("slow")); }
+ * }</pre>
+ */
+@Documented
+@Retention(RetentionPolicy.RUNTIME)
+@Target({ElementType.METHOD, ElementType.TYPE, ElementType.ANNOTATION_TYPE})
+@Repeatable(InjectFaults.class)
+@ExtendWith(FaultlineExtension.class)
+public @interface InjectFault {
+    /** The fault's id, for {@link Faults#injected(String)} and the events; default f1, f2, ... */
+    String id() default "";
+
+    /** {@code latency}, {@code exception} or {@code hang}. */
+    String kind();
+
+    /** {@code CLASS#METHOD} or {@code CLASS#METHOD(PARAMS)} (see the README's "Targets"). */
+    String target() default "";
+
+    /** latency: the delay, e.g. {@code "300ms"}. */
+    String delay() default "";
+
+    /** latency: uniform +/- around the delay. */
+    String jitter() default "";
+
+    /** exception: the Throwable to throw (the scenario key {@code throw}). */
+    Class<? extends Throwable> raise() default Unset.class;
+
+    /** exception: the message of the thrown exception. */
+    String message() default "";
+
+    /** 0..1; default 1 ({@code -1} means unset). */
+    double probability() default -1;
+
+    /** Skip the first N matching calls; default 0 ({@code -1} means unset). */
+    long after() default -1;
+
+    /** At most N injections; default unlimited ({@code -1} means unset). */
+    long limit() default -1;
+
+    /** Only calls on threads whose name matches this glob. */
+    String threads() default "";
+
+    /** hang: the longest a call is held; default 10m. */
+    String max() default "";
+
+    /** The fault is removed after this, even while the test still runs. */
+    String duration() default "";
+
+    /** Process-wide: fire on every thread, not only the test's own threads. */
+    boolean global() default false;
+
+    /** The default of {@link #raise()}: no exception class given. */
+    final class Unset extends Throwable {
+        private static final long serialVersionUID = 1L;
+
+        private Unset() {}
+    }
+}

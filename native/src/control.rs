@@ -1,0 +1,181 @@
+//! The control channel the `faultline` CLI talks to: a Unix socket in the JVM's /tmp,
+//! one JSON request per line, one JSON reply per line. Started when the CLI attaches;
+//! it stops by itself when no fault is armed and nobody has asked anything for a while,
+//! so an experiment leaves no agent thread behind.
+//!
+//! Only the JVM's own user and root may use it: the peer's credentials are checked on
+//! every connection (SO_PEERCRED), on top of the socket file's 0600 mode.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use faultline::scenario::Scenario;
+use serde_json::{json, Value};
+
+use crate::agent::{Agent, Removal};
+use crate::entry::catching;
+use crate::guard;
+
+/// How long the channel stays open with no fault armed and no request.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
+
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// `/tmp/.faultline-<pid>.sock`, with the pid as this JVM sees it (inside its namespace).
+pub fn socket_path() -> PathBuf {
+    PathBuf::from(format!("/tmp/.faultline-{}.sock", std::process::id()))
+}
+
+/// Starts the channel unless it is already running.
+pub fn ensure_started(agent: &'static Agent) -> Result<(), String> {
+    if RUNNING.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let path = socket_path();
+    let _ = std::fs::remove_file(&path);
+    let listener = match UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            RUNNING.store(false, Ordering::SeqCst);
+            return Err(format!("cannot open the control socket {}: {e}", path.display()));
+        }
+    };
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    let spawned = std::thread::Builder::new().name("faultline-control".into()).spawn(move || {
+        catching("control channel", (), || serve(agent, listener));
+        let _ = std::fs::remove_file(socket_path());
+        RUNNING.store(false, Ordering::SeqCst);
+    });
+    if let Err(e) = spawned {
+        RUNNING.store(false, Ordering::SeqCst);
+        let _ = std::fs::remove_file(&path);
+        return Err(format!("cannot start the control thread: {e}"));
+    }
+    Ok(())
+}
+
+fn serve(agent: &'static Agent, listener: UnixListener) {
+    let mut last_activity = Instant::now();
+    loop {
+        if agent.table().is_empty() && last_activity.elapsed() >= IDLE_LIMIT {
+            return;
+        }
+        if !wait_readable(listener.as_raw_fd(), Duration::from_millis(500)) {
+            continue;
+        }
+        let Ok((stream, _)) = listener.accept() else { continue };
+        last_activity = Instant::now();
+        if let Err(e) = check_peer(&stream) {
+            let mut s = &stream;
+            let _ = writeln!(s, "{}", json!({"ok": false, "error": e}));
+            continue;
+        }
+        handle_connection(agent, stream);
+        last_activity = Instant::now();
+    }
+}
+
+/// poll(2) on one descriptor; true when a connection is waiting.
+fn wait_readable(fd: i32, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+    n > 0 && pfd.revents & libc::POLLIN != 0
+}
+
+fn check_peer(stream: &UnixStream) -> Result<(), String> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid out pointers of the sizes SO_PEERCRED writes.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err("cannot read the peer's credentials".into());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if cred.uid == me || cred.uid == 0 {
+        Ok(())
+    } else {
+        Err(format!("permission denied: uid {} is neither this JVM's user (uid {me}) nor root", cred.uid))
+    }
+}
+
+fn handle_connection(agent: &'static Agent, stream: UnixStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let reader = BufReader::new(&stream);
+    for line in reader.lines() {
+        let Ok(line) = line else { return };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = catching("control request", json!({"ok": false, "error": "internal error in the agent"}), || {
+            match serde_json::from_str::<Value>(&line) {
+                Ok(request) => execute(agent, &request),
+                Err(e) => json!({"ok": false, "error": format!("malformed request: {e}")}),
+            }
+        });
+        let mut s = &stream;
+        if writeln!(s, "{reply}").is_err() {
+            return;
+        }
+    }
+}
+
+/// One request; the JNI work runs on this thread, attached to the JVM only meanwhile.
+fn execute(agent: &'static Agent, request: &Value) -> Value {
+    let op = request["op"].as_str().unwrap_or("");
+    if op == "ping" {
+        return json!({"ok": true, "pid": std::process::id(), "version": env!("CARGO_PKG_VERSION")});
+    }
+    if op == "events" {
+        let since = request["since"].as_u64().unwrap_or(0);
+        let (events, next) = agent.events.since(since);
+        return json!({"ok": true, "events": events, "next": next, "dropped": agent.events.dropped()});
+    }
+    let mut env = match agent.vm.attach_current_thread() {
+        Ok(env) => env,
+        Err(e) => return json!({"ok": false, "error": format!("cannot attach to the JVM: {e}")}),
+    };
+    let result = guard::with(|| match op {
+        "arm" => {
+            let text = request["scenario"].as_str().unwrap_or("");
+            let origin = request["origin"].as_str().unwrap_or("<cli>");
+            let default = request["default_duration_ms"].as_u64().map(Duration::from_millis);
+            Scenario::parse(text, origin)
+                .map_err(|e| e.to_string())
+                .and_then(|scenario| agent.arm(&mut env, &scenario, default, false))
+                .map(|armed| {
+                    let faults: Vec<Value> =
+                        armed.iter().map(|a| json!({"id": a.id, "methods": a.methods})).collect();
+                    json!({"ok": true, "armed": faults})
+                })
+        }
+        "stop" => {
+            let ids: Vec<String> = request["ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            agent.stop(&mut env, &ids, Removal::Stopped, false).map(|removed| json!({"ok": true, "removed": removed}))
+        }
+        "status" => agent.status(&mut env).map(|mut status| {
+            status["ok"] = json!(true);
+            status["pid"] = json!(std::process::id());
+            status
+        }),
+        other => Err(format!("unknown request '{other}'")),
+    });
+    result.unwrap_or_else(|e| json!({"ok": false, "error": e}))
+}

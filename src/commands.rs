@@ -1,0 +1,317 @@
+//! The CLI verbs, one function each. They print for people by default and JSON with
+//! `--json`; errors go back to `main`, which prints one line and exits 1.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::attach::hotspot;
+use crate::attach::ps::{self, Jvm};
+use crate::client::{agent_library, AgentClient};
+use crate::duration::{format_duration, parse_duration};
+use crate::scenario::Scenario;
+
+/// Faults injected from the CLI end after this unless `--for` says otherwise: a forgotten
+/// fault must not outlive the experiment.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
+
+/// What every verb that talks to a JVM needs.
+pub struct Target {
+    pub jvm: Jvm,
+    pub client: AgentClient,
+}
+
+impl Target {
+    pub fn open(pid_or_name: &str, agent: Option<&Path>) -> Result<Target> {
+        let jvm = ps::resolve(pid_or_name)?;
+        let library = agent_library(agent)?;
+        let first_load = !jvm.agent_loaded;
+        if first_load && ps::dynamic_agent_warning(&jvm) {
+            eprintln!(
+                "faultline: note: JDK {} prints a warning on the JVM's stderr when an agent is attached; \
+                 start it with -XX:+EnableDynamicAgentLoading to silence it",
+                jvm.jdk_major.unwrap_or(21)
+            );
+        }
+        let client = AgentClient::connect(&jvm, &library, hotspot::DEFAULT_TIMEOUT)?;
+        Ok(Target { jvm, client })
+    }
+}
+
+pub fn ps(json_out: bool) -> Result<()> {
+    let jvms = ps::list_jvms();
+    if json_out {
+        let list: Vec<Value> = jvms
+            .iter()
+            .map(|j| {
+                json!({
+                    "pid": j.info.pid,
+                    "nspid": j.info.nspid,
+                    "user": j.info.user,
+                    "uid": j.info.uid,
+                    "jdk": j.jdk_version,
+                    "main": j.main,
+                    "attachable": j.attachable.is_ok(),
+                    "not_attachable_because": j.attachable.as_ref().err(),
+                    "agent_loaded": j.agent_loaded,
+                    "dynamic_agent_warning": ps::dynamic_agent_warning(j),
+                })
+            })
+            .collect();
+        println!("{}", Value::Array(list));
+        return Ok(());
+    }
+    println!("{:>7}  {:<10} {:<10} {:<6} {:<5} MAIN", "PID", "USER", "JDK", "ATTACH", "AGENT");
+    for j in &jvms {
+        let attach = match &j.attachable {
+            Ok(()) if ps::dynamic_agent_warning(j) => "yes*",
+            Ok(()) => "yes",
+            Err(_) => "no",
+        };
+        println!(
+            "{:>7}  {:<10} {:<10} {:<6} {:<5} {}",
+            j.info.pid,
+            truncate(&j.info.user, 10),
+            j.jdk_version.as_deref().unwrap_or("?"),
+            attach,
+            if j.agent_loaded { "yes" } else { "no" },
+            j.main
+        );
+        if let Err(reason) = &j.attachable {
+            println!("{:>7}  not attachable: {reason}", "");
+        }
+    }
+    if jvms.iter().any(ps::dynamic_agent_warning) {
+        println!("* JDK 21+: attaching prints a warning in the JVM unless it runs with -XX:+EnableDynamicAgentLoading");
+    }
+    if jvms.is_empty() {
+        println!("(no JVMs found)");
+    }
+    Ok(())
+}
+
+/// The flags of `inject`, as scenario keys.
+pub struct InjectArgs {
+    pub kind: String,
+    pub keys: Vec<(&'static str, KeyValue)>,
+    pub id: Option<String>,
+    pub lease: Option<String>,
+}
+
+pub enum KeyValue {
+    Text(String),
+    Number(String),
+}
+
+pub fn inject(target: &mut Target, args: InjectArgs, json_out: bool) -> Result<()> {
+    let id = match args.id {
+        Some(id) => id,
+        None => free_id(target, &args.kind)?,
+    };
+    let mut toml = format!("[[fault]]\nid = {}\nkind = {}\n", quote(&id), quote(&args.kind));
+    for (key, value) in &args.keys {
+        let v = match value {
+            KeyValue::Text(t) => quote(t),
+            KeyValue::Number(n) => n.clone(),
+        };
+        toml.push_str(&format!("{key} = {v}\n"));
+    }
+    let scenario = Scenario::parse(&toml, "command line").map_err(|e| match &e.key {
+        Some(key) => anyhow!("--{key}: {}", e.message),
+        None => anyhow!("{}", e.message),
+    })?;
+    arm(target, &scenario, args.lease.as_deref(), json_out)
+}
+
+pub fn apply(target: &mut Target, file: &Path, lease: Option<&str>, json_out: bool) -> Result<()> {
+    let scenario = Scenario::load(file).map_err(|e| anyhow!("{e}"))?;
+    if scenario.faults.is_empty() {
+        bail!("{} has no [[fault]] to arm", file.display());
+    }
+    arm(target, &scenario, lease, json_out)
+}
+
+fn arm(target: &mut Target, scenario: &Scenario, lease: Option<&str>, json_out: bool) -> Result<()> {
+    let lease = match lease {
+        Some(text) => parse_duration(text).map_err(|e| anyhow!("--for: {e}"))?,
+        None => DEFAULT_LEASE,
+    };
+    let reply = target.client.request(&json!({
+        "op": "arm",
+        "scenario": scenario.to_toml(),
+        "origin": scenario.origin,
+        "default_duration_ms": lease.as_millis() as u64,
+    }))?;
+    if json_out {
+        println!("{reply}");
+        return Ok(());
+    }
+    for (fault, armed) in scenario.faults.iter().zip(reply["armed"].as_array().into_iter().flatten()) {
+        let methods = armed["methods"].as_u64().unwrap_or(0);
+        let lasts = format_duration(fault.duration.unwrap_or(lease));
+        let target_text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
+        if methods == 0 {
+            println!(
+                "armed '{}' ({} {}) in JVM {} for {lasts}: no loaded method matches yet; it applies to classes as they load",
+                fault.id,
+                fault.kind.name(),
+                target_text,
+                target.jvm.info.pid
+            );
+        } else {
+            println!(
+                "armed '{}' ({} {}) in JVM {} for {lasts}: {methods} method{} instrumented",
+                fault.id,
+                fault.kind.name(),
+                target_text,
+                target.jvm.info.pid,
+                if methods == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(())
+}
+
+fn free_id(target: &mut Target, kind: &str) -> Result<String> {
+    let status = target.client.request(&json!({"op": "status"}))?;
+    let taken: Vec<&str> =
+        status["faults"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str()).collect();
+    (1..).map(|n| format!("{kind}-{n}")).find(|id| !taken.contains(&id.as_str())).context("no free fault id")
+}
+
+pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
+    let status = target.client.request(&json!({"op": "status"}))?;
+    if json_out {
+        println!("{status}");
+        return Ok(());
+    }
+    let faults = status["faults"].as_array().cloned().unwrap_or_default();
+    println!("JVM {} ({}): {} fault{} armed", target.jvm.info.pid, target.jvm.main, faults.len(), if faults.len() == 1 { "" } else { "s" });
+    if faults.is_empty() {
+        return Ok(());
+    }
+    println!("{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  TARGET", "ID", "KIND", "METHODS", "CALLS", "INJECTED", "TIME LEFT");
+    for f in &faults {
+        let left = f["time_left_ms"].as_u64().map(|ms| format_duration(Duration::from_secs(ms.div_ceil(1000)))).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  {}",
+            f["id"].as_str().unwrap_or("?"),
+            f["kind"].as_str().unwrap_or("?"),
+            f["method_count"].as_u64().unwrap_or(0),
+            f["calls"].as_i64().unwrap_or(0),
+            f["injected"].as_i64().unwrap_or(0),
+            left,
+            f["target"].as_str().unwrap_or("")
+        );
+        for m in f["methods"].as_array().into_iter().flatten().take(10) {
+            println!("{:<18}   {}", "", m.as_str().unwrap_or(""));
+        }
+        if f["method_count"].as_u64().unwrap_or(0) > 10 {
+            println!("{:<18}   ... and {} more", "", f["method_count"].as_u64().unwrap_or(0) - 10);
+        }
+        for s in f["skipped"].as_array().into_iter().flatten() {
+            println!("{:<18}   skipped {}: {}", "", s["method"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""));
+        }
+    }
+    let dropped = status["events_dropped"].as_u64().unwrap_or(0);
+    if dropped > 0 {
+        println!("{dropped} events could not be written to the events file (queue full)");
+    }
+    Ok(())
+}
+
+pub fn stop(target: &mut Target, ids: &[String], json_out: bool) -> Result<()> {
+    let reply = target.client.request(&json!({"op": "stop", "ids": ids}))?;
+    if json_out {
+        println!("{reply}");
+        return Ok(());
+    }
+    let removed: Vec<&str> = reply["removed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if removed.is_empty() {
+        println!("no faults were armed in JVM {}", target.jvm.info.pid);
+    } else {
+        println!("removed {} from JVM {}; its methods run their original bytecode again", removed.join(", "), target.jvm.info.pid);
+    }
+    Ok(())
+}
+
+pub fn events(target: &mut Target, follow: bool, json_out: bool) -> Result<()> {
+    let mut since = 0u64;
+    loop {
+        let reply = target.client.request(&json!({"op": "events", "since": since}))?;
+        for line in reply["events"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if json_out {
+                println!("{line}");
+            } else if let Ok(event) = serde_json::from_str::<Value>(line) {
+                println!("{}", describe_event(&event));
+            }
+        }
+        since = reply["next"].as_u64().unwrap_or(since);
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One line for people: time, fault, what happened, where.
+pub fn describe_event(e: &Value) -> String {
+    let time = e["time"].as_str().unwrap_or("");
+    let clock = time.split('T').nth(1).map(|t| t.trim_end_matches('Z')).unwrap_or(time);
+    let clock: String = clock.chars().take(12).collect();
+    let fault = e["fault"].as_str().unwrap_or("");
+    let kind = e["kind"].as_str().unwrap_or("");
+    let detail = match kind {
+        "latency" | "hang" => format!(
+            "{} +{:.1} ms on {}",
+            e["method"].as_str().unwrap_or(""),
+            e["delay_ms"].as_f64().unwrap_or(0.0),
+            e["thread"].as_str().unwrap_or("")
+        ),
+        "exception" => format!(
+            "{} threw {} on {}, caught at {}",
+            e["method"].as_str().unwrap_or(""),
+            e["exception"].as_str().unwrap_or(""),
+            e["thread"].as_str().unwrap_or(""),
+            e["caught"].as_str().unwrap_or("?")
+        ),
+        "armed" => format!("{} {} ({} methods)", e["fault_kind"].as_str().unwrap_or(""), e["target"].as_str().unwrap_or(""), e["methods"]),
+        "removed" | "expired" => format!("after {} calls, {} injections", e["calls"], e["injected"]),
+        _ => e["message"].as_str().unwrap_or("").to_string(),
+    };
+    format!("{clock}  {fault:<16} {kind:<9} {detail}")
+}
+
+pub fn check(paths: &[PathBuf]) -> Result<()> {
+    let mut failed = 0;
+    for path in paths {
+        match Scenario::load(path) {
+            Ok(scenario) => {
+                let name = scenario.name.as_deref().unwrap_or("(unnamed)");
+                println!("{}: {} ({} faults)", path.display(), name, scenario.faults.len());
+                for fault in &scenario.faults {
+                    let target = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
+                    println!("  {:<16} {:<9} {}", fault.id, fault.kind.name(), target);
+                }
+            }
+            Err(e) => {
+                eprintln!("faultline: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} scenario files are invalid", paths.len());
+    }
+    Ok(())
+}
+
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    text.chars().take(width).collect()
+}
