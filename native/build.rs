@@ -2,8 +2,10 @@
 //! - the hook classes (`java-agent/boot/`), embedded into the agent library and defined by
 //!   it in the bootstrap class loader at start;
 //! - `faultline-agent.jar` (`java-agent/src/`), the `-javaagent:` entry and in-process API;
-//! - `faultline-demo.jar` (`demo/src/`), the bundled demo service.
-//! Both jars are copied next to the agent library in `target/<profile>/`.
+//! - `faultline-demo.jar` (`demo/src/`), the bundled demo service;
+//! - `faultline-junit.jar` (`junit/src/`), the JUnit 5 extension, when the JUnit API jar is
+//!   found (`$FAULTLINE_JUNIT_JARS` or `/usr/share/java`, Debian's `junit5`).
+//! The jars are copied next to the agent library in `target/<profile>/`.
 
 use std::env;
 use std::fs;
@@ -18,6 +20,8 @@ fn main() {
     println!("cargo:rerun-if-changed={}", java_agent.display());
     println!("cargo:rerun-if-changed={}", root.join("demo/src").display());
     println!("cargo:rerun-if-env-changed=JAVA_HOME");
+    println!("cargo:rerun-if-changed={}", root.join("junit/src").display());
+    println!("cargo:rerun-if-env-changed=FAULTLINE_JUNIT_JARS");
 
     let jdk = Jdk::find();
 
@@ -43,6 +47,42 @@ fn main() {
         jdk.compile(&demo_src, &demo_out, &[]);
         jdk.jar(&artifacts.join("faultline-demo.jar"), None, &demo_out);
     }
+
+    build_junit(&jdk, &root, &out_dir, &artifacts, &api_out, &boot_out);
+}
+
+/// `faultline-junit.jar`: the JUnit 5 extension, compiled against the API classes and the
+/// JUnit Jupiter API jar. Without that jar the build goes on and says so.
+fn build_junit(jdk: &Jdk, root: &Path, out_dir: &Path, artifacts: &Path, api_out: &Path, boot_out: &Path) {
+    let src = root.join("junit/src");
+    if !src.is_dir() {
+        return;
+    }
+    let jar_dir = env::var_os("FAULTLINE_JUNIT_JARS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java"));
+    let api = jar_dir.join("junit-jupiter-api.jar");
+    if !api.is_file() {
+        let _ = fs::remove_file(artifacts.join("faultline-junit.jar"));
+        println!(
+            "cargo:warning=faultline-junit.jar was not built: {} is missing (install Debian's junit5 package, \
+             or set FAULTLINE_JUNIT_JARS to a directory holding junit-jupiter-api.jar)",
+            api.display()
+        );
+        return;
+    }
+    println!("cargo:rerun-if-changed={}", api.display());
+    let mut classpath: Vec<PathBuf> = vec![api_out.to_path_buf(), boot_out.to_path_buf(), api];
+    // What the Jupiter API's own signatures refer to, when present.
+    for extra in ["apiguardian-api.jar", "opentest4j.jar", "junit-platform-commons.jar"] {
+        if jar_dir.join(extra).is_file() {
+            classpath.push(jar_dir.join(extra));
+        }
+    }
+    let refs: Vec<&Path> = classpath.iter().map(PathBuf::as_path).collect();
+    let junit_out = out_dir.join("junit-classes");
+    jdk.compile(&src, &junit_out, &refs);
+    jdk.jar(&artifacts.join("faultline-junit.jar"), None, &junit_out);
 }
 
 /// `target/<profile>/`, three levels above this build script's OUT_DIR.

@@ -197,3 +197,90 @@ pub fn api_case(case: &str) -> JvmRun {
     run.assert_passed(case);
     run
 }
+
+/// A JVM running `fixtures.Service` in the background, its stdout in a file; killed on drop.
+pub struct Service {
+    pub child: std::process::Child,
+    pub out: PathBuf,
+    _dir: Scratch,
+}
+
+impl Service {
+    pub fn start(jvm_args: &[String]) -> Service {
+        let dir = Scratch::new("service");
+        let out = dir.path("stdout.txt");
+        let file = std::fs::File::create(&out).expect("create service output");
+        let err = std::fs::File::create(dir.path("stderr.txt")).expect("create service stderr");
+        let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
+        let child = Command::new(java())
+            .args(jvm_args)
+            .arg("-cp")
+            .arg(cp)
+            .args(["fixtures.Service", "120"])
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .expect("start the service JVM");
+        let service = Service { child, out, _dir: dir };
+        service.wait_for("ready", Duration::from_secs(30));
+        service
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self._dir.path("stderr.txt")).unwrap_or_default()
+    }
+
+    /// Waits until a line containing `text` appears; returns the whole output then.
+    pub fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let out = self.output();
+            if out.contains(text) {
+                return out;
+            }
+            assert!(std::time::Instant::now() < deadline, "no '{text}' from the service within {limit:?}:\n{out}\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Output lines appended after `mark` bytes (see `output().len()`).
+    pub fn lines_since(&self, mark: usize) -> Vec<String> {
+        self.output().get(mark..).unwrap_or("").lines().map(str::to_string).collect()
+    }
+
+    /// Waits for `n` worker calls after `mark` and returns their lines.
+    pub fn calls_since(&self, mark: usize, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let calls: Vec<String> = self.lines_since(mark).into_iter().filter(|l| l.starts_with("call ")).collect();
+            if calls.len() >= n {
+                return calls;
+            }
+            assert!(std::time::Instant::now() < deadline, "only {} calls after mark:\n{}", calls.len(), self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the `faultline` CLI.
+pub fn faultline(args: &[&str]) -> JvmRun {
+    let mut cmd = Command::new(artifacts().join("faultline"));
+    cmd.args(args);
+    run_with_timeout(cmd, Duration::from_secs(60))
+}
