@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+/// Tests in `junit/examples/`.
+const EXAMPLE_TESTS: u32 = 14;
+
 /// The directory holding the JUnit jars; fails (never skips) when they are missing.
 fn junit_jars() -> PathBuf {
     let dir = std::env::var_os("FAULTLINE_JUNIT_JARS")
@@ -100,7 +103,7 @@ fn compile_suite(suite: &str, out: &Path) {
 
 /// Runs the console launcher on one package, from the repository root (scenario paths are
 /// relative to it). No JVM flag: the extension installs the agent it finds next to its jar.
-fn run_suite(classes: &Path, package: &str) -> JvmRun {
+fn run_suite(classes: &Path, package: &str, config: &[&str]) -> JvmRun {
     let mut cp = vec![classes.to_path_buf()];
     cp.extend(suite_classpath());
     let mut cmd = Command::new(java());
@@ -112,6 +115,9 @@ fn run_suite(classes: &Path, package: &str) -> JvmRun {
         .arg(join(&cp))
         .arg(format!("--select-package={package}"))
         .arg("--config=junit.jupiter.testclass.order.default=org.junit.jupiter.api.ClassOrderer$OrderAnnotation");
+    for c in config {
+        cmd.arg(format!("--config={c}"));
+    }
     run_with_timeout(cmd, Duration::from_secs(240))
 }
 
@@ -146,19 +152,39 @@ fn example_suite_passes_with_faults_that_fired_and_left_nothing_armed() {
     let dir = Scratch::new("junit-examples");
     let classes = dir.path("classes");
     compile_suite("examples", &classes);
-    let run = run_suite(&classes, "com.acme.resilience");
+    let run = run_suite(&classes, "com.acme.resilience", &[]);
     assert_eq!(run.status, 0, "the example suite failed:\n{}", run.describe());
     assert_eq!(summary(&run, "failed"), 0, "{}", run.describe());
-    assert_eq!(summary(&run, "successful"), 12, "{}", run.describe());
+    assert_eq!(summary(&run, "successful"), EXAMPLE_TESTS, "{}", run.describe());
     assert_eq!(summary(&run, "aborted"), 0, "{}", run.describe());
     // The class that checks nothing stayed armed ran after every other one.
     let last = run.stdout.rfind("NothingStaysArmedTest").expect("NothingStaysArmedTest ran");
     for other in ["PaymentTimeoutTest", "PaymentRetryTest", "OrderPoolSaturationTest", "ProgrammaticFaultsTest",
-        "ScenarioFileTest", "ScopeTest"]
+        "ScenarioFileTest", "ScopeTest", "ClassLevelFaultTest", "WhenTheDatabaseFails"]
     {
         let at = run.stdout.find(other).unwrap_or_else(|| panic!("{other} did not run:\n{}", run.describe()));
         assert!(at < last, "{other} ran after NothingStaysArmedTest:\n{}", run.describe());
     }
+}
+
+/// Test classes and methods run concurrently: each test's faults fire on its own threads only
+/// (two tests arm the same fault id at once), and the @Isolated classes run alone.
+#[test]
+fn example_suite_passes_when_tests_run_in_parallel() {
+    let dir = Scratch::new("junit-parallel");
+    let classes = dir.path("classes");
+    compile_suite("examples", &classes);
+    let run = run_suite(
+        &classes,
+        "com.acme.resilience",
+        &[
+            "junit.jupiter.execution.parallel.enabled=true",
+            "junit.jupiter.execution.parallel.mode.default=concurrent",
+            "junit.jupiter.execution.parallel.mode.classes.default=concurrent",
+        ],
+    );
+    assert_eq!(run.status, 0, "the example suite failed in parallel:\n{}", run.describe());
+    assert_eq!(summary(&run, "successful"), EXAMPLE_TESTS, "{}", run.describe());
 }
 
 #[test]
@@ -166,7 +192,7 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
     let dir = Scratch::new("junit-selftest");
     let classes = dir.path("classes");
     compile_suite("selftest", &classes);
-    let run = run_suite(&classes, "com.acme.selftest");
+    let run = run_suite(&classes, "com.acme.selftest", &[]);
     assert_eq!(run.status, 1, "the self-test must report failures:\n{}", run.describe());
     assert_eq!(summary(&run, "failed"), 12, "{}", run.describe());
     assert_eq!(summary(&run, "successful"), 1, "{}", run.describe());

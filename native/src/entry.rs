@@ -83,6 +83,7 @@ fn install_java(agent: &'static Agent, env: &mut JNIEnv) -> Result<(), String> {
         return Ok(());
     }
     let java = JavaSide::install(env, &hook_natives::methods())?;
+    java.warm_up(&agent.vm);
     let _ = agent.java.set(java);
     Ok(())
 }

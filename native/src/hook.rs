@@ -122,6 +122,22 @@ impl JavaSide {
         })
     }
 
+    /// Warms up the hook's first-use costs (see `Fault.warmUp`) on a short-lived thread.
+    pub fn warm_up(&self, vm: &jni::JavaVM) {
+        let fault = self.fault.clone();
+        // SAFETY: the JavaVM pointer stays valid for the life of the process.
+        let Ok(vm) = (unsafe { jni::JavaVM::from_raw(vm.get_java_vm_pointer()) }) else { return };
+        let _ = std::thread::Builder::new().name("faultline-warmup".into()).spawn(move || {
+            let Ok(mut env) = vm.attach_current_thread() else { return };
+            guard::with(|| {
+                let class: &JClass = fault.as_obj().into();
+                if env.call_static_method(class, "warmUp", "()V", &[]).is_err() {
+                    let _ = env.exception_clear();
+                }
+            });
+        });
+    }
+
     /// `(calls, injected)` of a fault.
     pub fn counters(&self, env: &mut JNIEnv, fault: &GlobalRef) -> (i64, i64) {
         guard::with(|| {

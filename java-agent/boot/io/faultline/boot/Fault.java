@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.Collectors;
 
 /**
  * One armed fault as the instrumented code sees it: the decision (threads, after,
@@ -126,6 +125,25 @@ final class Fault {
             }
         }
         return fault;
+    }
+
+    /**
+     * Runs once on an agent thread when the agent starts: the first use of reflection, stack
+     * walking and class-file reading costs tens of milliseconds in a fresh JVM, and that
+     * must not land on the application thread of the first injection.
+     */
+    static void warmUp() {
+        try {
+            Constructor<IllegalStateException> c = IllegalStateException.class.getDeclaredConstructor(String.class);
+            Throwable t = c.newInstance("faultline warm-up");
+            trimHookFrames(t);
+            caughtSite(t);
+            ClassBytes.of(Thread.class);
+            Glob.matches("warm-*", "warm-up");
+            ThreadLocalRandom.current().nextDouble();
+        } catch (Throwable ignored) {
+            // Only a head start; the real work copes on its own.
+        }
     }
 
     long calls() {
@@ -301,11 +319,7 @@ final class Fault {
      */
     private static String caughtSite(Throwable t) {
         try {
-            List<StackWalker.StackFrame> frames = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE)
-                    .walk(s -> s.dropWhile(f -> f.getClassName().startsWith("io.faultline.boot."))
-                            .skip(1)
-                            .limit(256)
-                            .collect(Collectors.toList()));
+            List<StackWalker.StackFrame> frames = WALKER.walk(CALLER_FRAMES);
             for (StackWalker.StackFrame frame : frames) {
                 Class<?> owner = frame.getDeclaringClass();
                 byte[] bytes = ClassBytes.of(owner);
@@ -330,6 +344,40 @@ final class Fault {
             return "uncaught";
         } catch (Throwable e) {
             return "unknown";
+        }
+    }
+
+    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    private static final CallerFrames CALLER_FRAMES = new CallerFrames();
+
+    /**
+     * The frames above the target method (the hook's own frames and the target's are
+     * skipped). A plain class rather than a lambda or stream collector: the first injection
+     * in a fresh JVM must not pay for bootstrapping invokedynamic.
+     */
+    private static final class CallerFrames
+            implements java.util.function.Function<java.util.stream.Stream<StackWalker.StackFrame>, List<StackWalker.StackFrame>> {
+        @Override
+        public List<StackWalker.StackFrame> apply(java.util.stream.Stream<StackWalker.StackFrame> stream) {
+            List<StackWalker.StackFrame> out = new java.util.ArrayList<>();
+            java.util.Iterator<StackWalker.StackFrame> it = stream.iterator();
+            boolean pastHook = false;
+            boolean pastTarget = false;
+            while (it.hasNext() && out.size() < 256) {
+                StackWalker.StackFrame frame = it.next();
+                if (!pastHook) {
+                    if (frame.getClassName().startsWith("io.faultline.boot.")) {
+                        continue;
+                    }
+                    pastHook = true;
+                }
+                if (!pastTarget) {
+                    pastTarget = true;
+                    continue;
+                }
+                out.add(frame);
+            }
+            return out;
         }
     }
 

@@ -12,6 +12,7 @@ import io.faultline.junit.InjectFault;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @Order(Integer.MAX_VALUE)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Isolated // it checks the whole JVM: never next to other tests (when run in parallel)
 class NothingStaysArmedTest {
 
     @Test

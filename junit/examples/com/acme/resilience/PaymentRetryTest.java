@@ -23,7 +23,9 @@ class PaymentRetryTest {
 
     @AfterEach
     void stop() {
-        service.shutdown();
+        if (service != null) {
+            service.shutdown();
+        }
     }
 
     @Test

@@ -51,7 +51,7 @@ class ProgrammaticFaultsTest {
         OrderService service = Demo.service();
         try {
             try (FaultHandle slow = faults.arm(Faultline.fault("hang").id("stuck-inventory")
-                    .target("com.acme.Inventory+#reserve").max("150ms"))) {
+                    .target("com.acme.CachedInventory#reserve").max("150ms"))) {
                 long t0 = System.nanoTime();
                 assertEquals(Receipt.Status.OK, service.placeOrder("gadget", 1, 999).status());
                 long held = Demo.millisSince(t0);

@@ -11,12 +11,14 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The scope rule: a fault fires on the test's thread and the threads it starts during the test;
  * a thread that existed before (this class's pool, started in @BeforeAll) is outside, unless
  * the fault is global.
  */
+@Isolated // a global fault fires on every thread: never next to other tests (when run in parallel)
 class ScopeTest {
     private static OrderService shared;
     private static ExecutorService before;

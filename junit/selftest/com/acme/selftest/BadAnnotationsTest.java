@@ -6,9 +6,11 @@ import com.acme.OrderRepository;
 import com.acme.Order;
 import io.faultline.Faultline;
 import io.faultline.junit.FaultScenario;
+import io.faultline.junit.FaultlineExtension;
 import io.faultline.junit.Faults;
 import io.faultline.junit.InjectFault;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Every test here must FAIL, with a message naming the annotation and the key (tests/junit.rs checks). */
 class BadAnnotationsTest {
@@ -76,6 +78,7 @@ class BadAnnotationsTest {
     }
 
     @Test
+    @ExtendWith(FaultlineExtension.class)
     void badProgrammaticFault(Faults faults) {
         faults.arm(Faultline.fault("latency").id("prog").target("com.acme.OrderRepository#save").delay("-5ms"));
     }

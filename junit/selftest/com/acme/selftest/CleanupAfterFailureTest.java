@@ -3,7 +3,7 @@ package com.acme.selftest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.acme.Order;
+
 import com.acme.OrderRepository;
 import io.faultline.Faultline;
 import io.faultline.junit.InjectFault;
@@ -23,7 +23,7 @@ class CleanupAfterFailureTest {
     @InjectFault(id = "slow-save", kind = "latency", target = "com.acme.OrderRepository#save", delay = "300ms",
             global = true)
     void bodyThrows() {
-        new OrderRepository().save(new Order(1, "widget", 1, 999, "tx"));
+        new OrderRepository().save(new com.acme.Order(1, "widget", 1, 999, "tx"));
         throw new IllegalStateException("the body failed on purpose");
     }
 
@@ -32,7 +32,7 @@ class CleanupAfterFailureTest {
     @Timeout(value = 500, unit = TimeUnit.MILLISECONDS)
     @InjectFault(id = "stuck-save", kind = "hang", target = "com.acme.OrderRepository#save", max = "1m")
     void bodyTimesOut() {
-        new OrderRepository().save(new Order(1, "widget", 1, 999, "tx")); // held until the timeout interrupts it
+        new OrderRepository().save(new com.acme.Order(1, "widget", 1, 999, "tx")); // held until the timeout interrupts it
     }
 
     @Test
@@ -43,7 +43,7 @@ class CleanupAfterFailureTest {
         OrderRepository repository = new OrderRepository();
         long t0 = System.nanoTime();
         for (int i = 0; i < 10; i++) {
-            repository.save(new Order(i, "widget", 1, 999, "tx"));
+            repository.save(new com.acme.Order(i, "widget", 1, 999, "tx"));
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(ms < 150, "10 saves took " + ms + " ms");

@@ -12,10 +12,10 @@ import java.util.regex.Pattern;
  * agent's errors are mapped back to the original text.
  */
 final class ScenarioText {
-    private static final Pattern FAULT_HEADER = Pattern.compile("^\\s*\\[\\[\\s*fault\\s*\\]\\]\\s*(#.*)?$");
+    private static final Pattern FAULT_HEADER = Pattern.compile("^\\s*\\[\\[\\s*fault\\s*\\]\\]\\s*(#[^\n]*)?$");
     private static final Pattern OTHER_HEADER = Pattern.compile("^\\s*\\[.*$");
     private static final Pattern ID_LINE =
-            Pattern.compile("^(\\s*id\\s*=\\s*)(?:\"([^\"\\\\]*)\"|'([^']*)')(\\s*(?:#.*)?)$");
+            Pattern.compile("^(\\s*id\\s*=\\s*)(?:\"([^\"\\\\]*)\"|'([^']*)')(\\s*(?:#[^\n]*)?)$");
 
     /** The rewritten text. */
     final String text;
