@@ -238,3 +238,56 @@ fn bad_usage_exits_2() {
     let run = faultline(&["inject"]);
     assert_eq!(run.status, 2, "{}", run.describe());
 }
+
+#[test]
+fn another_retransforming_agent_and_faultline_coexist() {
+    let dir = Scratch::new("otheragent");
+    let manifest = dir.write("manifest.txt", "Premain-Class: fixtures.OtherAgent\nCan-Retransform-Classes: true\n");
+    let jar = dir.path("other.jar");
+    let status = std::process::Command::new("jar")
+        .arg("--create")
+        .arg("--file")
+        .arg(&jar)
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("-C")
+        .arg(fixture_classes())
+        .arg("fixtures/OtherAgent.class")
+        .arg("-C")
+        .arg(fixture_classes())
+        .arg("fixtures/OtherAgent$1.class")
+        .status()
+        .expect("jar");
+    assert!(status.success());
+    let s = Service::start(&[format!("-javaagent:{}", jar.display())]);
+    ok(&faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.lang.IllegalStateException", "--message", "coexist"]));
+    // Over a second the other agent retransforms the class about ten times: our hook must stay.
+    std::thread::sleep(Duration::from_millis(1000));
+    let mark = s.output().len();
+    let calls = s.calls_since(mark, 5);
+    assert!(calls.iter().all(|c| c == "call ex java.lang.IllegalStateException: coexist"), "{calls:?}");
+    ok(&faultline(&["stop", &pid(&s)]));
+    std::thread::sleep(Duration::from_millis(300));
+    let mark = s.output().len();
+    let calls = s.calls_since(mark, 5);
+    assert!(calls.iter().all(|c| c.starts_with("call ok")), "{calls:?}");
+    let out = s.wait_for("other-agent retransforms=", Duration::from_secs(10));
+    assert!(!out.contains("other-agent failed"), "{out}");
+}
+
+#[test]
+fn jvm_of_another_user_is_refused_when_not_root() {
+    if !std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")) {
+        eprintln!("skipped: switching to another user needs root");
+        return;
+    }
+    let s = Service::start(&[]);
+    let cli = artifacts().join("faultline");
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&cli).args(["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms"]);
+    let run = run_with_timeout(cmd, Duration::from_secs(30));
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(run.stderr.contains("uid 0") || run.stderr.to_lowercase().contains("permission"), "{}", run.stderr);
+    let mark = s.output().len();
+    assert!(s.calls_since(mark, 2).iter().all(|c| c.starts_with("call ok")), "the JVM is left as it was");
+}
