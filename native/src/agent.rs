@@ -206,12 +206,6 @@ impl Agent {
             if !seen.insert(spec.id.as_str()) {
                 return Err(format!("{}: fault id '{}' appears twice", scenario.origin, spec.id));
             }
-            if let FaultKind::Pool { .. } = spec.kind {
-                return Err(format!(
-                    "{}: fault '{}': the pool kind is not supported by this agent version yet",
-                    scenario.origin, spec.id
-                ));
-            }
         }
 
         let now = Instant::now();
@@ -290,7 +284,9 @@ impl Agent {
             FaultKind::Latency { delay, jitter, .. } => (hook::KIND_LATENCY, nanos(*delay), nanos(*jitter), None, None),
             FaultKind::Exception { throw, message, .. } => (hook::KIND_EXCEPTION, 0, 0, message.as_deref(), Some(throw)),
             FaultKind::Hang { max, .. } => (hook::KIND_HANG, nanos(*max), 0, None, None),
-            FaultKind::Pool { .. } => return Err("the pool kind is not supported by this agent version yet".into()),
+            FaultKind::Pool { pool, executor, mode } => {
+                return crate::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str())
+            }
         };
         let throw_class = match throw {
             Some(name) => Some(self.resolve_class(env, name)?),
@@ -616,6 +612,20 @@ impl Agent {
         self.events.flush(Duration::from_secs(2));
     }
 
+    /// An event reported by Java code of a fault kind with its own fields (pools, and the
+    /// kinds to come): `fields` is a JSON object merged after `time`, `fault` and `kind`.
+    pub fn java_event(&self, serial: i32, kind: &str, fields: &str) {
+        let labels = self.labels.read().unwrap_or_else(|p| p.into_inner());
+        let Some(label) = labels.get(&serial) else { return };
+        let mut event = Event::new(&label.id, kind);
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields) {
+            for (k, v) in map {
+                event = event.with(&k, v);
+            }
+        }
+        self.events.emit(event);
+    }
+
     pub fn counters(&self, env: &mut JNIEnv, id: &str) -> Result<(i64, i64), String> {
         let java = self.java()?;
         let table = self.table();
@@ -658,6 +668,11 @@ impl Agent {
                 "injected": injected,
                 "time_left_ms": f.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
             }));
+            if let FaultKind::Pool { .. } = f.spec.kind {
+                if let Some(last) = faults.last_mut() {
+                    last["pools"] = crate::pools::describe(env, &f.java);
+                }
+            }
         }
         Ok(json!({ "faults": faults, "events_dropped": self.events.dropped() }))
     }

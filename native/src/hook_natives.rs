@@ -21,6 +21,11 @@ pub fn methods() -> Vec<NativeMethod> {
             fn_ptr: fired as *mut c_void,
         },
         NativeMethod {
+            name: "event".into(),
+            sig: "(ILjava/lang/String;Ljava/lang/String;)V".into(),
+            fn_ptr: event as *mut c_void,
+        },
+        NativeMethod {
             name: "handlers".into(),
             sig: "([BLjava/lang/String;Ljava/lang/String;I)[Ljava/lang/String;".into(),
             fn_ptr: handlers as *mut c_void,
@@ -55,6 +60,16 @@ extern "system" fn fired(
         let thread = hook::java_string(&mut env, &thread);
         let caught = hook::java_string(&mut env, &caught);
         agent.fired(serial, site, thread, delay_nanos, caught);
+    })
+}
+
+/// An event with kind-specific fields, as a JSON object (see `Agent::java_event`).
+extern "system" fn event(mut env: JNIEnv, _class: JClass, serial: jint, kind: JString, fields: JString) {
+    entry::catching("Hook.event", (), || {
+        let Some(agent) = entry::agent() else { return };
+        let kind = hook::java_string(&mut env, &kind).unwrap_or_default();
+        let fields = hook::java_string(&mut env, &fields).unwrap_or_default();
+        agent.java_event(serial, &kind, &fields);
     })
 }
 

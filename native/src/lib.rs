@@ -18,4 +18,5 @@ pub mod hook_natives;
 pub mod java_api;
 pub mod jvmti;
 pub mod options;
+pub mod pools;
 pub mod transform;

@@ -63,6 +63,12 @@ public final class Hook {
     static native void fired(int serial, int site, String thread, long delayNanos, String caught);
 
     /**
+     * Reports an event of a fault kind with fields of its own (pools): {@code fields} is a
+     * JSON object, merged after time, fault and kind. Never blocks.
+     */
+    static native void event(int serial, String kind, String fields);
+
+    /**
      * The exception handlers of one method, for finding where an injected exception will be
      * caught: pairs of (handler_pc, line) for every handler whose range covers {@code bci}
      * and whose type is a subtype of a name in {@code typesOut}; computed natively from the

@@ -1,0 +1,75 @@
+//! Thread-pool exhaustion faults (`kind = "pool"`): the agent's half. The work of finding
+//! executors and occupying them happens in Java (`io.faultline.boot.Pools`, in the
+//! bootstrap loader beside the hook); this module builds the Java fault object and reads
+//! its description for `status`.
+//!
+//! The Java object answers the same calls as every other fault (`remove()`, `calls()`,
+//! `injected()`), so arm, stop and counters need nothing special.
+
+use faultline::target::ClassPattern;
+use jni::objects::{GlobalRef, JObject, JString, JValue};
+use jni::JNIEnv;
+use serde_json::Value;
+
+use crate::{guard, hook};
+
+const POOLS_CLASS: &str = "io/faultline/boot/Pools";
+const DEFINE_SIG: &str = "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ZLjava/lang/String;)Ljava/lang/Object;";
+
+/// Builds and starts a pool fault; an error carries the reason for the user.
+pub fn define(
+    env: &mut JNIEnv,
+    serial: i32,
+    id: &str,
+    pool: Option<&str>,
+    executor: Option<&ClassPattern>,
+    mode: &str,
+) -> Result<GlobalRef, String> {
+    guard::with(|| {
+        let id = env.new_string(id).map_err(|e| e.to_string())?;
+        let pool = optional(env, pool)?;
+        // The class glob as written, without the `+`; subtypes passed apart.
+        let executor_glob = executor.map(|p| p.text().trim_end_matches('+').to_string());
+        let executor_obj = optional(env, executor_glob.as_deref())?;
+        let subtypes = executor.is_some_and(|p| p.subtypes());
+        let mode = env.new_string(mode).map_err(|e| e.to_string())?;
+        let result = env.call_static_method(
+            POOLS_CLASS,
+            "define",
+            DEFINE_SIG,
+            &[
+                JValue::Int(serial),
+                JValue::Object(&id),
+                JValue::Object(&pool),
+                JValue::Object(&executor_obj),
+                JValue::Bool(u8::from(subtypes)),
+                JValue::Object(&mode),
+            ],
+        );
+        match result.and_then(|v| v.l()) {
+            Ok(obj) if !obj.is_null() => env.new_global_ref(obj).map_err(|e| e.to_string()),
+            Ok(_) => Err("the pool fault could not be created".into()),
+            Err(_) => Err(hook::take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into())),
+        }
+    })
+}
+
+/// The pools a pool fault found and what it did to them (a JSON array), for `status`.
+pub fn describe(env: &mut JNIEnv, fault: &GlobalRef) -> Value {
+    guard::with(|| {
+        let text = env
+            .call_method(fault, "describe", "()Ljava/lang/String;", &[])
+            .and_then(|v| v.l())
+            .ok()
+            .and_then(|o| hook::java_string(env, &JString::from(o)));
+        let _ = env.exception_clear();
+        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
+    })
+}
+
+fn optional<'a>(env: &mut JNIEnv<'a>, text: Option<&str>) -> Result<JObject<'a>, String> {
+    match text {
+        Some(t) => env.new_string(t).map(JObject::from).map_err(|e| e.to_string()),
+        None => Ok(JObject::null()),
+    }
+}
