@@ -5,6 +5,7 @@
 //! - `faultline-demo.jar` (`demo/src/`), the bundled demo service;
 //! - `faultline-junit.jar` (`junit/src/`), the JUnit 5 extension, when the JUnit API jar is
 //!   found (`$FAULTLINE_JUNIT_JARS` or `/usr/share/java`, Debian's `junit5`).
+//!
 //! The jars are copied next to the agent library in `target/<profile>/`.
 
 use std::env;

@@ -17,6 +17,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// List local JVMs: pid, user, JDK version, main class, attachable, agent loaded.

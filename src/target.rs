@@ -87,7 +87,7 @@ impl Target {
             && self
                 .params
                 .as_ref()
-                .map_or(true, |params| params.matches_descriptor(descriptor))
+                .is_none_or(|params| params.matches_descriptor(descriptor))
     }
 }
 

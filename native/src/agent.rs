@@ -2,9 +2,14 @@
 //! the Java API, the CLI's control channel) ends up in these functions, so there is one
 //! command model whatever the route.
 //!
+//! JNI references (`jclass`, `jobject`) cross this module as the raw handles JVMTI hands
+//! out; they are opaque to Rust and validated by the JVM, hence the lint allowance below.
+//!
 //! Concurrency: `control` serializes arm and stop; the ClassFileLoadHook, which runs on
 //! any class-loading thread and also inside our own RetransformClasses calls, only reads
 //! an immutable snapshot of the armed faults (`table`), so it never waits on `control`.
+
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -375,11 +380,9 @@ impl Agent {
                     let Some(pattern) = class_pattern(f) else { continue };
                     if pattern.matches_name(&name) {
                         wanted = true;
-                    } else if pattern.subtypes() {
-                        if is_subtype(self, env, raw, pattern, &mut memo) {
-                            f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
-                            wanted = true;
-                        }
+                    } else if pattern.subtypes() && is_subtype(self, env, raw, pattern, &mut memo) {
+                        f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
+                        wanted = true;
                     }
                 }
             }
@@ -572,7 +575,6 @@ impl Agent {
                 self.ensure_worker();
                 self.wake.notify_all();
             }
-            std::mem::forget(local);
         }
     }
 
@@ -762,7 +764,6 @@ fn is_subtype(
             result = is_subtype(agent, env, sup.as_raw(), pattern, memo);
             let _ = env.delete_local_ref(sup);
         }
-        std::mem::forget(local);
         if !result {
             for iface in agent.jvmti.implemented_interfaces(class).unwrap_or_default() {
                 if !result {

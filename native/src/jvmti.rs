@@ -4,6 +4,10 @@
 //! specification (jvmti.h gives each function a fixed slot), so only the functions we
 //! call need a signature here. All raw calls live in this module.
 
+// Class and object arguments are JNI references: opaque handles the JVM validates, passed
+// through to JVMTI untouched.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 
