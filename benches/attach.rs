@@ -22,7 +22,10 @@ fn main() {
     let artifacts = artifact_dir();
     let cli = artifacts.join("faultline");
     if !cli.exists() || !artifacts.join("libfaultline_agent.so").exists() {
-        eprintln!("faultline and libfaultline_agent.so are missing in {}: run `cargo build --release --workspace` first", artifacts.display());
+        eprintln!(
+            "faultline and libfaultline_agent.so are missing in {}: run `cargo build --release --workspace` first",
+            artifacts.display()
+        );
         exit(1);
     }
     let classes = compile_target();
@@ -30,7 +33,12 @@ fn main() {
     let mut second = Vec::new();
     for run in 0..runs {
         let (a, b) = one_run(&cli, &classes);
-        println!("run {}: first inject -> first exception {:.1} ms; second inject -> its first exception {:.1} ms", run + 1, a, b);
+        println!(
+            "run {}: first inject -> first exception {:.1} ms; second inject -> its first exception {:.1} ms",
+            run + 1,
+            a,
+            b
+        );
         first.push(a);
         second.push(b);
     }
@@ -68,7 +76,17 @@ fn one_run(cli: &Path, classes: &Path) -> (f64, f64) {
     let inject = |method: &str| -> u64 {
         let start = now_micros();
         let status = Command::new(cli)
-            .args(["inject", &pid, "exception", "--target", &format!("attachbench.Target#{method}"), "--throw", "java.lang.IllegalStateException", "--id", method])
+            .args([
+                "inject",
+                &pid,
+                "exception",
+                "--target",
+                &format!("attachbench.Target#{method}"),
+                "--throw",
+                "java.lang.IllegalStateException",
+                "--id",
+                method,
+            ])
             .stdout(Stdio::null())
             .status()
             .expect("run faultline");
@@ -76,7 +94,9 @@ fn one_run(cli: &Path, classes: &Path) -> (f64, f64) {
         start
     };
     let seen = |line: String, what: &str| -> u64 {
-        line.strip_prefix(what).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("unexpected target output {line:?}"))
+        line.strip_prefix(what)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected target output {line:?}"))
     };
     let start_a = inject("first");
     let first_at = seen(next_line(), "first ");
@@ -92,7 +112,8 @@ fn compile_target() -> PathBuf {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("mkdir");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/java/attachbench/Target.java");
-    let status = Command::new(java("javac")).args(["--release", "11", "-d"]).arg(&out).arg(src).status().expect("javac");
+    let status =
+        Command::new(java("javac")).args(["--release", "11", "-d"]).arg(&out).arg(src).status().expect("javac");
     assert!(status.success(), "javac failed");
     out
 }

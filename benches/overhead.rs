@@ -141,7 +141,11 @@ fn main() {
             };
             let values = out.phases.get(reported).cloned().unwrap_or_default();
             if values.len() != settings.iterations {
-                fail(&format!("{config} (round {round}): expected {} iterations, got {}", settings.iterations, values.len()));
+                fail(&format!(
+                    "{config} (round {round}): expected {} iterations, got {}",
+                    settings.iterations,
+                    values.len()
+                ));
             }
             if let Some(armed) = out.phases.get("api-armed") {
                 api_armed.push(armed.clone());
@@ -278,7 +282,10 @@ fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOut
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        fail(&format!("{config} (round {round}): the JVM failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status));
+        fail(&format!(
+            "{config} (round {round}): the JVM failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            output.status
+        ));
     }
     // A bad option or scenario is reported on stderr; an idle/armed agent prints nothing.
     if config != "baseline" && !stderr.trim().is_empty() {
@@ -317,7 +324,9 @@ fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOut
             .find_map(|l| l.strip_prefix("api-armed-calls ").and_then(|n| n.trim().parse::<u64>().ok()))
             .unwrap_or(0);
         if calls == 0 {
-            fail(&format!("after-stop (round {round}): the API-armed fault saw no calls; stdout:\n{stdout}\nstderr:\n{stderr}"));
+            fail(&format!(
+                "after-stop (round {round}): the API-armed fault saw no calls; stdout:\n{stdout}\nstderr:\n{stderr}"
+            ));
         }
     }
     out

@@ -59,9 +59,8 @@ fn build_junit(jdk: &Jdk, root: &Path, out_dir: &Path, artifacts: &Path, api_out
     if !src.is_dir() {
         return;
     }
-    let jar_dir = env::var_os("FAULTLINE_JUNIT_JARS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/java"));
+    let jar_dir =
+        env::var_os("FAULTLINE_JUNIT_JARS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/java"));
     let api = jar_dir.join("junit-jupiter-api.jar");
     if !api.is_file() {
         let _ = fs::remove_file(artifacts.join("faultline-junit.jar"));
@@ -88,11 +87,7 @@ fn build_junit(jdk: &Jdk, root: &Path, out_dir: &Path, artifacts: &Path, api_out
 
 /// `target/<profile>/`, three levels above this build script's OUT_DIR.
 fn artifact_dir(out_dir: &Path) -> PathBuf {
-    out_dir
-        .ancestors()
-        .nth(3)
-        .expect("OUT_DIR is target/<profile>/build/<pkg>/out")
-        .to_path_buf()
+    out_dir.ancestors().nth(3).expect("OUT_DIR is target/<profile>/build/<pkg>/out").to_path_buf()
 }
 
 struct Jdk {

@@ -39,10 +39,7 @@ pub fn agent_library(explicit: Option<&Path>) -> Result<PathBuf> {
     let beside = exe.parent().map(|d| d.join(AGENT_LIBRARY));
     match beside {
         Some(p) if p.exists() => Ok(p),
-        _ => bail!(
-            "cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT",
-            exe.display()
-        ),
+        _ => bail!("cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT", exe.display()),
     }
 }
 
@@ -96,7 +93,8 @@ impl AgentClient {
         if line.is_empty() {
             bail!("the agent closed the connection without replying");
         }
-        let reply: Value = serde_json::from_str(&line).with_context(|| format!("malformed reply from the agent: {line}"))?;
+        let reply: Value =
+            serde_json::from_str(&line).with_context(|| format!("malformed reply from the agent: {line}"))?;
         if reply["ok"].as_bool() == Some(true) {
             Ok(reply)
         } else {

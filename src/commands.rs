@@ -176,8 +176,7 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Option<&str>, json_out: 
 
 fn free_id(target: &mut Target, kind: &str) -> Result<String> {
     let status = target.client.request(&json!({"op": "status"}))?;
-    let taken: Vec<&str> =
-        status["faults"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str()).collect();
+    let taken: Vec<&str> = status["faults"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str()).collect();
     (1..).map(|n| format!("{kind}-{n}")).find(|id| !taken.contains(&id.as_str())).context("no free fault id")
 }
 
@@ -188,13 +187,25 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
         return Ok(());
     }
     let faults = status["faults"].as_array().cloned().unwrap_or_default();
-    println!("JVM {} ({}): {} fault{} armed", target.jvm.info.pid, target.jvm.main, faults.len(), if faults.len() == 1 { "" } else { "s" });
+    println!(
+        "JVM {} ({}): {} fault{} armed",
+        target.jvm.info.pid,
+        target.jvm.main,
+        faults.len(),
+        if faults.len() == 1 { "" } else { "s" }
+    );
     if faults.is_empty() {
         return Ok(());
     }
-    println!("{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  TARGET", "ID", "KIND", "METHODS", "CALLS", "INJECTED", "TIME LEFT");
+    println!(
+        "{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  TARGET",
+        "ID", "KIND", "METHODS", "CALLS", "INJECTED", "TIME LEFT"
+    );
     for f in &faults {
-        let left = f["time_left_ms"].as_u64().map(|ms| format_duration(Duration::from_secs(ms.div_ceil(1000)))).unwrap_or_else(|| "-".into());
+        let left = f["time_left_ms"]
+            .as_u64()
+            .map(|ms| format_duration(Duration::from_secs(ms.div_ceil(1000))))
+            .unwrap_or_else(|| "-".into());
         println!(
             "{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  {}",
             f["id"].as_str().unwrap_or("?"),
@@ -212,7 +223,12 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
             println!("{:<18}   ... and {} more", "", f["method_count"].as_u64().unwrap_or(0) - 10);
         }
         for s in f["skipped"].as_array().into_iter().flatten() {
-            println!("{:<18}   skipped {}: {}", "", s["method"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""));
+            println!(
+                "{:<18}   skipped {}: {}",
+                "",
+                s["method"].as_str().unwrap_or(""),
+                s["reason"].as_str().unwrap_or("")
+            );
         }
     }
     let dropped = status["events_dropped"].as_u64().unwrap_or(0);
@@ -232,7 +248,11 @@ pub fn stop(target: &mut Target, ids: &[String], json_out: bool) -> Result<()> {
     if removed.is_empty() {
         println!("no faults were armed in JVM {}", target.jvm.info.pid);
     } else {
-        println!("removed {} from JVM {}; its methods run their original bytecode again", removed.join(", "), target.jvm.info.pid);
+        println!(
+            "removed {} from JVM {}; its methods run their original bytecode again",
+            removed.join(", "),
+            target.jvm.info.pid
+        );
     }
     Ok(())
 }
@@ -277,7 +297,12 @@ pub fn describe_event(e: &Value) -> String {
             e["thread"].as_str().unwrap_or(""),
             e["caught"].as_str().unwrap_or("?")
         ),
-        "armed" => format!("{} {} ({} methods)", e["fault_kind"].as_str().unwrap_or(""), e["target"].as_str().unwrap_or(""), e["methods"]),
+        "armed" => format!(
+            "{} {} ({} methods)",
+            e["fault_kind"].as_str().unwrap_or(""),
+            e["target"].as_str().unwrap_or(""),
+            e["methods"]
+        ),
         "removed" | "expired" => format!("after {} calls, {} injections", e["calls"], e["injected"]),
         _ => e["message"].as_str().unwrap_or("").to_string(),
     };

@@ -44,9 +44,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.chars().any(char::is_whitespace) {
         return fail("it contains a space; write the number and unit together");
     }
-    let number_len = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
+    let number_len = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(number_len);
     if number.is_empty() {
         return fail("it does not start with a number");
@@ -55,9 +53,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return if unit.is_empty() {
             fail("it has no unit (one of ns, us, ms, s, m, h)")
         } else {
-            fail(&format!(
-                "unknown unit {unit:?} (one of ns, us, ms, s, m, h)"
-            ))
+            fail(&format!("unknown unit {unit:?} (one of ns, us, ms, s, m, h)"))
         };
     };
     let (whole, fraction) = match number.split_once('.') {
@@ -106,10 +102,7 @@ pub fn format_duration(d: Duration) -> String {
 /// The length of one `unit` in nanoseconds, or None if it is not a unit.
 fn unit_nanos(unit: &str) -> Option<u128> {
     let unit = if unit == "µs" { "us" } else { unit };
-    UNITS
-        .iter()
-        .find(|(name, _)| *name == unit)
-        .map(|&(_, size)| size)
+    UNITS.iter().find(|(name, _)| *name == unit).map(|&(_, size)| size)
 }
 
 /// Converts `whole.fraction` units into nanoseconds, rounding to the nearest
@@ -117,9 +110,7 @@ fn unit_nanos(unit: &str) -> Option<u128> {
 fn to_nanos(whole: &str, fraction: &str, unit_nanos: u128) -> Option<u128> {
     let mut nanos: u128 = 0;
     for digit in whole.bytes() {
-        nanos = nanos
-            .checked_mul(10)?
-            .checked_add(u128::from(digit - b'0'))?;
+        nanos = nanos.checked_mul(10)?.checked_add(u128::from(digit - b'0'))?;
     }
     nanos = nanos.checked_mul(unit_nanos)?;
     // Twenty decimals resolve far below a nanosecond even for hours, and
@@ -245,10 +236,7 @@ mod tests {
 
     #[test]
     fn accepts_the_largest_duration() {
-        assert_eq!(
-            parse_duration("18446744073709551615.999999999s"),
-            Ok(Duration::MAX)
-        );
+        assert_eq!(parse_duration("18446744073709551615.999999999s"), Ok(Duration::MAX));
     }
 
     #[test]

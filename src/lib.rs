@@ -1,12 +1,12 @@
 //! faultline's shared model: scenarios, faults, target patterns and durations.
 //! The native agent and the CLI both use this crate, so there is one parser.
 
-pub mod duration;
-pub mod scenario;
-pub mod target;
 #[cfg(feature = "cli")]
 pub mod attach;
 #[cfg(feature = "cli")]
 pub mod client;
 #[cfg(feature = "cli")]
 pub mod commands;
+pub mod duration;
+pub mod scenario;
+pub mod target;

@@ -8,7 +8,12 @@ use faultline::commands::{self, InjectArgs, KeyValue, Target};
 
 /// Fault injection for the JVM: latency, exceptions and hangs in named methods of a running JVM.
 #[derive(Parser)]
-#[command(name = "faultline", version, about, after_help = "PID is a process id, or a unique substring of a JVM's main class or jar.")]
+#[command(
+    name = "faultline",
+    version,
+    about,
+    after_help = "PID is a process id, or a unique substring of a JVM's main class or jar."
+)]
 struct Cli {
     /// The agent library to load into JVMs (default: libfaultline_agent.so next to this program, or FAULTLINE_AGENT).
     #[arg(long, global = true, value_name = "PATH")]
@@ -180,7 +185,9 @@ fn main() -> ExitCode {
             Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &scenario, lease.as_deref(), json))
         }
         Command::Status { pid, json } => Target::open(&pid, agent).and_then(|mut t| commands::status(&mut t, json)),
-        Command::Stop { pid, ids, json } => Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json)),
+        Command::Stop { pid, ids, json } => {
+            Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json))
+        }
         Command::Events { pid, follow, json } => {
             Target::open(&pid, agent).and_then(|mut t| commands::events(&mut t, follow, json))
         }

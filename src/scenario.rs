@@ -266,11 +266,7 @@ impl FaultSpec {
                 }
             }
             FaultKind::Hang { max, .. } => put("max", toml_duration(*max)),
-            FaultKind::Pool {
-                pool,
-                executor,
-                mode,
-            } => {
+            FaultKind::Pool { pool, executor, mode } => {
                 if let Some(pool) = pool {
                     put("pool", toml_string(pool));
                 }
@@ -346,25 +342,12 @@ impl Parser<'_> {
                 ("name" | "description", other) => {
                     return fail(format!("expected a string, found {}", type_name(other)))
                 }
-                ("fault", Value::Array(items)) if items.iter().all(Value::is_table) => {
-                    has_faults = true
-                }
+                ("fault", Value::Array(items)) if items.iter().all(Value::is_table) => has_faults = true,
                 ("fault", Value::Table(_)) => {
                     return fail("write each fault as [[fault]], with double brackets".to_string())
                 }
-                ("fault", other) => {
-                    return fail(format!(
-                        "expected [[fault]] tables, found {}",
-                        type_name(other)
-                    ))
-                }
-                (unknown, _) => {
-                    return fail(unknown_key(
-                        unknown,
-                        &["name", "description", "[[fault]]"],
-                        &TOP_KEYS,
-                    ))
-                }
+                ("fault", other) => return fail(format!("expected [[fault]] tables, found {}", type_name(other))),
+                (unknown, _) => return fail(unknown_key(unknown, &["name", "description", "[[fault]]"], &TOP_KEYS)),
             }
         }
 
@@ -391,21 +374,12 @@ impl Parser<'_> {
             }
             faults.push(fault);
         }
-        Ok(Scenario {
-            name,
-            description,
-            faults,
-            origin: self.origin.to_string(),
-        })
+        Ok(Scenario { name, description, faults, origin: self.origin.to_string() })
     }
 
     /// Parses the fault at `index` (0-based), returning it with the line
     /// that gave it its id, for duplicate-id messages.
-    fn fault(
-        &self,
-        index: usize,
-        table: Spanned<RawTable>,
-    ) -> Result<(FaultSpec, usize), ScenarioError> {
+    fn fault(&self, index: usize, table: Spanned<RawTable>) -> Result<(FaultSpec, usize), ScenarioError> {
         let header = self.line(table.span().start);
         let mut entries: Vec<Entry> = table
             .into_inner()
@@ -418,11 +392,7 @@ impl Parser<'_> {
             })
             .collect();
         entries.sort_by_key(|entry| entry.offset);
-        let fields = Fields {
-            parser: self,
-            header,
-            entries,
-        };
+        let fields = Fields { parser: self, header, entries };
 
         fields.check_known_keys()?;
         let kind = fields.kind()?;
@@ -441,46 +411,24 @@ impl Parser<'_> {
         let probability = fields.probability()?.unwrap_or(1.0);
         let after = fields.count("after")?.unwrap_or(0);
         let limit = match fields.count("limit")? {
-            Some(0) => {
-                return Err(
-                    fields.error_at("limit", "must be at least 1 (leave it out for no limit)")
-                )
-            }
+            Some(0) => return Err(fields.error_at("limit", "must be at least 1 (leave it out for no limit)")),
             limit => limit,
         };
         let duration = fields.positive_duration("duration")?;
         let threads = fields.non_empty_string("threads")?;
         let scope = fields.non_empty_string("scope")?;
-        let spec = FaultSpec {
-            id,
-            kind,
-            probability,
-            after,
-            limit,
-            duration,
-            threads,
-            scope,
-            line: header,
-        };
+        let spec = FaultSpec { id, kind, probability, after, limit, duration, threads, scope, line: header };
         Ok((spec, id_line))
     }
 
     /// 1-based line of a byte offset.
     fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
     }
 
     fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
-        ScenarioError {
-            origin: self.origin.to_string(),
-            line,
-            key: key.map(str::to_string),
-            message,
-        }
+        ScenarioError { origin: self.origin.to_string(), line, key: key.map(str::to_string), message }
     }
 
     /// A TOML syntax error, located by the toml crate's span and flattened
@@ -521,30 +469,16 @@ impl Fields<'_> {
 
     /// An error about a key that is missing, on the header's line.
     fn missing(&self, key: &str, what: &str) -> ScenarioError {
-        self.parser.error(
-            Some(self.header),
-            Some(key),
-            format!("missing, and required: {what}"),
-        )
+        self.parser.error(Some(self.header), Some(key), format!("missing, and required: {what}"))
     }
 
     fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
-        self.error_at(
-            &entry.key,
-            format!("expected {expected}, found {}", type_name(&entry.value)),
-        )
+        self.error_at(&entry.key, format!("expected {expected}, found {}", type_name(&entry.value)))
     }
 
     fn check_known_keys(&self) -> Result<(), ScenarioError> {
-        match self
-            .entries
-            .iter()
-            .find(|entry| !FAULT_KEYS.contains(&entry.key.as_str()))
-        {
-            Some(entry) => Err(self.error_at(
-                &entry.key,
-                unknown_key(&entry.key, &FAULT_KEYS, &FAULT_KEYS),
-            )),
+        match self.entries.iter().find(|entry| !FAULT_KEYS.contains(&entry.key.as_str())) {
+            Some(entry) => Err(self.error_at(&entry.key, unknown_key(&entry.key, &FAULT_KEYS, &FAULT_KEYS))),
             None => Ok(()),
         }
     }
@@ -578,10 +512,7 @@ impl Fields<'_> {
                 _ => continue,
             };
             if !kinds.contains(&kind) {
-                let mut message = format!(
-                    "applies to {} faults only, not to {kind} faults",
-                    join_words(kinds, "and")
-                );
+                let mut message = format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"));
                 if entry.key == "target" {
                     message.push_str(" (a pool fault is aimed with 'pool' or 'executor')");
                 }
@@ -595,13 +526,12 @@ impl Fields<'_> {
         if id.is_empty() {
             return Err(self.error_at(&entry.key, "must not be empty"));
         }
-        if let Some(bad) = id
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
-        {
+        if let Some(bad) = id.chars().find(|&c| !(c.is_ascii_alphanumeric() || "_.-".contains(c))) {
             return Err(self.error_at(
                 &entry.key,
-                format!("illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""),
+                format!(
+                    "illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""
+                ),
             ));
         }
         Ok(id.to_string())
@@ -609,12 +539,9 @@ impl Fields<'_> {
 
     fn latency(&self) -> Result<FaultKind, ScenarioError> {
         let target = self.target()?;
-        let delay = self.positive_duration("delay")?.ok_or_else(|| {
-            self.missing(
-                "delay",
-                "how long to slow each call, e.g. delay = \"200ms\"",
-            )
-        })?;
+        let delay = self
+            .positive_duration("delay")?
+            .ok_or_else(|| self.missing("delay", "how long to slow each call, e.g. delay = \"200ms\""))?;
         let jitter = self.duration("jitter")?.unwrap_or(Duration::ZERO);
         if jitter > delay {
             return Err(self.error_at(
@@ -626,37 +553,25 @@ impl Fields<'_> {
                 ),
             ));
         }
-        Ok(FaultKind::Latency {
-            target,
-            delay,
-            jitter,
-        })
+        Ok(FaultKind::Latency { target, delay, jitter })
     }
 
     fn exception(&self) -> Result<FaultKind, ScenarioError> {
         let target = self.target()?;
         let Some((entry, throw)) = self.string("throw")? else {
-            return Err(self.missing(
-                "throw",
-                "the exception class to throw, e.g. throw = \"java.net.SocketTimeoutException\"",
-            ));
+            return Err(
+                self.missing("throw", "the exception class to throw, e.g. throw = \"java.net.SocketTimeoutException\"")
+            );
         };
         let example = "(expected a fully qualified class name, e.g. \"java.net.SocketTimeoutException\" or \"com.acme.Outer$Error\")";
         if let Err(why) = check_binary_name(throw) {
-            return Err(self.error_at(
-                &entry.key,
-                format!("invalid class name {throw:?}: {why} {example}"),
-            ));
+            return Err(self.error_at(&entry.key, format!("invalid class name {throw:?}: {why} {example}")));
         }
         if !throw.contains('.') {
             return Err(self.error_at(&entry.key, format!("{throw:?} has no package {example}")));
         }
         let message = self.string("message")?.map(|(_, text)| text.to_string());
-        Ok(FaultKind::Exception {
-            target,
-            throw: throw.to_string(),
-            message,
-        })
+        Ok(FaultKind::Exception { target, throw: throw.to_string(), message })
     }
 
     fn hang(&self) -> Result<FaultKind, ScenarioError> {
@@ -668,9 +583,9 @@ impl Fields<'_> {
     fn pool(&self) -> Result<FaultKind, ScenarioError> {
         let pool = self.non_empty_string("pool")?;
         let executor = match self.string("executor")? {
-            Some((entry, text)) => Some(
-                ClassPattern::parse(text).map_err(|message| self.error_at(&entry.key, message))?,
-            ),
+            Some((entry, text)) => {
+                Some(ClassPattern::parse(text).map_err(|message| self.error_at(&entry.key, message))?)
+            }
             None => None,
         };
         if pool.is_none() && executor.is_none() {
@@ -687,25 +602,17 @@ impl Fields<'_> {
             Some((_, "saturate")) => PoolMode::Saturate,
             Some((_, "reject")) => PoolMode::Reject,
             Some((entry, other)) => {
-                return Err(self.error_at(
-                    &entry.key,
-                    format!("unknown mode {other:?}; expected \"saturate\" or \"reject\""),
-                ))
+                return Err(
+                    self.error_at(&entry.key, format!("unknown mode {other:?}; expected \"saturate\" or \"reject\""))
+                )
             }
         };
-        Ok(FaultKind::Pool {
-            pool,
-            executor,
-            mode,
-        })
+        Ok(FaultKind::Pool { pool, executor, mode })
     }
 
     fn target(&self) -> Result<Target, ScenarioError> {
         let Some((entry, text)) = self.string("target")? else {
-            return Err(self.missing(
-                "target",
-                "the methods to hit, e.g. target = \"com.acme.Repo#save\"",
-            ));
+            return Err(self.missing("target", "the methods to hit, e.g. target = \"com.acme.Repo#save\""));
         };
         Target::parse(text).map_err(|message| self.error_at(&entry.key, message))
     }
@@ -734,9 +641,7 @@ impl Fields<'_> {
         let Value::String(text) = &entry.value else {
             return Err(self.wrong_type(entry, "a string with a unit, such as \"200ms\""));
         };
-        parse_duration(text)
-            .map(Some)
-            .map_err(|message| self.error_at(key, message))
+        parse_duration(text).map(Some).map_err(|message| self.error_at(key, message))
     }
 
     /// A duration where zero would make the fault meaningless.
@@ -752,9 +657,9 @@ impl Fields<'_> {
             return Ok(None);
         };
         match entry.value {
-            Value::Integer(n) => u64::try_from(n).map(Some).map_err(|_| {
-                self.error_at(key, format!("expected a non-negative integer, found {n}"))
-            }),
+            Value::Integer(n) => u64::try_from(n)
+                .map(Some)
+                .map_err(|_| self.error_at(key, format!("expected a non-negative integer, found {n}"))),
             _ => Err(self.wrong_type(entry, "a non-negative integer")),
         }
     }
@@ -778,11 +683,7 @@ impl Fields<'_> {
 
 /// "unknown key 'dealy' (did you mean 'delay'?); valid keys are ..."
 fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
-    format!(
-        "unknown key{}; valid keys are {}",
-        suggestion(key, candidates),
-        shown.join(", ")
-    )
+    format!("unknown key{}; valid keys are {}", suggestion(key, candidates), shown.join(", "))
 }
 
 /// " (did you mean 'x'?)" for the closest candidate within two edits, or "".
@@ -792,9 +693,7 @@ fn suggestion(word: &str, candidates: &[&str]) -> String {
         .map(|candidate| (edit_distance(word, candidate), candidate))
         .filter(|&(distance, _)| distance <= 2)
         .min_by_key(|&(distance, _)| distance)
-        .map_or(String::new(), |(_, candidate)| {
-            format!(" (did you mean '{candidate}'?)")
-        })
+        .map_or(String::new(), |(_, candidate)| format!(" (did you mean '{candidate}'?)"))
 }
 
 /// Levenshtein distance, for typo suggestions.
@@ -923,11 +822,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(slow.duration, Some(Duration::from_secs(30)));
         assert_eq!(slow.threads.as_deref(), Some("http-nio-*"));
         match &slow.kind {
-            FaultKind::Latency {
-                target,
-                delay,
-                jitter,
-            } => {
+            FaultKind::Latency { target, delay, jitter } => {
                 assert_eq!(target.text(), "com.acme.OrderRepository#save");
                 assert_eq!(*delay, Duration::from_millis(200));
                 assert_eq!(*jitter, Duration::from_millis(50));
@@ -939,11 +834,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(exception.id, "f2");
         assert_eq!(exception.line, 16);
         match &exception.kind {
-            FaultKind::Exception {
-                target,
-                throw,
-                message,
-            } => {
+            FaultKind::Exception { target, throw, message } => {
                 assert_eq!(target.text(), "com.acme.PaymentClient#charge(long)");
                 assert_eq!(throw, "java.net.SocketTimeoutException");
                 assert_eq!(message.as_deref(), Some("injected: payment timeout"));
@@ -960,16 +851,9 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         }
 
         match &s.faults[3].kind {
-            FaultKind::Pool {
-                pool,
-                executor,
-                mode,
-            } => {
+            FaultKind::Pool { pool, executor, mode } => {
                 assert_eq!(pool.as_deref(), Some("orders-*"));
-                assert_eq!(
-                    executor.as_ref().map(ClassPattern::text),
-                    Some("com.acme.*Executor+")
-                );
+                assert_eq!(executor.as_ref().map(ClassPattern::text), Some("com.acme.*Executor+"));
                 assert_eq!(*mode, PoolMode::Saturate);
             }
             other => panic!("{other:?}"),
@@ -998,8 +882,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn default_ids_follow_position_in_the_file() {
-        let text =
-            format!("[[fault]]\n{LATENCY}id = \"x\"\n[[fault]]\n{LATENCY}[[fault]]\n{LATENCY}");
+        let text = format!("[[fault]]\n{LATENCY}id = \"x\"\n[[fault]]\n{LATENCY}[[fault]]\n{LATENCY}");
         let ids: Vec<String> = parse(&text).faults.into_iter().map(|f| f.id).collect();
         assert_eq!(ids, ["x", "f2", "f3"]);
     }
@@ -1028,21 +911,14 @@ mode = "saturate"                        # saturate: occupy every worker and fil
             Err(e) => e,
         };
         let shown = e.to_string();
-        assert!(
-            shown.starts_with("slow-db.toml:12: key 'delay': invalid duration \"20 0ms\": "),
-            "{shown}"
-        );
+        assert!(shown.starts_with("slow-db.toml:12: key 'delay': invalid duration \"20 0ms\": "), "{shown}");
         assert!(shown.contains("(expected e.g. \"200ms\""), "{shown}");
     }
 
     #[test]
     fn error_display_leaves_out_what_is_unknown() {
-        let e = ScenarioError {
-            origin: "x.toml".to_string(),
-            line: None,
-            key: None,
-            message: "cannot read".to_string(),
-        };
+        let e =
+            ScenarioError { origin: "x.toml".to_string(), line: None, key: None, message: "cannot read".to_string() };
         assert_eq!(e.to_string(), "x.toml: cannot read");
     }
 
@@ -1065,12 +941,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn unknown_top_level_key_lists_valid_keys() {
         let e = err("name = \"n\"\n[[faults]]\nkind = \"hang\"\n");
-        assert_err(
-            &e,
-            2,
-            "faults",
-            "valid keys are name, description, [[fault]]",
-        );
+        assert_err(&e, 2, "faults", "valid keys are name, description, [[fault]]");
         assert!(e.message.contains("did you mean 'fault'?"), "{e}");
     }
 
@@ -1088,28 +959,15 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn name_and_description_must_be_strings() {
-        assert_err(
-            &err("name = 3\n"),
-            1,
-            "name",
-            "expected a string, found an integer",
-        );
-        assert_err(
-            &err("description = true\n"),
-            1,
-            "description",
-            "found a boolean",
-        );
+        assert_err(&err("name = 3\n"), 1, "name", "expected a string, found an integer");
+        assert_err(&err("description = true\n"), 1, "description", "found a boolean");
     }
 
     #[test]
     fn unknown_fault_key_lists_valid_keys() {
         let e = fault_err(&format!("{LATENCY}dealy = \"1s\"\n"));
         assert_err(&e, 5, "dealy", "did you mean 'delay'?");
-        assert!(
-            e.message.contains("valid keys are id, kind, target, delay"),
-            "{e}"
-        );
+        assert!(e.message.contains("valid keys are id, kind, target, delay"), "{e}");
     }
 
     #[test]
@@ -1127,31 +985,19 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn kind_must_be_known() {
         let e = fault_err("kind = \"latancy\"\n");
-        assert_err(
-            &e,
-            2,
-            "kind",
-            "unknown kind \"latancy\" (did you mean 'latency'?)",
-        );
+        assert_err(&e, 2, "kind", "unknown kind \"latancy\" (did you mean 'latency'?)");
     }
 
     #[test]
     fn kind_must_be_a_string() {
-        assert_err(
-            &fault_err("kind = 1\n"),
-            2,
-            "kind",
-            "expected a string, found an integer",
-        );
+        assert_err(&fault_err("kind = 1\n"), 2, "kind", "expected a string, found an integer");
     }
 
     #[test]
     fn target_is_required_for_method_faults() {
-        for body in [
-            "kind = \"latency\"\ndelay = \"1s\"\n",
-            "kind = \"exception\"\nthrow = \"a.B\"\n",
-            "kind = \"hang\"\n",
-        ] {
+        for body in
+            ["kind = \"latency\"\ndelay = \"1s\"\n", "kind = \"exception\"\nthrow = \"a.B\"\n", "kind = \"hang\"\n"]
+        {
             assert_err(&fault_err(body), 1, "target", "missing, and required");
         }
     }
@@ -1165,38 +1011,16 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn target_does_not_apply_to_pool_faults() {
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
-        assert_err(
-            &e,
-            4,
-            "target",
-            "applies to latency, exception and hang faults only",
-        );
+        assert_err(&e, 4, "target", "applies to latency, exception and hang faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
     }
 
     #[test]
     fn keys_of_another_kind_are_rejected() {
-        let e = fault_err(
-            "kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"a.B\"\ndelay = \"1s\"\n",
-        );
-        assert_err(
-            &e,
-            5,
-            "delay",
-            "applies to latency faults only, not to exception faults",
-        );
-        assert_err(
-            &fault_err(&format!("{LATENCY}max = \"1s\"\n")),
-            5,
-            "max",
-            "hang faults only",
-        );
-        assert_err(
-            &fault_err(&format!("{LATENCY}mode = \"reject\"\n")),
-            5,
-            "mode",
-            "pool faults only",
-        );
+        let e = fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"a.B\"\ndelay = \"1s\"\n");
+        assert_err(&e, 5, "delay", "applies to latency faults only, not to exception faults");
+        assert_err(&fault_err(&format!("{LATENCY}max = \"1s\"\n")), 5, "max", "hang faults only");
+        assert_err(&fault_err(&format!("{LATENCY}mode = \"reject\"\n")), 5, "mode", "pool faults only");
         let e = fault_err("kind = \"hang\"\ntarget = \"a.B#c\"\nmessage = \"m\"\n");
         assert_err(&e, 4, "message", "exception faults only");
     }
@@ -1216,12 +1040,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn durations_must_be_strings() {
         let e = fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = 200\n");
-        assert_err(
-            &e,
-            4,
-            "delay",
-            "expected a string with a unit, such as \"200ms\", found an integer",
-        );
+        assert_err(&e, 4, "delay", "expected a string with a unit, such as \"200ms\", found an integer");
     }
 
     #[test]
@@ -1259,13 +1078,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn throw_must_be_a_binary_class_name() {
         let body = "kind = \"exception\"\ntarget = \"a.B#c\"\n";
-        for bad in [
-            "java.net.",
-            "java..X",
-            "java.net.Socket-Timeout",
-            "java.1net.X",
-            "java/net/X",
-        ] {
+        for bad in ["java.net.", "java..X", "java.net.Socket-Timeout", "java.1net.X", "java/net/X"] {
             let e = fault_err(&format!("{body}throw = \"{bad}\"\n"));
             assert_err(&e, 4, "throw", "invalid class name");
         }
@@ -1273,16 +1086,13 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn throw_must_have_a_package() {
-        let e =
-            fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"RuntimeException\"\n");
+        let e = fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"RuntimeException\"\n");
         assert_err(&e, 4, "throw", "has no package");
     }
 
     #[test]
     fn throw_accepts_nested_classes() {
-        let f = only_fault(
-            "[[fault]]\nkind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"com.acme.Outer$Err\"\n",
-        );
+        let f = only_fault("[[fault]]\nkind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"com.acme.Outer$Err\"\n");
         match f.kind {
             FaultKind::Exception { throw, message, .. } => {
                 assert_eq!(throw, "com.acme.Outer$Err");
@@ -1316,15 +1126,9 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn pool_executor_is_a_class_pattern() {
-        let f = only_fault(
-            "[[fault]]\nkind = \"pool\"\nexecutor = \"java.util.concurrent.ThreadPoolExecutor+\"\n",
-        );
+        let f = only_fault("[[fault]]\nkind = \"pool\"\nexecutor = \"java.util.concurrent.ThreadPoolExecutor+\"\n");
         match f.kind {
-            FaultKind::Pool {
-                pool,
-                executor: Some(executor),
-                mode,
-            } => {
+            FaultKind::Pool { pool, executor: Some(executor), mode } => {
                 assert_eq!(pool, None);
                 assert!(executor.subtypes());
                 assert!(executor.matches_name("java/util/concurrent/ThreadPoolExecutor"));
@@ -1342,12 +1146,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn pool_glob_must_not_be_empty() {
-        assert_err(
-            &fault_err("kind = \"pool\"\npool = \"\"\n"),
-            3,
-            "pool",
-            "must not be empty",
-        );
+        assert_err(&fault_err("kind = \"pool\"\npool = \"\"\n"), 3, "pool", "must not be empty");
     }
 
     #[test]
@@ -1367,12 +1166,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn probability_must_be_a_number() {
         let e = fault_err(&format!("{LATENCY}probability = \"high\"\n"));
-        assert_err(
-            &e,
-            5,
-            "probability",
-            "expected a number between 0 and 1, found a string",
-        );
+        assert_err(&e, 5, "probability", "expected a number between 0 and 1, found a string");
     }
 
     #[test]
@@ -1394,12 +1188,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn after_must_be_an_integer() {
         let e = fault_err(&format!("{LATENCY}after = 1.5\n"));
-        assert_err(
-            &e,
-            5,
-            "after",
-            "expected a non-negative integer, found a float",
-        );
+        assert_err(&e, 5, "after", "expected a non-negative integer, found a float");
     }
 
     #[test]
@@ -1428,12 +1217,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
 
     #[test]
     fn id_must_not_be_empty() {
-        assert_err(
-            &fault_err(&format!("{LATENCY}id = \"\"\n")),
-            5,
-            "id",
-            "must not be empty",
-        );
+        assert_err(&fault_err(&format!("{LATENCY}id = \"\"\n")), 5, "id", "must not be empty");
     }
 
     #[test]
@@ -1447,24 +1231,14 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn duplicate_ids_name_both_lines() {
         let text = format!("[[fault]]\nid = \"x\"\n{LATENCY}\n[[fault]]\nid = \"x\"\n{LATENCY}");
         let e = err(&text);
-        assert_err(
-            &e,
-            8,
-            "id",
-            "duplicate id 'x': the fault at line 2 has it too",
-        );
+        assert_err(&e, 8, "id", "duplicate id 'x': the fault at line 2 has it too");
     }
 
     #[test]
     fn explicit_id_clashing_with_a_default_id_is_a_duplicate() {
         let text = format!("[[fault]]\n{LATENCY}[[fault]]\nid = \"f1\"\n{LATENCY}");
         let e = err(&text);
-        assert_err(
-            &e,
-            6,
-            "id",
-            "duplicate id 'f1': the fault at line 1 has it too",
-        );
+        assert_err(&e, 6, "id", "duplicate id 'f1': the fault at line 1 has it too");
     }
 
     #[test]
@@ -1478,17 +1252,13 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let s = parse(PRODUCT_EXAMPLE);
         let names: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
         assert_eq!(names, ["latency", "exception", "hang", "pool"]);
-        assert_eq!(
-            s.faults[0].kind.target().map(Target::text),
-            Some("com.acme.OrderRepository#save")
-        );
+        assert_eq!(s.faults[0].kind.target().map(Target::text), Some("com.acme.OrderRepository#save"));
         assert!(s.faults[3].kind.target().is_none());
     }
 
     #[test]
     fn load_reads_a_file() {
-        let path =
-            std::env::temp_dir().join(format!("faultline-scenario-{}.toml", std::process::id()));
+        let path = std::env::temp_dir().join(format!("faultline-scenario-{}.toml", std::process::id()));
         if let Err(e) = std::fs::write(&path, PRODUCT_EXAMPLE) {
             panic!("cannot write {}: {e}", path.display());
         }
@@ -1511,11 +1281,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         };
         assert_eq!(e.origin, "/nonexistent/slow-db.toml");
         assert_eq!(e.line, None);
-        assert!(
-            e.to_string()
-                .starts_with("/nonexistent/slow-db.toml: cannot read"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("/nonexistent/slow-db.toml: cannot read"), "{e}");
     }
 
     #[test]
@@ -1536,10 +1302,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn fault_to_toml_omits_defaults() {
         let f = only_fault(&format!("[[fault]]\n{LATENCY}"));
-        assert_eq!(
-            f.to_toml(),
-            "[[fault]]\nid = \"f1\"\nkind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"1s\"\n"
-        );
+        assert_eq!(f.to_toml(), "[[fault]]\nid = \"f1\"\nkind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"1s\"\n");
     }
 
     #[test]
@@ -1551,10 +1314,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(reread.description, original.description);
         assert_eq!(reread.faults.len(), original.faults.len());
         for (a, b) in original.faults.iter().zip(&reread.faults) {
-            let moved = FaultSpec {
-                line: a.line,
-                ..b.clone()
-            };
+            let moved = FaultSpec { line: a.line, ..b.clone() };
             assert_eq!(*a, moved, "{written}");
         }
     }

@@ -66,12 +66,7 @@ impl Target {
         let class = ClassPattern::parse_bare(class).map_err(fail)?;
         let method = MethodPattern::parse(method).map_err(fail)?;
         let params = params.map(ParamsPattern::parse).transpose().map_err(fail)?;
-        Ok(Target {
-            class,
-            method,
-            params,
-            text: text.to_string(),
-        })
+        Ok(Target { class, method, params, text: text.to_string() })
     }
 
     /// The pattern as the user wrote it (surrounding whitespace removed).
@@ -83,11 +78,7 @@ impl Target {
     /// the method pattern and its descriptor the parameters, if any were
     /// given. The class is not checked here; see [`ClassPattern`].
     pub fn matches_method(&self, name: &str, descriptor: &str) -> bool {
-        self.method.matches(name)
-            && self
-                .params
-                .as_ref()
-                .is_none_or(|params| params.matches_descriptor(descriptor))
+        self.method.matches(name) && self.params.as_ref().is_none_or(|params| params.matches_descriptor(descriptor))
     }
 }
 
@@ -109,11 +100,9 @@ impl fmt::Display for Target {
 fn missing_hash_hint(text: &str) -> String {
     let head = text.split('(').next().unwrap_or(text);
     match head.rfind('.') {
-        Some(dot) if dot > 0 => format!(
-            "missing '#' between class and method (did you mean {}#{}?)",
-            &text[..dot],
-            &text[dot + 1..]
-        ),
+        Some(dot) if dot > 0 => {
+            format!("missing '#' between class and method (did you mean {}#{}?)", &text[..dot], &text[dot + 1..])
+        }
         _ => "missing '#' between class and method".to_string(),
     }
 }
@@ -176,8 +165,7 @@ impl ClassPattern {
     /// `executor`).
     pub fn parse(text: &str) -> Result<ClassPattern, String> {
         let text = text.trim();
-        ClassPattern::parse_bare(text)
-            .map_err(|why| format!("invalid class pattern {text:?}: {why} ({CLASS_FORM})"))
+        ClassPattern::parse_bare(text).map_err(|why| format!("invalid class pattern {text:?}: {why} ({CLASS_FORM})"))
     }
 
     /// Parses the pattern and returns the bare reason on error, so that
@@ -196,30 +184,18 @@ impl ClassPattern {
         let mut segments = Vec::new();
         for segment in glob.split('.') {
             if segment.is_empty() {
-                return Err(
-                    "the class has an empty segment (two dots, or a dot at an end)".to_string(),
-                );
+                return Err("the class has an empty segment (two dots, or a dot at an end)".to_string());
             }
-            if let Some(bad) = segment
-                .chars()
-                .find(|&c| !(is_identifier_char(c) || c == '*' || c == '?'))
-            {
+            if let Some(bad) = segment.chars().find(|&c| !(is_identifier_char(c) || c == '*' || c == '?')) {
                 return Err(format!("illegal character {bad:?} in the class"));
             }
             if segment.contains("**") && segment != "**" {
-                return Err(format!(
-                    "'**' must be a whole segment, as in com.acme.**, not {segment:?}"
-                ));
+                return Err(format!("'**' must be a whole segment, as in com.acme.**, not {segment:?}"));
             }
             segments.push(segment.to_string());
         }
         let literal = (!glob.contains(['*', '?'])).then(|| glob.replace('.', "/"));
-        Ok(ClassPattern {
-            segments,
-            literal,
-            subtypes,
-            text: text.to_string(),
-        })
+        Ok(ClassPattern { segments, literal, subtypes, text: text.to_string() })
     }
 
     /// Whether an internal class name (`com/acme/Outer$Inner`) matches the
@@ -266,13 +242,9 @@ fn match_segments(pattern: &[String], name: &[&str]) -> bool {
     match pattern.split_first() {
         None => name.is_empty(),
         Some((first, [])) if first == "**" => !name.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=name.len()).any(|skip| match_segments(rest, &name[skip..]))
-        }
+        Some((first, rest)) if first == "**" => (0..=name.len()).any(|skip| match_segments(rest, &name[skip..])),
         Some((first, rest)) => match name.split_first() {
-            Some((segment, name_rest)) => {
-                wildcard_match(first, segment) && match_segments(rest, name_rest)
-            }
+            Some((segment, name_rest)) => wildcard_match(first, segment) && match_segments(rest, name_rest),
             None => false,
         },
     }
@@ -331,27 +303,17 @@ impl MethodPattern {
             return Err("the method is empty".to_string());
         }
         if text == "<clinit>" {
-            return Err(
-                "<clinit> cannot be targeted: static initializers are never instrumented"
-                    .to_string(),
-            );
+            return Err("<clinit> cannot be targeted: static initializers are never instrumented".to_string());
         }
         if text != "<init>" {
             if text.contains(['<', '>']) {
-                return Err(
-                    "'<' and '>' only appear in <init>, which names the constructors".to_string(),
-                );
+                return Err("'<' and '>' only appear in <init>, which names the constructors".to_string());
             }
-            if let Some(bad) = text
-                .chars()
-                .find(|&c| !(is_identifier_char(c) || c == '*' || c == '?'))
-            {
+            if let Some(bad) = text.chars().find(|&c| !(is_identifier_char(c) || c == '*' || c == '?')) {
                 return Err(format!("illegal character {bad:?} in the method"));
             }
         }
-        Ok(MethodPattern {
-            text: text.to_string(),
-        })
+        Ok(MethodPattern { text: text.to_string() })
     }
 
     /// Whether a method name matches; see the type's documentation for how
@@ -422,9 +384,7 @@ impl ParamsPattern {
                 let last = i + 1 == elements.len();
                 if *element == ".." {
                     if !last {
-                        return Err(
-                            "'..' (any further parameters) must be the last parameter".to_string()
-                        );
+                        return Err("'..' (any further parameters) must be the last parameter".to_string());
                     }
                     any_tail = true;
                 } else {
@@ -432,11 +392,7 @@ impl ParamsPattern {
                 }
             }
         }
-        Ok(ParamsPattern {
-            types,
-            any_tail,
-            text: text.to_string(),
-        })
+        Ok(ParamsPattern { types, any_tail, text: text.to_string() })
     }
 
     /// Whether a JVM method descriptor such as `(Ljava/lang/String;[IJ)V`
@@ -445,17 +401,9 @@ impl ParamsPattern {
         let Ok(params) = parse_descriptor(descriptor) else {
             return false;
         };
-        let count_fits = if self.any_tail {
-            params.len() >= self.types.len()
-        } else {
-            params.len() == self.types.len()
-        };
-        count_fits
-            && self
-                .types
-                .iter()
-                .zip(&params)
-                .all(|(pattern, param)| pattern.matches(param))
+        let count_fits =
+            if self.any_tail { params.len() >= self.types.len() } else { params.len() == self.types.len() };
+        count_fits && self.types.iter().zip(&params).all(|(pattern, param)| pattern.matches(param))
     }
 
     /// The text between the parentheses, as written.
@@ -517,22 +465,13 @@ fn parse_type(text: &str, last: bool) -> Result<TypePattern, String> {
         return fail("void is not a parameter type");
     }
     if let Some(&(_, letter)) = PRIMITIVES.iter().find(|(name, _)| *name == base) {
-        return Ok(TypePattern {
-            base: TypeName::Primitive(letter),
-            dims,
-        });
+        return Ok(TypePattern { base: TypeName::Primitive(letter), dims });
     }
     if let Err(why) = check_binary_name(base) {
         return fail(&why);
     }
     let relative = !base.contains('.') || base.starts_with(char::is_uppercase);
-    Ok(TypePattern {
-        base: TypeName::Class {
-            name: base.replace('$', "."),
-            relative,
-        },
-        dims,
-    })
+    Ok(TypePattern { base: TypeName::Class { name: base.replace('$', "."), relative }, dims })
 }
 
 /// Checks that `name` is dot-separated Java identifiers (`$` allowed), the
@@ -541,12 +480,8 @@ pub(crate) fn check_binary_name(name: &str) -> Result<(), String> {
     for segment in name.split('.') {
         let mut chars = segment.chars();
         match chars.next() {
-            None => {
-                return Err("it has an empty segment (two dots, or a dot at an end)".to_string())
-            }
-            Some(c) if c.is_ascii_digit() => {
-                return Err(format!("segment {segment:?} starts with a digit"))
-            }
+            None => return Err("it has an empty segment (two dots, or a dot at an end)".to_string()),
+            Some(c) if c.is_ascii_digit() => return Err(format!("segment {segment:?} starts with a digit")),
             Some(c) if !is_identifier_char(c) => return Err(format!("illegal character {c:?}")),
             Some(_) => {}
         }
@@ -576,10 +511,7 @@ impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.base {
             BaseType::Primitive(letter) => {
-                let name = PRIMITIVES
-                    .iter()
-                    .find(|(_, l)| l == letter)
-                    .map_or("?", |(name, _)| name);
+                let name = PRIMITIVES.iter().find(|(_, l)| l == letter).map_or("?", |(name, _)| name);
                 f.write_str(name)?;
             }
             BaseType::Class(internal) => f.write_str(&internal.replace('/', "."))?,
@@ -632,17 +564,11 @@ fn parse_field_type(text: &str) -> Option<(FieldType, &str)> {
         if internal.is_empty() {
             return None;
         }
-        let field = FieldType {
-            base: BaseType::Class(internal.to_string()),
-            dims,
-        };
+        let field = FieldType { base: BaseType::Class(internal.to_string()), dims };
         return Some((field, &rest[end + 1..]));
     }
     PRIMITIVES.iter().find(|(_, letter)| *letter == first)?;
-    let field = FieldType {
-        base: BaseType::Primitive(first),
-        dims,
-    };
+    let field = FieldType { base: BaseType::Primitive(first), dims };
     Some((field, &rest[first.len_utf8()..]))
 }
 
@@ -650,10 +576,7 @@ fn parse_field_type(text: &str) -> Option<(FieldType, &str)> {
 /// `(Ljava/lang/String;[IJ)V` gives `["java.lang.String", "int[]", "long"]`.
 /// Nested classes keep their binary `$` (`com.acme.Outer$Inner`).
 pub fn descriptor_params(descriptor: &str) -> Result<Vec<String>, String> {
-    Ok(parse_descriptor(descriptor)?
-        .iter()
-        .map(FieldType::to_string)
-        .collect())
+    Ok(parse_descriptor(descriptor)?.iter().map(FieldType::to_string).collect())
 }
 
 /// How events and status name a method: the class dotted, the descriptor
@@ -727,10 +650,7 @@ mod tests {
 
     #[test]
     fn trims_surrounding_whitespace() {
-        assert_eq!(
-            target("  com.acme.Repo#save \n").text(),
-            "com.acme.Repo#save"
-        );
+        assert_eq!(target("  com.acme.Repo#save \n").text(), "com.acme.Repo#save");
     }
 
     #[test]
@@ -761,10 +681,7 @@ mod tests {
     #[test]
     fn rejects_unbalanced_parentheses() {
         for text in ["a.B#c(int", "a.B#c)", "a.B#c(int))", "a.B#c((int)"] {
-            assert!(
-                target_err(text).contains("unbalanced parentheses"),
-                "{text}"
-            );
+            assert!(target_err(text).contains("unbalanced parentheses"), "{text}");
         }
     }
 
@@ -800,10 +717,7 @@ mod tests {
     #[test]
     fn rejects_static_initializers() {
         let e = target_err("com.acme.Repo#<clinit>");
-        assert!(
-            e.contains("static initializers are never instrumented"),
-            "{e}"
-        );
+        assert!(e.contains("static initializers are never instrumented"), "{e}");
     }
 
     #[test]
@@ -898,10 +812,7 @@ mod tests {
             Ok(p) => panic!("parsed as {p:?}"),
             Err(e) => e,
         };
-        assert!(
-            e.starts_with(r#"invalid class pattern "com.acme.Repo#save""#),
-            "{e}"
-        );
+        assert!(e.starts_with(r#"invalid class pattern "com.acme.Repo#save""#), "{e}");
         assert!(e.contains("com.acme.*Executor+"), "{e}");
     }
 
@@ -981,16 +892,8 @@ mod tests {
 
     #[test]
     fn nested_classes_match_with_dollar_or_dot() {
-        for written in [
-            "com.acme.Outer$Inner",
-            "com.acme.Outer.Inner",
-            "Outer$Inner",
-            "Outer.Inner",
-        ] {
-            assert!(
-                params(written).matches_descriptor("(Lcom/acme/Outer$Inner;)V"),
-                "{written}"
-            );
+        for written in ["com.acme.Outer$Inner", "com.acme.Outer.Inner", "Outer$Inner", "Outer.Inner"] {
+            assert!(params(written).matches_descriptor("(Lcom/acme/Outer$Inner;)V"), "{written}");
         }
     }
 
@@ -1022,16 +925,7 @@ mod tests {
     #[test]
     fn malformed_descriptors_match_nothing() {
         let p = params("..");
-        for descriptor in [
-            "",
-            "I",
-            "(I",
-            "(Q)V",
-            "(L;)V",
-            "(I)",
-            "(I)VV",
-            "(Ljava/lang/String)V",
-        ] {
+        for descriptor in ["", "I", "(I", "(Q)V", "(L;)V", "(I)", "(I)VV", "(Ljava/lang/String)V"] {
             assert!(!p.matches_descriptor(descriptor), "{descriptor:?}");
         }
     }
@@ -1048,18 +942,11 @@ mod tests {
     fn descriptor_params_gives_source_types() {
         assert_eq!(
             descriptor_params("(Ljava/lang/String;[IJ)V"),
-            Ok(vec![
-                "java.lang.String".to_string(),
-                "int[]".to_string(),
-                "long".to_string()
-            ])
+            Ok(vec!["java.lang.String".to_string(), "int[]".to_string(), "long".to_string()])
         );
         assert_eq!(
             descriptor_params("([[Lcom/acme/Outer$Inner;Z)Ljava/lang/Object;"),
-            Ok(vec![
-                "com.acme.Outer$Inner[][]".to_string(),
-                "boolean".to_string()
-            ])
+            Ok(vec!["com.acme.Outer$Inner[][]".to_string(), "boolean".to_string()])
         );
         assert_eq!(descriptor_params("()V"), Ok(vec![]));
     }

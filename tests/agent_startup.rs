@@ -17,7 +17,8 @@ message = "db down"
 fn agentpath_scenario_throws_the_configured_exception() {
     let dir = Scratch::new("agentpath");
     let scenario = dir.write("s.toml", EXCEPTION_SCENARIO);
-    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupException"]);
+    let run =
+        run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupException"]);
     run.assert_passed("startupException");
 }
 
@@ -33,11 +34,10 @@ fn javaagent_scenario_throws_the_configured_exception() {
 #[test]
 fn agentpath_latency_delays_each_call_by_the_requested_time() {
     let dir = Scratch::new("latency");
-    let scenario = dir.write(
-        "s.toml",
-        "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n",
-    );
-    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupLatency"]);
+    let scenario = dir
+        .write("s.toml", "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n");
+    let run =
+        run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupLatency"]);
     run.assert_passed("startupLatency");
     let times: Vec<f64> = run.values("save_ms").iter().map(|v| v.parse().expect("number")).collect();
     assert_eq!(times.len(), 5, "{}", run.describe());
@@ -81,9 +81,14 @@ fn bad_scenario_is_reported_and_the_jvm_runs_without_faults() {
         "bad.toml",
         "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"soon\"\n",
     );
-    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
+    let run =
+        run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
     run.assert_passed("runsWithoutFaults");
-    assert!(run.stderr.contains("bad.toml:4") && run.stderr.contains("delay"), "stderr must name file, line and key:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.toml:4") && run.stderr.contains("delay"),
+        "stderr must name file, line and key:\n{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("without faults"), "{}", run.stderr);
 }
 
@@ -101,7 +106,8 @@ fn exception_class_that_is_not_throwable_is_reported_at_start() {
         "s.toml",
         "[[fault]]\nkind = \"exception\"\ntarget = \"fixtures.Targets$Client#charge\"\nthrow = \"java.lang.String\"\n",
     );
-    let run = run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
+    let run =
+        run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "runsWithoutFaults"]);
     run.assert_passed("runsWithoutFaults");
     assert!(run.stderr.contains("java.lang.String is not a Throwable"), "{}", run.stderr);
 }

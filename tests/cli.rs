@@ -32,7 +32,19 @@ fn ps_finds_a_jvm_started_without_perf_data() {
 #[test]
 fn exception_injected_by_attach_reaches_the_code_and_stop_restores_it() {
     let s = Service::start(&[]);
-    let run = faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.io.IOException", "--message", "from the cli", "--id", "boom"]);
+    let run = faultline(&[
+        "inject",
+        &pid(&s),
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.io.IOException",
+        "--message",
+        "from the cli",
+        "--id",
+        "boom",
+    ]);
     ok(&run);
     assert!(run.stdout.contains("armed 'boom'") && run.stdout.contains("1 method instrumented"), "{}", run.stdout);
     let mark = s.output().len();
@@ -45,7 +57,10 @@ fn exception_injected_by_attach_reaches_the_code_and_stop_restores_it() {
     let fault = &v["faults"][0];
     assert_eq!(fault["id"], "boom");
     assert!(fault["injected"].as_i64().unwrap_or(0) >= 3, "{fault}");
-    assert!(fault["time_left_ms"].as_u64().is_some_and(|ms| ms > 500_000 && ms <= 600_000), "default lease is 10m: {fault}");
+    assert!(
+        fault["time_left_ms"].as_u64().is_some_and(|ms| ms > 500_000 && ms <= 600_000),
+        "default lease is 10m: {fault}"
+    );
 
     ok(&faultline(&["stop", &pid(&s), "boom"]));
     let mark = s.output().len();
@@ -54,7 +69,8 @@ fn exception_injected_by_attach_reaches_the_code_and_stop_restores_it() {
 
     let events = faultline(&["events", &pid(&s), "--json"]);
     ok(&events);
-    let lines: Vec<serde_json::Value> = events.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let lines: Vec<serde_json::Value> =
+        events.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     let fired = lines.iter().find(|e| e["kind"] == "exception").expect("an exception event");
     assert_eq!(fired["thread"], "worker");
     assert!(fired["caught"].as_str().is_some_and(|c| c.starts_with("fixtures.Service#lambda$main$")), "{fired}");
@@ -91,7 +107,17 @@ fn hang_injected_by_attach_holds_the_call_until_stop() {
 #[test]
 fn lease_ends_the_fault_without_the_cli() {
     let s = Service::start(&[]);
-    ok(&faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.lang.IllegalStateException", "--for", "1s"]));
+    ok(&faultline(&[
+        "inject",
+        &pid(&s),
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.lang.IllegalStateException",
+        "--for",
+        "1s",
+    ]));
     // The CLI has exited: only the agent's lease can end the fault.
     std::thread::sleep(Duration::from_millis(1500));
     let mark = s.output().len();
@@ -106,11 +132,24 @@ fn second_inject_reuses_the_loaded_agent() {
     let s = Service::start(&[]);
     for n in 0..3 {
         let id = format!("f{n}");
-        ok(&faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms", "--id", &id]));
+        ok(&faultline(&[
+            "inject",
+            &pid(&s),
+            "latency",
+            "--target",
+            "fixtures.Targets$Repo#save",
+            "--delay",
+            "1ms",
+            "--id",
+            &id,
+        ]));
     }
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.pid())).expect("maps");
-    let mut paths: Vec<&str> =
-        maps.lines().filter(|l| l.contains("libfaultline_agent.so")).filter_map(|l| l.split_whitespace().nth(5)).collect();
+    let mut paths: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.contains("libfaultline_agent.so"))
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .collect();
     paths.dedup();
     assert_eq!(paths.len(), 1, "one agent library only: {paths:?}");
     let status = faultline(&["status", &pid(&s), "--json"]);
@@ -121,7 +160,15 @@ fn second_inject_reuses_the_loaded_agent() {
 #[test]
 fn jvm_started_with_the_agent_flag_is_driven_the_same_way() {
     let s = Service::start(&[agentpath("")]);
-    ok(&faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.lang.IllegalStateException"]));
+    ok(&faultline(&[
+        "inject",
+        &pid(&s),
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.lang.IllegalStateException",
+    ]));
     let mark = s.output().len();
     assert!(s.calls_since(mark, 2).iter().all(|c| c.starts_with("call ex java.lang.IllegalStateException")));
     ok(&faultline(&["stop", &pid(&s)]));
@@ -151,7 +198,10 @@ fn inject_stop_cycles_do_not_grow_the_jvm() {
         loop {
             if let Some(line) = s.lines_since(mark).into_iter().find(|l| l.starts_with("stats ")) {
                 let num = |k: &str| -> u64 {
-                    line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{k}="))).and_then(|v| v.parse().ok()).expect("stat")
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                        .and_then(|v| v.parse().ok())
+                        .expect("stat")
                 };
                 return (num("classes"), num("metaspace"), num("threads"));
             }
@@ -161,7 +211,17 @@ fn inject_stop_cycles_do_not_grow_the_jvm() {
     };
     let cycle = |n: usize| {
         let id = format!("c{n}");
-        ok(&faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.lang.IllegalStateException", "--id", &id]));
+        ok(&faultline(&[
+            "inject",
+            &pid(&s),
+            "exception",
+            "--target",
+            "fixtures.Targets$Repo#save",
+            "--throw",
+            "java.lang.IllegalStateException",
+            "--id",
+            &id,
+        ]));
         ok(&faultline(&["stop", &pid(&s), &id]));
     };
     for n in 0..5 {
@@ -226,7 +286,15 @@ fn bad_fault_flags_name_the_flag() {
     let run = faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "fast"]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("--delay"), "{}", run.stderr);
-    let run = faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "com.nowhere.Nope"]);
+    let run = faultline(&[
+        "inject",
+        &pid(&s),
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "com.nowhere.Nope",
+    ]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("com.nowhere.Nope"), "{}", run.stderr);
     let status = faultline(&["status", &pid(&s), "--json"]);
@@ -260,7 +328,17 @@ fn another_retransforming_agent_and_faultline_coexist() {
         .expect("jar");
     assert!(status.success());
     let s = Service::start(&[format!("-javaagent:{}", jar.display())]);
-    ok(&faultline(&["inject", &pid(&s), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.lang.IllegalStateException", "--message", "coexist"]));
+    ok(&faultline(&[
+        "inject",
+        &pid(&s),
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.lang.IllegalStateException",
+        "--message",
+        "coexist",
+    ]));
     // Over a second the other agent retransforms the class about ten times: our hook must stay.
     std::thread::sleep(Duration::from_millis(1000));
     let mark = s.output().len();
@@ -277,14 +355,26 @@ fn another_retransforming_agent_and_faultline_coexist() {
 
 #[test]
 fn jvm_of_another_user_is_refused_when_not_root() {
-    if !std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")) {
+    if !std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    {
         eprintln!("skipped: switching to another user needs root");
         return;
     }
     let s = Service::start(&[]);
     let cli = artifacts().join("faultline");
     let mut cmd = std::process::Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&cli).args(["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms"]);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&cli).args([
+        "inject",
+        &pid(&s),
+        "latency",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--delay",
+        "1ms",
+    ]);
     let run = run_with_timeout(cmd, Duration::from_secs(30));
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("uid 0") || run.stderr.to_lowercase().contains("permission"), "{}", run.stderr);

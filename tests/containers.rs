@@ -124,7 +124,17 @@ fn chmod_tree(dir: &std::path::Path, mode: u32) {
 fn jvm_in_other_namespaces_as_another_user_is_attached_by_host_pid() {
     let Some(c) = Contained::start() else { return };
     let pid = c.host_pid().to_string();
-    let run = faultline(&["inject", &pid, "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.io.IOException", "--message", "from the host"]);
+    let run = faultline(&[
+        "inject",
+        &pid,
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.io.IOException",
+        "--message",
+        "from the host",
+    ]);
     assert_eq!(run.status, 0, "{}\n--- JVM output\n{}", run.describe(), c.output());
     let mark = c.output().len();
     c.wait_for("call ex java.io.IOException: from the host", Duration::from_secs(10));

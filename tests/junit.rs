@@ -18,9 +18,8 @@ const EXAMPLE_TESTS: u32 = 14;
 
 /// The directory holding the JUnit jars; fails (never skips) when they are missing.
 fn junit_jars() -> PathBuf {
-    let dir = std::env::var_os("FAULTLINE_JUNIT_JARS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/java"));
+    let dir =
+        std::env::var_os("FAULTLINE_JUNIT_JARS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/java"));
     for jar in ["junit-jupiter-api.jar", "junit-platform-console-standalone.jar"] {
         assert!(
             dir.join(jar).is_file(),
@@ -159,9 +158,16 @@ fn example_suite_passes_with_faults_that_fired_and_left_nothing_armed() {
     assert_eq!(summary(&run, "aborted"), 0, "{}", run.describe());
     // The class that checks nothing stayed armed ran after every other one.
     let last = run.stdout.rfind("NothingStaysArmedTest").expect("NothingStaysArmedTest ran");
-    for other in ["PaymentTimeoutTest", "PaymentRetryTest", "OrderPoolSaturationTest", "ProgrammaticFaultsTest",
-        "ScenarioFileTest", "ScopeTest", "ClassLevelFaultTest", "WhenTheDatabaseFails"]
-    {
+    for other in [
+        "PaymentTimeoutTest",
+        "PaymentRetryTest",
+        "OrderPoolSaturationTest",
+        "ProgrammaticFaultsTest",
+        "ScenarioFileTest",
+        "ScopeTest",
+        "ClassLevelFaultTest",
+        "WhenTheDatabaseFails",
+    ] {
         let at = run.stdout.find(other).unwrap_or_else(|| panic!("{other} did not run:\n{}", run.describe()));
         assert!(at < last, "{other} ran after NothingStaysArmedTest:\n{}", run.describe());
     }
@@ -210,22 +216,53 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
         }
         assert!(!report.contains("the body must not run"), "{method}: the body ran:\n{report}");
     };
-    expect("unknownKind", &[&format!("@InjectFault(id=\"typo-kind\", kind=\"latncy\") {}", on("unknownKind")), "key 'kind'"]);
-    expect("badDuration", &[&format!("@InjectFault(id=\"bad-delay\", kind=\"latency\") {}", on("badDuration")), "key 'delay'", "soon"]);
-    expect("invalidTarget", &[&format!("@InjectFault(id=\"bad-target\", kind=\"latency\") {}", on("invalidTarget")), "key 'target'"]);
-    expect("abstractExceptionClass", &[&format!("@InjectFault(id=\"abstract-raise\", kind=\"exception\") {}", on("abstractExceptionClass")), "abstract"]);
+    expect(
+        "unknownKind",
+        &[&format!("@InjectFault(id=\"typo-kind\", kind=\"latncy\") {}", on("unknownKind")), "key 'kind'"],
+    );
+    expect(
+        "badDuration",
+        &[&format!("@InjectFault(id=\"bad-delay\", kind=\"latency\") {}", on("badDuration")), "key 'delay'", "soon"],
+    );
+    expect(
+        "invalidTarget",
+        &[&format!("@InjectFault(id=\"bad-target\", kind=\"latency\") {}", on("invalidTarget")), "key 'target'"],
+    );
+    expect(
+        "abstractExceptionClass",
+        &[
+            &format!("@InjectFault(id=\"abstract-raise\", kind=\"exception\") {}", on("abstractExceptionClass")),
+            "abstract",
+        ],
+    );
     expect("raiseOnALatencyFault", &[&on("raiseOnALatencyFault"), "key 'throw' (attribute raise)"]);
     expect(
         "targetMatchesNothing",
-        &[&format!("@InjectFault(id=\"typo-target\", kind=\"latency\") {}", on("targetMatchesNothing")),
-          "target 'com.acme.OrderRepositry#save' matched no method"],
+        &[
+            &format!("@InjectFault(id=\"typo-target\", kind=\"latency\") {}", on("targetMatchesNothing")),
+            "target 'com.acme.OrderRepositry#save' matched no method",
+        ],
     );
-    expect("missingScenarioFile", &["@FaultScenario(\"scenarios/no-such-scenario.toml\")", "cannot read the scenario file"]);
-    expect("badScenarioFile", &["@FaultScenario(\"junit/selftest/bad-delay.toml\")", "junit/selftest/bad-delay.toml:13: key 'delay'"]);
+    expect(
+        "missingScenarioFile",
+        &["@FaultScenario(\"scenarios/no-such-scenario.toml\")", "cannot read the scenario file"],
+    );
+    expect(
+        "badScenarioFile",
+        &["@FaultScenario(\"junit/selftest/bad-delay.toml\")", "junit/selftest/bad-delay.toml:13: key 'delay'"],
+    );
     expect("sameIdTwice", &["fault id 'twice' is used twice in this test"]);
     expect("badProgrammaticFault", &["BadAnnotationsTest.badProgrammaticFault", "key 'delay'"]);
 
-    assert!(failure_of(&run, "CleanupAfterFailureTest", "bodyThrows").contains("the body failed on purpose"), "{}", run.describe());
-    assert!(failure_of(&run, "CleanupAfterFailureTest", "bodyTimesOut").contains("timed out after 500 milliseconds"), "{}", run.describe());
+    assert!(
+        failure_of(&run, "CleanupAfterFailureTest", "bodyThrows").contains("the body failed on purpose"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        failure_of(&run, "CleanupAfterFailureTest", "bodyTimesOut").contains("timed out after 500 milliseconds"),
+        "{}",
+        run.describe()
+    );
     assert!(!run.stdout.contains("JUnit Jupiter:CleanupAfterFailureTest:nothingLeftArmed("), "{}", run.describe());
 }

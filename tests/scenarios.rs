@@ -43,7 +43,11 @@ fn payment_outage_scenario_makes_orders_fall_back_to_pending() {
     let pending = stat(&run, "payment_pending");
     assert!((5.0..=60.0).contains(&pending), "pending {pending}:\n{}", run.stdout);
     assert!(stat(&run, "payment_retries") > pending, "{}", run.stdout);
-    assert!(run.stdout.contains("java.net.SocketTimeoutException: injected: payment gateway timeout"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("java.net.SocketTimeoutException: injected: payment gateway timeout"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -28,7 +28,8 @@ fn every_jdk_and_guava_method_rewritten_passes_verification() {
     );
     println!("{}", run.describe());
     run.assert_passed("VerifyAll");
-    let refused: Vec<&str> = run.stderr.lines().filter(|l| l.contains("could not rewrite") || l.contains("left untouched")).collect();
+    let refused: Vec<&str> =
+        run.stderr.lines().filter(|l| l.contains("could not rewrite") || l.contains("left untouched")).collect();
     assert!(refused.is_empty(), "{} classes were refused or skipped:\n{}", refused.len(), refused.join("\n"));
     let jdk_loaded: u64 = run.value("jdk_loaded").parse().expect("count");
     let jar_loaded: u64 = run.value("jar_loaded").parse().expect("count");

@@ -283,11 +283,19 @@ impl Agent {
         Ok(out)
     }
 
-    fn define_fault(&self, env: &mut JNIEnv, java: &JavaSide, serial: i32, spec: &FaultSpec) -> Result<GlobalRef, String> {
+    fn define_fault(
+        &self,
+        env: &mut JNIEnv,
+        java: &JavaSide,
+        serial: i32,
+        spec: &FaultSpec,
+    ) -> Result<GlobalRef, String> {
         let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
         let (kind, delay, jitter, message, throw) = match &spec.kind {
             FaultKind::Latency { delay, jitter, .. } => (hook::KIND_LATENCY, nanos(*delay), nanos(*jitter), None, None),
-            FaultKind::Exception { throw, message, .. } => (hook::KIND_EXCEPTION, 0, 0, message.as_deref(), Some(throw)),
+            FaultKind::Exception { throw, message, .. } => {
+                (hook::KIND_EXCEPTION, 0, 0, message.as_deref(), Some(throw))
+            }
             FaultKind::Hang { max, .. } => (hook::KIND_HANG, nanos(*max), 0, None, None),
             FaultKind::Pool { pool, executor, mode } => {
                 return crate::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str())
@@ -583,7 +591,8 @@ impl Agent {
         let labels = self.labels.read().unwrap_or_else(|p| p.into_inner());
         let Some(label) = labels.get(&serial) else { return };
         let method = self.sites.lock().unwrap_or_else(|p| p.into_inner()).display(site).unwrap_or("?").to_string();
-        let mut event = Event::new(&label.id, label.kind).with("method", method).with("thread", thread.unwrap_or_default());
+        let mut event =
+            Event::new(&label.id, label.kind).with("method", method).with("thread", thread.unwrap_or_default());
         match label.kind {
             "exception" => {
                 if let Some(ex) = &label.exception {
@@ -656,8 +665,7 @@ impl Agent {
         for f in self.table().iter() {
             let (calls, injected) = java.counters(env, &f.java);
             let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
-            let skipped: Vec<Value> =
-                hits.skipped.iter().map(|(m, why)| json!({"method": m, "reason": why})).collect();
+            let skipped: Vec<Value> = hits.skipped.iter().map(|(m, why)| json!({"method": m, "reason": why})).collect();
             faults.push(json!({
                 "id": f.spec.id,
                 "kind": f.spec.kind.name(),

@@ -158,8 +158,7 @@ fn execute(agent: &'static Agent, request: &Value) -> Value {
                 .map_err(|e| e.to_string())
                 .and_then(|scenario| agent.arm(&mut env, &scenario, default, false))
                 .map(|armed| {
-                    let faults: Vec<Value> =
-                        armed.iter().map(|a| json!({"id": a.id, "methods": a.methods})).collect();
+                    let faults: Vec<Value> = armed.iter().map(|a| json!({"id": a.id, "methods": a.methods})).collect();
                     json!({"ok": true, "armed": faults})
                 })
         }

@@ -5,15 +5,15 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use jni::sys::{jclass, jint, jobject, JavaVM as RawJavaVM, JNIEnv as RawJNIEnv, JNI_ERR, JNI_OK};
+use jni::sys::{jclass, jint, jobject, JNIEnv as RawJNIEnv, JavaVM as RawJavaVM, JNI_ERR, JNI_OK};
 use jni::{JNIEnv, JavaVM};
 use once_cell::sync::OnceCell;
 
 use crate::agent::Agent;
 use crate::hook::JavaSide;
 use crate::jvmti::{self, Capabilities, EventCallbacks, Jvmti, RawJvmtiEnv};
-use jni::sys::jobject as jthread;
 use crate::{hook_natives, options, transform};
+use jni::sys::jobject as jthread;
 
 static AGENT: OnceCell<Agent> = OnceCell::new();
 
@@ -147,7 +147,11 @@ pub unsafe extern "system" fn Agent_OnLoad(vm: *mut RawJavaVM, options: *const c
 /// # Safety
 /// Called by the JVM with a valid JavaVM and option string.
 #[no_mangle]
-pub unsafe extern "system" fn Agent_OnAttach(vm: *mut RawJavaVM, options: *const c_char, _reserved: *mut c_void) -> jint {
+pub unsafe extern "system" fn Agent_OnAttach(
+    vm: *mut RawJavaVM,
+    options: *const c_char,
+    _reserved: *mut c_void,
+) -> jint {
     catching("Agent_OnAttach", JNI_ERR, || {
         let text = c_options(options);
         // SAFETY: `vm` is valid; the attach listener thread is attached to the JVM.

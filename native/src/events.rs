@@ -145,12 +145,7 @@ impl EventLog {
     /// Recent event lines, oldest first, optionally of one fault only.
     pub fn recent(&self, fault: Option<&str>) -> Vec<String> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent
-            .lines
-            .iter()
-            .filter(|(f, _)| fault.is_none_or(|want| want == f))
-            .map(|(_, line)| line.clone())
-            .collect()
+        recent.lines.iter().filter(|(f, _)| fault.is_none_or(|want| want == f)).map(|(_, line)| line.clone()).collect()
     }
 
     /// Lines after sequence number `since` (0 = from the oldest held), and the next number.

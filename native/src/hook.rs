@@ -181,8 +181,7 @@ impl JavaSide {
                 }
                 list.into()
             };
-            env.set_object_array_element(array, site, &value)
-                .map_err(|e| jni_failure(env, "bind a site", e))
+            env.set_object_array_element(array, site, &value).map_err(|e| jni_failure(env, "bind a site", e))
         })
     }
 
@@ -193,9 +192,8 @@ impl JavaSide {
             capacity = capacity.saturating_mul(2);
         }
         let hook_class: &JClass = self.hook.as_obj().into();
-        let element_class = env
-            .find_class("[Lio/faultline/boot/Fault;")
-            .map_err(|e| jni_failure(env, "find the Fault[] class", e))?;
+        let element_class =
+            env.find_class("[Lio/faultline/boot/Fault;").map_err(|e| jni_failure(env, "find the Fault[] class", e))?;
         let bigger = env
             .new_object_array(capacity, &element_class, JObject::null())
             .map_err(|e| jni_failure(env, "allocate the site array", e))?;

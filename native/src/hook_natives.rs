@@ -131,4 +131,3 @@ pub fn string_array(env: &mut JNIEnv, items: &[String]) -> jobjectArray {
     }
     array.into_raw()
 }
-

@@ -25,7 +25,11 @@ fn running_agent(env: &mut JNIEnv) -> Option<&'static Agent> {
 }
 
 #[no_mangle]
-pub extern "system" fn Java_io_faultline_Faultline_start0(mut env: JNIEnv, _class: JClass, options: JString) -> jstring {
+pub extern "system" fn Java_io_faultline_Faultline_start0(
+    mut env: JNIEnv,
+    _class: JClass,
+    options: JString,
+) -> jstring {
     catching("Faultline.start0", std::ptr::null_mut(), || {
         let problem = if let Some(e) = entry::LOAD_ERROR.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(e)
@@ -72,7 +76,11 @@ pub extern "system" fn Java_io_faultline_Faultline_arm0(
 }
 
 #[no_mangle]
-pub extern "system" fn Java_io_faultline_Faultline_armFile0(mut env: JNIEnv, _class: JClass, path: JString) -> jobjectArray {
+pub extern "system" fn Java_io_faultline_Faultline_armFile0(
+    mut env: JNIEnv,
+    _class: JClass,
+    path: JString,
+) -> jobjectArray {
     catching("Faultline.armFile0", std::ptr::null_mut(), || {
         let path = java_string(&mut env, &path).unwrap_or_default();
         let scenario = Scenario::load(std::path::Path::new(&path)).map_err(|e| e.to_string());
@@ -126,7 +134,11 @@ pub extern "system" fn Java_io_faultline_Faultline_calls0(mut env: JNIEnv, _clas
 }
 
 #[no_mangle]
-pub extern "system" fn Java_io_faultline_Faultline_events0(mut env: JNIEnv, _class: JClass, id: JString) -> jobjectArray {
+pub extern "system" fn Java_io_faultline_Faultline_events0(
+    mut env: JNIEnv,
+    _class: JClass,
+    id: JString,
+) -> jobjectArray {
     catching("Faultline.events0", std::ptr::null_mut(), || {
         let Some(agent) = running_agent(&mut env) else { return std::ptr::null_mut() };
         let id = java_string(&mut env, &id);

@@ -263,7 +263,11 @@ impl Jvmti {
 
     /// The JVM signature of a class, such as `Lcom/acme/Repo;` or `[I`.
     pub fn class_signature(&self, class: jclass) -> JvmtiResult<String> {
-        let f = jvmti_fn!(self, 48, unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut *mut c_char, *mut *mut c_char) -> JvmtiError);
+        let f = jvmti_fn!(
+            self,
+            48,
+            unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut *mut c_char, *mut *mut c_char) -> JvmtiError
+        );
         let mut sig: *mut c_char = ptr::null_mut();
         // SAFETY: `class` is a live local or global reference; generic signature not requested.
         check("GetClassSignature", unsafe { f(self.0, class, &mut sig, ptr::null_mut()) })?;
@@ -313,7 +317,11 @@ impl Jvmti {
     }
 
     pub fn implemented_interfaces(&self, class: jclass) -> JvmtiResult<Vec<jclass>> {
-        let f = jvmti_fn!(self, 54, unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut jint, *mut *mut jclass) -> JvmtiError);
+        let f = jvmti_fn!(
+            self,
+            54,
+            unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut jint, *mut *mut jclass) -> JvmtiError
+        );
         let mut count: jint = 0;
         let mut list: *mut jclass = ptr::null_mut();
         // SAFETY: valid out pointers; `class` is live.
@@ -355,7 +363,8 @@ impl Jvmti {
 
     /// Opens `package` of `module` to `to_module` (used for reflective access to JDK internals).
     pub fn add_module_exports(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
-        let f = jvmti_fn!(self, 95, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
+        let f =
+            jvmti_fn!(self, 95, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
         // SAFETY: live references and a NUL-terminated package name.
         check("AddModuleExports", unsafe { f(self.0, module, package.as_ptr(), to_module) })
     }

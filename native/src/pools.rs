@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::{guard, hook};
 
 const POOLS_CLASS: &str = "io/faultline/boot/Pools";
-const DEFINE_SIG: &str = "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ZLjava/lang/String;)Ljava/lang/Object;";
+const DEFINE_SIG: &str =
+    "(ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;ZLjava/lang/String;)Ljava/lang/Object;";
 
 /// Builds and starts a pool fault; an error carries the reason for the user.
 pub fn define(
@@ -49,7 +50,9 @@ pub fn define(
         match result.and_then(|v| v.l()) {
             Ok(obj) if !obj.is_null() => env.new_global_ref(obj).map_err(|e| e.to_string()),
             Ok(_) => Err("the pool fault could not be created".into()),
-            Err(_) => Err(hook::take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into())),
+            Err(_) => {
+                Err(hook::take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into()))
+            }
         }
     })
 }

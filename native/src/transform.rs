@@ -40,8 +40,7 @@ pub fn never_instrumented(internal_name: &str) -> bool {
 
 /// JDK classes get the guarded prologue: the hook runs JDK code and must not re-enter.
 fn is_jdk_class(internal_name: &str, boot_loader: bool) -> bool {
-    boot_loader
-        || ["java/", "javax/", "jdk/", "sun/", "com/sun/"].iter().any(|p| internal_name.starts_with(p))
+    boot_loader || ["java/", "javax/", "jdk/", "sun/", "com/sun/"].iter().any(|p| internal_name.starts_with(p))
 }
 
 /// New class bytes for `name`, or None to keep the class as it is.
@@ -52,10 +51,8 @@ pub fn transform(agent: &Agent, env: &mut JNIEnv, boot_loader: bool, name: &str,
     }
     // Cheap name test first: most loaded classes match no pattern and are not parsed.
     let any_subtypes = table.iter().any(|f| f.spec.kind.target().is_some_and(|t| t.class.subtypes()));
-    let name_matches: Vec<&Arc<ArmedFault>> = table
-        .iter()
-        .filter(|f| f.spec.kind.target().is_some_and(|t| t.class.matches_name(name)))
-        .collect();
+    let name_matches: Vec<&Arc<ArmedFault>> =
+        table.iter().filter(|f| f.spec.kind.target().is_some_and(|t| t.class.matches_name(name))).collect();
     if name_matches.is_empty() && !any_subtypes {
         return None;
     }

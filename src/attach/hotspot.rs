@@ -37,45 +37,23 @@ const MIN_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Loads the native agent at `agent_path` (a path inside the JVM's mount namespace: see
 /// [`place_agent`]) with `options`; returns the JVM's reply text. Fails unless the library
 /// loaded and its `Agent_OnAttach` returned 0.
-pub fn load_agent(
-    jvm: &ProcessInfo,
-    agent_path: &Path,
-    options: &str,
-    timeout: Duration,
-) -> Result<String> {
-    let path = agent_path
-        .to_str()
-        .with_context(|| format!("the agent path {} is not UTF-8", agent_path.display()))?;
-    let absolute = if agent_path.is_absolute() {
-        "true"
-    } else {
-        "false"
-    };
+pub fn load_agent(jvm: &ProcessInfo, agent_path: &Path, options: &str, timeout: Duration) -> Result<String> {
+    let path = agent_path.to_str().with_context(|| format!("the agent path {} is not UTF-8", agent_path.display()))?;
+    let absolute = if agent_path.is_absolute() { "true" } else { "false" };
     let (code, text) = execute(jvm, "load", &[path, absolute, options], timeout)?;
-    check_load_reply(code, &text)
-        .map_err(|reason| anyhow!("loading {path} into JVM {}: {reason}", jvm.pid))?;
+    check_load_reply(code, &text).map_err(|reason| anyhow!("loading {path} into JVM {}: {reason}", jvm.pid))?;
     Ok(text)
 }
 
 /// Copies the agent library into the JVM's mount namespace and loads it; the usual way in.
-pub fn attach_agent(
-    jvm: &ProcessInfo,
-    agent_path: &Path,
-    options: &str,
-    timeout: Duration,
-) -> Result<String> {
+pub fn attach_agent(jvm: &ProcessInfo, agent_path: &Path, options: &str, timeout: Duration) -> Result<String> {
     let placed = place_agent(jvm, agent_path)?;
     load_agent(jvm, &placed, options, timeout)
 }
 
 /// Runs one attach command (`properties`, `threaddump`, `jcmd`, `load`...); returns the JVM's
 /// result code and its text, whatever the code: the caller decides what failure means.
-pub fn execute(
-    jvm: &ProcessInfo,
-    command: &str,
-    args: &[&str],
-    timeout: Duration,
-) -> Result<(i32, String)> {
+pub fn execute(jvm: &ProcessInfo, command: &str, args: &[&str], timeout: Duration) -> Result<(i32, String)> {
     let request = encode_request(command, args)?;
     let identity = Identity::for_target(jvm)?;
     let dirs = TargetDirs::open(jvm)?;
@@ -111,10 +89,7 @@ impl Identity {
         if euid.as_raw() == jvm.uid {
             Ok(Identity::Ours)
         } else if euid.is_root() {
-            Ok(Identity::Target {
-                uid: Uid::from_raw(jvm.uid),
-                gid: Gid::from_raw(jvm.gid),
-            })
+            Ok(Identity::Target { uid: Uid::from_raw(jvm.uid), gid: Gid::from_raw(jvm.gid) })
         } else {
             bail!(
                 "JVM {} runs as {} (uid {}), we as uid {euid}: permission denied: run as the JVM's user (uid {}) or as root",
@@ -144,13 +119,8 @@ struct TargetDirs {
 impl TargetDirs {
     fn open(jvm: &ProcessInfo) -> Result<TargetDirs> {
         let tmp_path = jvm.host_path(Path::new("/tmp"));
-        let tmp = open_dir(&tmp_path).map_err(|e| {
-            step_error(
-                jvm,
-                &format!("opening the JVM's /tmp ({})", tmp_path.display()),
-                e.into(),
-            )
-        })?;
+        let tmp = open_dir(&tmp_path)
+            .map_err(|e| step_error(jvm, &format!("opening the JVM's /tmp ({})", tmp_path.display()), e.into()))?;
         // The trigger file can also go to /tmp: a cwd we cannot open is no failure yet.
         let cwd = open_dir(&proc::proc_dir(jvm.pid).join("cwd")).ok();
         Ok(TargetDirs { cwd, tmp })
@@ -158,11 +128,7 @@ impl TargetDirs {
 }
 
 fn open_dir(path: &Path) -> nix::Result<OwnedFd> {
-    nix::fcntl::open(
-        path,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
+    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// A name in a directory we hold open, as a path valid in this process and its forked children.
@@ -171,12 +137,7 @@ fn fd_path(dir: &OwnedFd, name: &str) -> PathBuf {
 }
 
 /// Creates the trigger file, sends SIGQUIT, waits for the socket, removes the trigger file.
-fn start_attach_mechanism(
-    jvm: &ProcessInfo,
-    identity: Identity,
-    dirs: &TargetDirs,
-    timeout: Duration,
-) -> Result<()> {
+fn start_attach_mechanism(jvm: &ProcessInfo, identity: Identity, dirs: &TargetDirs, timeout: Duration) -> Result<()> {
     // SIGQUIT kills a JVM that does not handle it (-Xrs, still starting): never send it blind.
     if !proc::signal_caught(jvm.pid, Signal::SIGQUIT as i32)? {
         bail!(
@@ -195,11 +156,7 @@ fn start_attach_mechanism(
 /// `.attach_pid<NSPID>` in the JVM's cwd, else in its /tmp. HotSpot ignores a trigger file that
 /// is owned by neither its user nor root, and some mounts change the owner of new files: such a
 /// file is removed and /tmp tried instead.
-fn create_trigger_file(
-    jvm: &ProcessInfo,
-    identity: Identity,
-    dirs: &TargetDirs,
-) -> Result<PathBuf> {
+fn create_trigger_file(jvm: &ProcessInfo, identity: Identity, dirs: &TargetDirs) -> Result<PathBuf> {
     let name = format!(".attach_pid{}", jvm.nspid);
     let mut cwd_error = None;
     if let Some(cwd) = &dirs.cwd {
@@ -216,14 +173,8 @@ fn create_trigger_file(
     match create_file_as(identity, &path) {
         Ok(()) => Ok(path),
         Err(e) => {
-            let cwd_note = cwd_error
-                .map(|e| format!(" (in its working directory: {e})"))
-                .unwrap_or_default();
-            Err(step_error(
-                jvm,
-                &format!("creating the attach trigger file /tmp/{name}{cwd_note}"),
-                e,
-            ))
+            let cwd_note = cwd_error.map(|e| format!(" (in its working directory: {e})")).unwrap_or_default();
+            Err(step_error(jvm, &format!("creating the attach trigger file /tmp/{name}{cwd_note}"), e))
         }
     }
 }
@@ -252,8 +203,7 @@ fn path_cstring(path: &Path) -> std::ffi::CString {
 
 /// SIGQUIT makes the JVM's signal thread look for the trigger file and start the listener.
 fn send_sigquit(jvm: &ProcessInfo) -> Result<()> {
-    kill(nix::unistd::Pid::from_raw(jvm.pid), Signal::SIGQUIT)
-        .map_err(|e| step_error(jvm, "sending SIGQUIT", e.into()))
+    kill(nix::unistd::Pid::from_raw(jvm.pid), Signal::SIGQUIT).map_err(|e| step_error(jvm, "sending SIGQUIT", e.into()))
 }
 
 /// Polls for the socket with a growing pause, until `timeout`.
@@ -265,10 +215,7 @@ fn wait_for_socket(jvm: &ProcessInfo, timeout: Duration) -> Result<()> {
             return Ok(());
         }
         if !proc::proc_dir(jvm.pid).exists() {
-            bail!(
-                "JVM {} exited while we waited for its attach socket",
-                jvm.pid
-            );
+            bail!("JVM {} exited while we waited for its attach socket", jvm.pid);
         }
         let elapsed = start.elapsed();
         if elapsed >= timeout {
@@ -295,38 +242,29 @@ fn human(d: Duration) -> String {
 
 /// Connects to `.java_pid<NSPID>` with the identity the JVM will accept.
 fn connect_socket(jvm: &ProcessInfo, identity: Identity, dirs: &TargetDirs) -> Result<UnixStream> {
-    let step = format!(
-        "connecting to the attach socket {}",
-        socket_path(jvm).display()
-    );
-    let sock = socket::socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| step_error(jvm, "creating a unix socket", e.into()))?;
+    let step = format!("connecting to the attach socket {}", socket_path(jvm).display());
+    let sock = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| step_error(jvm, "creating a unix socket", e.into()))?;
     let addr = UnixAddr::new(&fd_path(&dirs.tmp, &format!(".java_pid{}", jvm.nspid)))
         .map_err(|e| step_error(jvm, &step, e.into()))?;
     // The child shares the socket: connected there, it carries the child's ids (SO_PEERCRED)
     // and stays connected here.
-    run_as(identity, || socket::connect(sock.as_raw_fd(), &addr))
-        .map_err(|e| step_error(jvm, &step, e))?;
+    run_as(identity, || socket::connect(sock.as_raw_fd(), &addr)).map_err(|e| step_error(jvm, &step, e))?;
     Ok(UnixStream::from(sock))
 }
 
 /// `1\0command\0arg1\0arg2\0arg3\0`: protocol version 1, always three arguments.
 pub fn encode_request(command: &str, args: &[&str]) -> Result<Vec<u8>> {
     if args.len() > MAX_ARGS {
-        bail!(
-            "the attach command {command:?} has {} arguments; HotSpot takes at most {MAX_ARGS}",
-            args.len()
-        );
+        bail!("the attach command {command:?} has {} arguments; HotSpot takes at most {MAX_ARGS}", args.len());
     }
     let mut request = b"1\0".to_vec();
     for (i, part) in std::iter::once(&command).chain(args).enumerate() {
         if part.len() > MAX_ARG_LEN {
-            bail!("argument {i} of the attach command {command:?} is {} bytes; HotSpot takes at most {MAX_ARG_LEN}", part.len());
+            bail!(
+                "argument {i} of the attach command {command:?} is {} bytes; HotSpot takes at most {MAX_ARG_LEN}",
+                part.len()
+            );
         }
         if part.contains('\0') {
             bail!("argument {i} of the attach command {command:?} contains a NUL byte");
@@ -339,29 +277,22 @@ pub fn encode_request(command: &str, args: &[&str]) -> Result<Vec<u8>> {
 }
 
 fn write_command(stream: &mut UnixStream, request: &[u8]) -> Result<()> {
-    stream
-        .set_write_timeout(Some(MIN_REPLY_TIMEOUT))
-        .context("setting the attach socket's write timeout")?;
-    stream
-        .write_all(request)
-        .context("writing the attach command: the JVM closed the connection")
+    stream.set_write_timeout(Some(MIN_REPLY_TIMEOUT)).context("setting the attach socket's write timeout")?;
+    stream.write_all(request).context("writing the attach command: the JVM closed the connection")
 }
 
 /// Reads until the JVM closes the connection.
 fn read_response(stream: &mut UnixStream, timeout: Duration) -> Result<(i32, String)> {
-    stream
-        .set_read_timeout(Some(timeout))
-        .context("setting the attach socket's read timeout")?;
+    stream.set_read_timeout(Some(timeout)).context("setting the attach socket's read timeout")?;
     let mut reply = Vec::new();
     match stream.read_to_end(&mut reply) {
         Ok(_) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            bail!("reading the attach reply: no answer within {} (got {} bytes): the JVM may be stuck", human(timeout), reply.len())
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            bail!(
+                "reading the attach reply: no answer within {} (got {} bytes): the JVM may be stuck",
+                human(timeout),
+                reply.len()
+            )
         }
         Err(e) => return Err(e).context("reading the attach reply"),
     }
@@ -375,12 +306,10 @@ pub fn parse_response(reply: &[u8]) -> Result<(i32, String)> {
         bail!("the JVM closed the attach connection without a reply");
     }
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-    let code = first.trim().parse().with_context(|| {
-        format!(
-            "the attach reply does not start with a result code: {:?}",
-            truncate(&text)
-        )
-    })?;
+    let code = first
+        .trim()
+        .parse()
+        .with_context(|| format!("the attach reply does not start with a result code: {:?}", truncate(&text)))?;
     Ok((code, rest.to_string()))
 }
 
@@ -399,9 +328,7 @@ pub fn check_load_reply(code: i32, text: &str) -> std::result::Result<(), String
     let agent_code = first.strip_prefix("return code:").unwrap_or(first).trim();
     match agent_code.parse::<i32>() {
         Ok(0) => Ok(()),
-        Ok(n) => Err(format!(
-            "the agent's Agent_OnAttach returned {n}: see the JVM's stderr for its reason"
-        )),
+        Ok(n) => Err(format!("the agent's Agent_OnAttach returned {n}: see the JVM's stderr for its reason")),
         Err(_) if text.trim().is_empty() => Err("the JVM gave no result for the load".into()),
         Err(_) => Err(one_line(text)),
     }
@@ -419,8 +346,8 @@ fn truncate(text: &str) -> String {
 /// the original path when the JVM shares our mount namespace and may read it, else
 /// `/tmp/faultline-<uid>/libfaultline_agent.so` inside its root (mode 0755, its owner).
 pub fn place_agent(jvm: &ProcessInfo, agent_path: &Path) -> Result<PathBuf> {
-    let source = fs::canonicalize(agent_path)
-        .with_context(|| format!("finding the agent library {}", agent_path.display()))?;
+    let source =
+        fs::canonicalize(agent_path).with_context(|| format!("finding the agent library {}", agent_path.display()))?;
     if !proc::other_mount_namespace(jvm.pid)? && readable_by(&source, jvm.uid, jvm.gid) {
         return Ok(source);
     }
@@ -428,22 +355,19 @@ pub fn place_agent(jvm: &ProcessInfo, agent_path: &Path) -> Result<PathBuf> {
     let dir = jvm.host_path(&dir_seen);
     private_dir(jvm, &dir)?;
     let dest = dir.join(AGENT_LIBRARY);
-    let bytes = fs::read(&source)
-        .with_context(|| format!("reading the agent library {}", source.display()))?;
+    let bytes = fs::read(&source).with_context(|| format!("reading the agent library {}", source.display()))?;
     // A JVM may have this very file loaded: rewrite it only when it differs, and then by rename,
     // so that the mapped copy stays intact and a new load does not get a second agent.
     if fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
         let temp = dir.join(format!(".{AGENT_LIBRARY}.{}", std::process::id()));
-        fs::write(&temp, &bytes)
-            .with_context(|| format!("copying the agent library to {}", temp.display()))?;
+        fs::write(&temp, &bytes).with_context(|| format!("copying the agent library to {}", temp.display()))?;
         fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", temp.display()))?;
         if nix::unistd::geteuid().is_root() {
             std::os::unix::fs::chown(&temp, Some(jvm.uid), Some(jvm.gid))
                 .with_context(|| format!("giving {} to uid {}", temp.display(), jvm.uid))?;
         }
-        fs::rename(&temp, &dest)
-            .with_context(|| format!("moving the agent library to {}", dest.display()))?;
+        fs::rename(&temp, &dest).with_context(|| format!("moving the agent library to {}", dest.display()))?;
     }
     Ok(dir_seen.join(AGENT_LIBRARY))
 }
@@ -460,8 +384,7 @@ fn private_dir(jvm: &ProcessInfo, dir: &Path) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let meta =
-                fs::symlink_metadata(dir).with_context(|| format!("checking {}", dir.display()))?;
+            let meta = fs::symlink_metadata(dir).with_context(|| format!("checking {}", dir.display()))?;
             let owner_ok = [jvm.uid, nix::unistd::geteuid().as_raw(), 0].contains(&meta.uid());
             if !meta.is_dir() || !owner_ok {
                 bail!(
@@ -516,12 +439,7 @@ impl std::fmt::Display for ChildError {
         if self.step.is_empty() {
             write!(f, "{}", io::Error::from_raw_os_error(self.errno as i32))
         } else {
-            write!(
-                f,
-                "{}: {}",
-                self.step,
-                io::Error::from_raw_os_error(self.errno as i32)
-            )
+            write!(f, "{}: {}", self.step, io::Error::from_raw_os_error(self.errno as i32))
         }
     }
 }
@@ -550,17 +468,11 @@ where
     let Identity::Target { uid, gid } = identity else {
         return op().map_err(ChildError::from);
     };
-    let (reader, writer) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| ChildError {
-        step: "pipe",
-        errno,
-    })?;
+    let (reader, writer) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| ChildError { step: "pipe", errno })?;
     // SAFETY: the child below only makes async-signal-safe system calls (setegid, seteuid,
     // `op`'s open or connect, write) on memory prepared before the fork, then `_exit`s.
     match unsafe { nix::unistd::fork() } {
-        Err(errno) => Err(ChildError {
-            step: "fork",
-            errno,
-        }),
+        Err(errno) => Err(ChildError { step: "fork", errno }),
         Ok(nix::unistd::ForkResult::Child) => {
             drop(reader);
             let outcome = nix::unistd::setegid(gid)
@@ -584,23 +496,14 @@ where
             let read = read_full(&reader, &mut message);
             let _ = nix::sys::wait::waitpid(child, None);
             if read != Ok(message.len()) {
-                return Err(ChildError {
-                    step: "the attach child",
-                    errno: read.err().unwrap_or(Errno::EPIPE),
-                });
+                return Err(ChildError { step: "the attach child", errno: read.err().unwrap_or(Errno::EPIPE) });
             }
             let [step, a, b, c, d] = message;
             let errno = Errno::from_raw(i32::from_le_bytes([a, b, c, d]));
             match step {
                 0 => Ok(()),
-                1 => Err(ChildError {
-                    step: "setegid",
-                    errno,
-                }),
-                2 => Err(ChildError {
-                    step: "seteuid",
-                    errno,
-                }),
+                1 => Err(ChildError { step: "setegid", errno }),
+                2 => Err(ChildError { step: "seteuid", errno }),
                 _ => Err(ChildError { step: "", errno }),
             }
         }
@@ -632,14 +535,8 @@ mod tests {
 
     #[test]
     fn request_pads_missing_arguments() {
-        assert_eq!(
-            encode_request("properties", &[]).expect("encodes"),
-            b"1\0properties\0\0\0\0".to_vec()
-        );
-        assert_eq!(
-            encode_request("jcmd", &["VM.version"]).expect("encodes"),
-            b"1\0jcmd\0VM.version\0\0\0".to_vec()
-        );
+        assert_eq!(encode_request("properties", &[]).expect("encodes"), b"1\0properties\0\0\0\0".to_vec());
+        assert_eq!(encode_request("jcmd", &["VM.version"]).expect("encodes"), b"1\0jcmd\0VM.version\0\0\0".to_vec());
     }
 
     #[test]
@@ -653,10 +550,7 @@ mod tests {
 
     #[test]
     fn response_splits_code_and_text() {
-        assert_eq!(
-            parse_response(b"0\nreturn code: 0\n").expect("parses"),
-            (0, "return code: 0\n".to_string())
-        );
+        assert_eq!(parse_response(b"0\nreturn code: 0\n").expect("parses"), (0, "return code: 0\n".to_string()));
         assert_eq!(parse_response(b"-1").expect("parses"), (-1, String::new()));
         assert!(parse_response(b"").is_err());
         assert!(parse_response(b"hello\n").is_err());
@@ -680,8 +574,7 @@ mod tests {
 
     #[test]
     fn load_reply_of_jdk21_error_text_with_code_zero_fails() {
-        let err = check_load_reply(0, "Failed to load agent library\n/x.so was not loaded.\n")
-            .expect_err("failed");
+        let err = check_load_reply(0, "Failed to load agent library\n/x.so was not loaded.\n").expect_err("failed");
         assert!(err.contains("was not loaded"), "{err}");
     }
 
@@ -702,10 +595,7 @@ mod tests {
     #[test]
     fn run_as_ours_runs_here() {
         assert_eq!(run_as(Identity::Ours, || Ok(())), Ok(()));
-        assert_eq!(
-            run_as(Identity::Ours, || Err(Errno::EACCES)).map_err(|e| e.errno),
-            Err(Errno::EACCES)
-        );
+        assert_eq!(run_as(Identity::Ours, || Err(Errno::EACCES)).map_err(|e| e.errno), Err(Errno::EACCES));
     }
 
     #[test]
@@ -713,29 +603,15 @@ mod tests {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let nobody = Identity::Target {
-            uid: Uid::from_raw(65534),
-            gid: Gid::from_raw(65534),
-        };
+        let nobody = Identity::Target { uid: Uid::from_raw(65534), gid: Gid::from_raw(65534) };
         // /etc/shadow is closed to nobody: the open fails in the child, not here.
         let shadow = std::ffi::CString::new("/etc/shadow").expect("no NUL");
-        let outcome = run_as(nobody, || {
-            nix::fcntl::open(shadow.as_c_str(), OFlag::O_RDONLY, Mode::empty()).map(drop)
-        });
+        let outcome = run_as(nobody, || nix::fcntl::open(shadow.as_c_str(), OFlag::O_RDONLY, Mode::empty()).map(drop));
         assert_eq!(outcome.map_err(|e| e.errno), Err(Errno::EACCES));
-        assert_eq!(
-            nix::unistd::geteuid(),
-            Uid::from_raw(0),
-            "the parent keeps its ids"
-        );
+        assert_eq!(nix::unistd::geteuid(), Uid::from_raw(0), "the parent keeps its ids");
         let hosts = std::ffi::CString::new("/etc/hostname").expect("no NUL");
         assert_eq!(
-            run_as(nobody, || nix::fcntl::open(
-                hosts.as_c_str(),
-                OFlag::O_RDONLY,
-                Mode::empty()
-            )
-            .map(drop)),
+            run_as(nobody, || nix::fcntl::open(hosts.as_c_str(), OFlag::O_RDONLY, Mode::empty()).map(drop)),
             Ok(())
         );
     }

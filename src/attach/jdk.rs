@@ -53,8 +53,7 @@ pub fn parse_release(text: &str) -> Option<String> {
 /// `OpenJDK 64-Bit Server VM (17.0.15+6-Debian-1deb12u1) for linux-amd64 JRE (17.0.15+6-...)`.
 pub fn libjvm_version(host_path: &Path) -> Result<Option<String>> {
     let bytes = fs::read(host_path).with_context(|| format!("reading {}", host_path.display()))?;
-    let elf = goblin::elf::Elf::parse(&bytes)
-        .with_context(|| format!("parsing {} as ELF", host_path.display()))?;
+    let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("parsing {} as ELF", host_path.display()))?;
     let rodata = elf
         .section_headers
         .iter()
@@ -66,20 +65,14 @@ pub fn libjvm_version(host_path: &Path) -> Result<Option<String>> {
 
 /// Finds the JRE version among the NUL-separated strings of `data`.
 pub fn version_in_strings(data: &[u8]) -> Option<String> {
-    let strings = || {
-        data.split(|b| *b == 0)
-            .filter_map(|s| std::str::from_utf8(s).ok())
-    };
+    let strings = || data.split(|b| *b == 0).filter_map(|s| std::str::from_utf8(s).ok());
     let from_banner = strings().find_map(|s| {
         let rest = &s[s.find(" JRE (")? + " JRE (".len()..];
         Some(&rest[..rest.find(')')?])
     });
     // Without the banner, a lone full version string: `25.0.3+9-LTS`.
     let version = from_banner.or_else(|| strings().find(|s| is_full_version(s)))?;
-    let short = version
-        .split(['+', '-'])
-        .next()
-        .filter(|v| major(v).is_some())?;
+    let short = version.split(['+', '-']).next().filter(|v| major(v).is_some())?;
     Some(short.to_string())
 }
 
@@ -89,9 +82,7 @@ fn is_full_version(s: &str) -> bool {
     let Some((version, build)) = s.split_once('+').or_else(|| s.split_once("-b")) else {
         return false;
     };
-    version
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+    version.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '_')
         && major(version).is_some_and(|m| (6..100).contains(&m))
         && build.starts_with(|c: char| c.is_ascii_digit())
         && !s.ends_with('-')
@@ -104,7 +95,8 @@ mod tests {
 
     #[test]
     fn release_file_gives_java_version() {
-        let text = "IMPLEMENTOR=\"Debian\"\nJAVA_RUNTIME_VERSION=\"17.0.15+6-Debian-1deb12u1\"\nJAVA_VERSION=\"17.0.15\"\n";
+        let text =
+            "IMPLEMENTOR=\"Debian\"\nJAVA_RUNTIME_VERSION=\"17.0.15+6-Debian-1deb12u1\"\nJAVA_VERSION=\"17.0.15\"\n";
         assert_eq!(parse_release(text).as_deref(), Some("17.0.15"));
         assert_eq!(parse_release("IMPLEMENTOR=\"x\"\n"), None);
     }
@@ -130,26 +122,19 @@ mod tests {
             version_in_strings(&[b"5+3-\0abc\0".as_slice(), b"25.0.3+9-LTS\0"].concat()).as_deref(),
             Some("25.0.3")
         );
-        assert_eq!(
-            version_in_strings(b"1.8.0_392-b08\0").as_deref(),
-            Some("1.8.0_392")
-        );
+        assert_eq!(version_in_strings(b"1.8.0_392-b08\0").as_deref(), Some("1.8.0_392"));
         assert_eq!(version_in_strings(b"5+3-\0hello\0"), None);
     }
 
     /// The installed JDKs carry the versions their release files state.
     #[test]
     fn installed_libjvm_versions_match_release_files() {
-        for home in [
-            "/usr/lib/jvm/java-17-openjdk-amd64",
-            "/usr/lib/jvm/temurin-25-jdk-amd64",
-        ] {
+        for home in ["/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-25-jdk-amd64"] {
             let home = Path::new(home);
             let Ok(release) = fs::read_to_string(home.join("release")) else {
                 continue;
             };
-            let from_lib =
-                libjvm_version(&home.join("lib/server/libjvm.so")).expect("reads libjvm.so");
+            let from_lib = libjvm_version(&home.join("lib/server/libjvm.so")).expect("reads libjvm.so");
             assert_eq!(from_lib, parse_release(&release), "{}", home.display());
         }
     }

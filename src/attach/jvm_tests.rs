@@ -30,11 +30,8 @@ const MAINS: &[&str] = &[
 
 /// The JDK's `java` and `javac` found through PATH, if any.
 fn jdk17() -> Option<(PathBuf, PathBuf)> {
-    let java = std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join("java"))
-        .find(|p| p.is_file())?;
+    let java =
+        std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join("java")).find(|p| p.is_file())?;
     let java = fs::canonicalize(java).ok()?;
     let javac = java.with_file_name("javac");
     javac.is_file().then_some((java, javac))
@@ -87,10 +84,7 @@ fn remove_stale_class_dirs() {
         let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(CLASS_DIR_PREFIX)) else {
             continue;
         };
-        if pid
-            .parse::<i32>()
-            .is_ok_and(|pid| !proc::proc_dir(pid).exists())
-        {
+        if pid.parse::<i32>().is_ok_and(|pid| !proc::proc_dir(pid).exists()) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
@@ -143,21 +137,10 @@ fn start(prefix: &[&str], java: &Path, flags: &[&str], main: &str) -> JvmGuard {
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out).expect("creates stdout file"))
         .stderr(fs::File::create(&err).expect("creates stderr file"));
-    let guard = JvmGuard {
-        child: command.spawn().expect("starts java"),
-        out,
-        err,
-    };
+    let guard = JvmGuard { child: command.spawn().expect("starts java"), out, err };
     let start = Instant::now();
-    while !fs::read_to_string(&guard.out)
-        .unwrap_or_default()
-        .contains("ready")
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{main} did not start: {}",
-            guard.stderr()
-        );
+    while !fs::read_to_string(&guard.out).unwrap_or_default().contains("ready") {
+        assert!(start.elapsed() < Duration::from_secs(30), "{main} did not start: {}", guard.stderr());
         thread::sleep(Duration::from_millis(50));
     }
     guard
@@ -170,10 +153,7 @@ fn agent_library() -> Option<PathBuf> {
     if agent.is_file() {
         Some(agent)
     } else {
-        eprintln!(
-            "note: {} missing: build it with `cargo build -p faultline-agent`",
-            agent.display()
-        );
+        eprintln!("note: {} missing: build it with `cargo build -p faultline-agent`", agent.display());
         None
     }
 }
@@ -184,44 +164,25 @@ fn attach_round(java: &Path, main: &str, major: u32) {
     let found = ps::resolve(main).expect("resolves by main class");
     assert_eq!(found.info.pid, jvm.pid());
     assert_eq!(found.main, main);
-    assert_eq!(
-        found.jdk_major,
-        Some(major),
-        "version {:?}",
-        found.jdk_version
-    );
+    assert_eq!(found.jdk_major, Some(major), "version {:?}", found.jdk_version);
     assert_eq!(found.attachable, Ok(()));
     assert!(!found.agent_loaded);
 
-    let (code, text) =
-        hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT).expect("properties");
+    let (code, text) = hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT).expect("properties");
     assert_eq!(code, 0, "{text}");
-    assert!(
-        text.contains(&format!("java.specification.version={major}")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("java.specification.version={major}")), "{text}");
     assert!(hotspot::check_socket(&found.info));
 
-    let (code, text) = hotspot::execute(
-        &found.info,
-        "load",
-        &["/nonexistent/libnothing.so", "true", ""],
-        DEFAULT_TIMEOUT,
-    )
-    .expect("raw load");
+    let (code, text) =
+        hotspot::execute(&found.info, "load", &["/nonexistent/libnothing.so", "true", ""], DEFAULT_TIMEOUT)
+            .expect("raw load");
     eprintln!("JDK {major} reply to a load of a missing library: code {code}, text {text:?}");
-    let err = hotspot::load_agent(
-        &found.info,
-        Path::new("/nonexistent/libnothing.so"),
-        "",
-        DEFAULT_TIMEOUT,
-    )
-    .expect_err("missing library");
+    let err = hotspot::load_agent(&found.info, Path::new("/nonexistent/libnothing.so"), "", DEFAULT_TIMEOUT)
+        .expect_err("missing library");
     eprintln!("JDK {major} load_agent error: {err:#}");
 
     if let Some(agent) = agent_library() {
-        let reply = hotspot::attach_agent(&found.info, &agent, "", DEFAULT_TIMEOUT)
-            .expect("loads the agent");
+        let reply = hotspot::attach_agent(&found.info, &agent, "", DEFAULT_TIMEOUT).expect("loads the agent");
         eprintln!("JDK {major} reply to a good load: {reply:?}");
         assert!(proc::agent_loaded(jvm.pid()).expect("maps"));
         let again = ps::jvm(jvm.pid()).expect("reads").expect("a JVM");
@@ -229,10 +190,7 @@ fn attach_round(java: &Path, main: &str, major: u32) {
         if major >= 21 {
             assert!(ps::dynamic_agent_warning(&again));
             let stderr = jvm.stderr();
-            assert!(
-                stderr.contains("agent has been loaded dynamically"),
-                "{stderr}"
-            );
+            assert!(stderr.contains("agent has been loaded dynamically"), "{stderr}");
         }
     }
 }
@@ -258,28 +216,12 @@ fn list_finds_a_jvm_without_perf_data() {
     let Some((java, _)) = jdk17() else {
         return eprintln!("skipped: no java on PATH");
     };
-    let jvm = start(
-        &[],
-        &java,
-        &["-XX:-UsePerfData", "-Xmx64m"],
-        "AttachProbeNoPerfData",
-    );
+    let jvm = start(&[], &java, &["-XX:-UsePerfData", "-Xmx64m"], "AttachProbeNoPerfData");
     let listed = ps::list_jvms();
-    let found = listed
-        .iter()
-        .find(|j| j.info.pid == jvm.pid())
-        .expect("listed");
+    let found = listed.iter().find(|j| j.info.pid == jvm.pid()).expect("listed");
     assert_eq!(found.main, "AttachProbeNoPerfData");
-    assert!(
-        found
-            .jdk_version
-            .as_deref()
-            .is_some_and(|v| v.starts_with("17")),
-        "{:?}",
-        found.jdk_version
-    );
-    let (code, _) =
-        hotspot::execute(&found.info, "jcmd", &["VM.version"], DEFAULT_TIMEOUT).expect("jcmd");
+    assert!(found.jdk_version.as_deref().is_some_and(|v| v.starts_with("17")), "{:?}", found.jdk_version);
+    let (code, _) = hotspot::execute(&found.info, "jcmd", &["VM.version"], DEFAULT_TIMEOUT).expect("jcmd");
     assert_eq!(code, 0);
 }
 
@@ -288,21 +230,11 @@ fn disabled_attach_mechanism_times_out_with_a_hint() {
     let Some((java, _)) = jdk17() else {
         return eprintln!("skipped: no java on PATH");
     };
-    let jvm = start(
-        &[],
-        &java,
-        &["-XX:+DisableAttachMechanism"],
-        "AttachProbeDisabled",
-    );
+    let jvm = start(&[], &java, &["-XX:+DisableAttachMechanism"], "AttachProbeDisabled");
     let found = ps::resolve("AttachProbeDisabled").expect("resolves");
     assert!(found.attachable.is_err());
-    let err = hotspot::execute(&found.info, "properties", &[], Duration::from_secs(1))
-        .expect_err("no socket");
-    assert!(
-        err.to_string()
-            .contains("did not open its attach socket within 1s"),
-        "{err}"
-    );
+    let err = hotspot::execute(&found.info, "properties", &[], Duration::from_secs(1)).expect_err("no socket");
+    assert!(err.to_string().contains("did not open its attach socket within 1s"), "{err}");
     assert!(err.to_string().contains("DisableAttachMechanism"), "{err}");
     drop(jvm);
 }
@@ -314,21 +246,10 @@ fn ambiguous_substring_lists_every_match() {
     };
     let alpha = start(&[], &java, &[], "AttachProbeAmbigAlpha");
     let beta = start(&[], &java, &[], "AttachProbeAmbigBeta");
-    let err = ps::resolve("AttachProbeAmbig")
-        .expect_err("two match")
-        .to_string();
-    assert!(
-        err.contains(&alpha.pid().to_string()) && err.contains(&beta.pid().to_string()),
-        "{err}"
-    );
-    assert_eq!(
-        ps::resolve("AmbigBeta").expect("unique").info.pid,
-        beta.pid()
-    );
-    assert_eq!(
-        ps::resolve(&alpha.pid().to_string()).expect("by pid").main,
-        "AttachProbeAmbigAlpha"
-    );
+    let err = ps::resolve("AttachProbeAmbig").expect_err("two match").to_string();
+    assert!(err.contains(&alpha.pid().to_string()) && err.contains(&beta.pid().to_string()), "{err}");
+    assert_eq!(ps::resolve("AmbigBeta").expect("unique").info.pid, beta.pid());
+    assert_eq!(ps::resolve(&alpha.pid().to_string()).expect("by pid").main, "AttachProbeAmbigAlpha");
 }
 
 /// As root, a JVM of another user is attached as that user, and the agent is copied to
@@ -341,19 +262,13 @@ fn root_attaches_to_another_users_jvm() {
     if !nix::unistd::geteuid().is_root() {
         return eprintln!("skipped: not root");
     }
-    let setpriv = [
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-    ];
+    let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
     let jvm = start(&setpriv, &java, &[], "AttachProbeNobody");
     // setpriv execs java: same pid.
     let found = ps::resolve("AttachProbeNobody").expect("resolves");
     assert_eq!(found.info.pid, jvm.pid());
     assert_eq!(found.info.uid, 65534);
-    let (code, text) = hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT)
-        .expect("properties as nobody");
+    let (code, text) = hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT).expect("properties as nobody");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("user.name=nobody"), "{text}");
     if let Some(agent) = agent_library() {
@@ -362,12 +277,8 @@ fn root_attaches_to_another_users_jvm() {
         fs::create_dir_all(&private).expect("creates a private directory");
         fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).expect("closes it");
         fs::copy(&agent, private.join(proc::AGENT_LIBRARY)).expect("copies the agent");
-        let placed =
-            hotspot::place_agent(&found.info, &private.join(proc::AGENT_LIBRARY)).expect("places");
-        assert_eq!(
-            placed,
-            Path::new("/tmp/faultline-65534/libfaultline_agent.so")
-        );
+        let placed = hotspot::place_agent(&found.info, &private.join(proc::AGENT_LIBRARY)).expect("places");
+        assert_eq!(placed, Path::new("/tmp/faultline-65534/libfaultline_agent.so"));
         let meta = fs::metadata(&placed).expect("placed file");
         assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o755));
         hotspot::load_agent(&found.info, &placed, "", DEFAULT_TIMEOUT).expect("loads as nobody");
@@ -383,44 +294,29 @@ fn root_attaches_to_a_jvm_in_other_namespaces() {
         return eprintln!("skipped: no java on PATH");
     };
     let can_unshare = nix::unistd::geteuid().is_root()
-        && Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
+        && Command::new("unshare").args(["--mount", "--pid", "--fork", "true"]).status().is_ok_and(|s| s.success());
     if !can_unshare {
         return eprintln!("skipped: cannot unshare namespaces here");
     }
     // The class directory, under the host's /tmp, is bound to /mnt before /tmp is hidden.
-    let script = "mount --make-rprivate / && mount --bind . /mnt && cd /mnt && mount -t tmpfs none /tmp && exec \"$0\" \"$@\"";
-    let container = [
-        "unshare",
-        "--mount",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "sh",
-        "-c",
-        script,
-    ];
+    let script =
+        "mount --make-rprivate / && mount --bind . /mnt && cd /mnt && mount -t tmpfs none /tmp && exec \"$0\" \"$@\"";
+    let container = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script];
     let _jvm = start(&container, &java, &[], "AttachProbeContainer");
     let found = ps::resolve("AttachProbeContainer").expect("resolves");
     assert_eq!(found.info.nspid, 1, "java is the namespace's first process");
     assert!(proc::other_mount_namespace(found.info.pid).expect("mnt ns"));
     assert!(proc::other_pid_namespace(found.info.pid).expect("pid ns"));
     assert_eq!(found.jdk_major, Some(17));
-    let (code, text) = hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT)
-        .expect("properties in the container");
+    let (code, text) =
+        hotspot::execute(&found.info, "properties", &[], DEFAULT_TIMEOUT).expect("properties in the container");
     assert_eq!(code, 0, "{text}");
-    assert!(
-        !Path::new("/tmp/.java_pid1").exists(),
-        "the socket is in the container's /tmp only"
-    );
+    assert!(!Path::new("/tmp/.java_pid1").exists(), "the socket is in the container's /tmp only");
     if let Some(agent) = agent_library() {
         let placed = hotspot::place_agent(&found.info, &agent).expect("places");
         assert_eq!(placed, Path::new("/tmp/faultline-0/libfaultline_agent.so"));
         assert!(found.info.host_path(&placed).is_file());
-        hotspot::load_agent(&found.info, &placed, "", DEFAULT_TIMEOUT)
-            .expect("loads in the container");
+        hotspot::load_agent(&found.info, &placed, "", DEFAULT_TIMEOUT).expect("loads in the container");
         assert!(proc::agent_loaded(found.info.pid).expect("maps"));
     }
 }

@@ -38,10 +38,8 @@ impl ProcessInfo {
     /// A path as the process sees it, reachable from our mount namespace through `/proc/PID/root`.
     /// Absolute symlinks inside the process's tree are still resolved against our root.
     pub fn host_path(&self, path: &Path) -> PathBuf {
-        let relative: PathBuf = path
-            .components()
-            .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
-            .collect();
+        let relative: PathBuf =
+            path.components().filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_))).collect();
         self.root.join(relative)
     }
 }
@@ -54,10 +52,8 @@ pub fn process(pid: i32) -> Result<ProcessInfo> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => bail!("no process with pid {pid}"),
         Err(e) => return Err(e).with_context(|| format!("reading /proc/{pid}/status")),
     };
-    let status =
-        parse_status(&status_text).with_context(|| format!("parsing /proc/{pid}/status"))?;
-    let cmdline_bytes =
-        fs::read(dir.join("cmdline")).with_context(|| format!("reading /proc/{pid}/cmdline"))?;
+    let status = parse_status(&status_text).with_context(|| format!("parsing /proc/{pid}/status"))?;
+    let cmdline_bytes = fs::read(dir.join("cmdline")).with_context(|| format!("reading /proc/{pid}/cmdline"))?;
     Ok(ProcessInfo {
         pid,
         nspid: status.nspid.unwrap_or(pid),
@@ -119,42 +115,29 @@ pub fn parse_status(text: &str) -> Result<Status> {
 
 /// The innermost pid of an `NStgid:` line: `NStgid:\t4242\t7` → 7.
 pub fn parse_nstgid(line: &str) -> Result<i32> {
-    let rest = line
-        .strip_prefix("NStgid:")
-        .with_context(|| format!("not an NStgid line: {line:?}"))?;
-    let last = rest
-        .split_whitespace()
-        .last()
-        .with_context(|| format!("empty NStgid line: {line:?}"))?;
-    last.parse()
-        .with_context(|| format!("bad pid {last:?} in NStgid line"))
+    let rest = line.strip_prefix("NStgid:").with_context(|| format!("not an NStgid line: {line:?}"))?;
+    let last = rest.split_whitespace().last().with_context(|| format!("empty NStgid line: {line:?}"))?;
+    last.parse().with_context(|| format!("bad pid {last:?} in NStgid line"))
 }
 
 /// `Uid:\treal\teffective\tsaved\tfs` → effective.
 fn effective_id(fields: &str) -> Result<u32> {
-    let field = fields
-        .split_whitespace()
-        .nth(1)
-        .context("fewer than two ids")?;
+    let field = fields.split_whitespace().nth(1).context("fewer than two ids")?;
     field.parse().with_context(|| format!("bad id {field:?}"))
 }
 
 /// Whether process `pid` has a handler for signal `signo`: a JVM started with `-Xrs`, or not
 /// yet done starting, does not handle SIGQUIT, and SIGQUIT would then kill it.
 pub fn signal_caught(pid: i32, signo: i32) -> Result<bool> {
-    let status = fs::read_to_string(proc_dir(pid).join("status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    let mask =
-        parse_sigcgt(&status).with_context(|| format!("no SigCgt line in /proc/{pid}/status"))?;
+    let status =
+        fs::read_to_string(proc_dir(pid).join("status")).with_context(|| format!("reading /proc/{pid}/status"))?;
+    let mask = parse_sigcgt(&status).with_context(|| format!("no SigCgt line in /proc/{pid}/status"))?;
     Ok((1..=64).contains(&signo) && mask & (1u64 << (signo - 1)) != 0)
 }
 
 /// The caught-signals mask of a `/proc/PID/status` text (`SigCgt:\t0000000000004a07`).
 pub fn parse_sigcgt(status: &str) -> Option<u64> {
-    let hex = status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))?
-        .trim();
+    let hex = status.lines().find_map(|line| line.strip_prefix("SigCgt:"))?.trim();
     u64::from_str_radix(hex, 16).ok()
 }
 
@@ -164,10 +147,7 @@ pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    bytes
-        .split(|b| *b == 0)
-        .map(|arg| String::from_utf8_lossy(arg).into_owned())
-        .collect()
+    bytes.split(|b| *b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect()
 }
 
 /// The user name of `uid`, or the number when the password database does not know it.
@@ -198,18 +178,13 @@ pub fn maps_line_path(line: &str) -> Option<&str> {
 pub fn find_mapped(maps: &str, file_name: &str) -> Option<PathBuf> {
     maps.lines()
         .filter_map(maps_line_path)
-        .find(|path| {
-            Path::new(path)
-                .file_name()
-                .is_some_and(|name| name == file_name)
-        })
+        .find(|path| Path::new(path).file_name().is_some_and(|name| name == file_name))
         .map(PathBuf::from)
 }
 
 /// The text of `/proc/PID/maps` (readable for our own user's processes, or as root).
 pub fn read_maps(pid: i32) -> Result<String> {
-    fs::read_to_string(proc_dir(pid).join("maps"))
-        .with_context(|| format!("reading /proc/{pid}/maps"))
+    fs::read_to_string(proc_dir(pid).join("maps")).with_context(|| format!("reading /proc/{pid}/maps"))
 }
 
 /// The `libjvm.so` process `pid` has mapped, as the process sees its path; `None` when it is
@@ -230,9 +205,7 @@ pub fn namespace_inode(pid: Option<i32>, kind: &str) -> Result<u64> {
         Some(pid) => proc_dir(pid).join("ns").join(kind),
         None => PathBuf::from("/proc/self/ns").join(kind),
     };
-    Ok(fs::metadata(&path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .ino())
+    Ok(fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.ino())
 }
 
 /// Whether process `pid` lives in another namespace of `kind` than we do.
@@ -255,7 +228,8 @@ pub fn other_pid_namespace(pid: i32) -> Result<bool> {
 mod tests {
     use super::*;
 
-    const STATUS: &str = "Name:\tjava\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\nPid:\t4242\nPPid:\t1\n\
+    const STATUS: &str =
+        "Name:\tjava\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\nPid:\t4242\nPPid:\t1\n\
         Uid:\t1000\t1001\t1000\t1001\nGid:\t100\t101\t100\t101\nNStgid:\t4242\t7\nNSpid:\t4242\t7\n";
 
     #[test]
@@ -274,14 +248,7 @@ mod tests {
     #[test]
     fn status_gives_effective_ids_and_nspid() {
         let status = parse_status(STATUS).expect("parses");
-        assert_eq!(
-            status,
-            Status {
-                uid: 1001,
-                gid: 101,
-                nspid: Some(7)
-            }
-        );
+        assert_eq!(status, Status { uid: 1001, gid: 101, nspid: Some(7) });
     }
 
     #[test]
@@ -297,53 +264,36 @@ mod tests {
 
     #[test]
     fn sigcgt_mask_parses_as_hex() {
-        assert_eq!(
-            parse_sigcgt("SigIgn:\t0000000000000000\nSigCgt:\t0000000000004a07\n"),
-            Some(0x4a07)
-        );
+        assert_eq!(parse_sigcgt("SigIgn:\t0000000000000000\nSigCgt:\t0000000000004a07\n"), Some(0x4a07));
         assert_eq!(parse_sigcgt("Name:\tx\n"), None);
     }
 
     #[test]
     fn cmdline_splits_on_nul_and_drops_the_last() {
-        assert_eq!(
-            parse_cmdline(b"java\0-cp\0a b\0Main\0"),
-            vec!["java", "-cp", "a b", "Main"]
-        );
+        assert_eq!(parse_cmdline(b"java\0-cp\0a b\0Main\0"), vec!["java", "-cp", "a b", "Main"]);
         assert!(parse_cmdline(b"").is_empty());
     }
 
     #[test]
     fn maps_line_gives_the_path_even_with_spaces() {
-        let line =
-            "7f1c2d400000-7f1c2e5f1000 r-xp 00000000 08:01 1311   /opt/my jdk/lib/server/libjvm.so";
-        assert_eq!(
-            maps_line_path(line),
-            Some("/opt/my jdk/lib/server/libjvm.so")
-        );
+        let line = "7f1c2d400000-7f1c2e5f1000 r-xp 00000000 08:01 1311   /opt/my jdk/lib/server/libjvm.so";
+        assert_eq!(maps_line_path(line), Some("/opt/my jdk/lib/server/libjvm.so"));
     }
 
     #[test]
     fn maps_line_of_anonymous_or_special_mapping_has_no_path() {
         assert_eq!(
-            maps_line_path(
-                "7ffd5c1e4000-7ffd5c205000 rw-p 00000000 00:00 0                          [stack]"
-            ),
+            maps_line_path("7ffd5c1e4000-7ffd5c205000 rw-p 00000000 00:00 0                          [stack]"),
             None
         );
-        assert_eq!(
-            maps_line_path("7f1c2d400000-7f1c2e5f1000 rw-p 00000000 00:00 0 "),
-            None
-        );
+        assert_eq!(maps_line_path("7f1c2d400000-7f1c2e5f1000 rw-p 00000000 00:00 0 "), None);
     }
 
     #[test]
     fn maps_line_of_deleted_file_keeps_its_name() {
-        let line = "7f1c2d400000-7f1c2e5f1000 r-xp 00000000 08:01 1311 /tmp/faultline-0/libfaultline_agent.so (deleted)";
-        assert_eq!(
-            maps_line_path(line),
-            Some("/tmp/faultline-0/libfaultline_agent.so")
-        );
+        let line =
+            "7f1c2d400000-7f1c2e5f1000 r-xp 00000000 08:01 1311 /tmp/faultline-0/libfaultline_agent.so (deleted)";
+        assert_eq!(maps_line_path(line), Some("/tmp/faultline-0/libfaultline_agent.so"));
     }
 
     #[test]
@@ -351,10 +301,7 @@ mod tests {
         let maps = "55d0-55d1 r--p 00000000 08:01 10 /usr/bin/java\n\
                     7f00-7f01 r--p 00000000 08:01 11 /usr/lib/jvm/j17/lib/server/libjvm.so.bak\n\
                     7f01-7f02 r-xp 00000000 08:01 12 /usr/lib/jvm/j17/lib/server/libjvm.so\n";
-        assert_eq!(
-            find_mapped(maps, LIBJVM),
-            Some(PathBuf::from("/usr/lib/jvm/j17/lib/server/libjvm.so"))
-        );
+        assert_eq!(find_mapped(maps, LIBJVM), Some(PathBuf::from("/usr/lib/jvm/j17/lib/server/libjvm.so")));
         assert_eq!(find_mapped(maps, AGENT_LIBRARY), None);
     }
 
@@ -385,9 +332,6 @@ mod tests {
             root: PathBuf::from("/proc/5/root"),
             cwd: None,
         };
-        assert_eq!(
-            info.host_path(Path::new("/tmp/.java_pid1")),
-            PathBuf::from("/proc/5/root/tmp/.java_pid1")
-        );
+        assert_eq!(info.host_path(Path::new("/tmp/.java_pid1")), PathBuf::from("/proc/5/root/tmp/.java_pid1"));
     }
 }

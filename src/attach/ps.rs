@@ -40,32 +40,19 @@ pub fn list_jvms() -> Vec<Jvm> {
 /// The JVM the CLI's `PID` argument names: a pid, or a unique substring of a main class or jar.
 pub fn resolve(arg: &str) -> Result<Jvm> {
     if let Ok(pid) = arg.parse::<i32>() {
-        return jvm(pid)?
-            .with_context(|| format!("process {pid} is not a JVM (no {} mapped)", proc::LIBJVM));
+        return jvm(pid)?.with_context(|| format!("process {pid} is not a JVM (no {} mapped)", proc::LIBJVM));
     }
-    let mut matches: Vec<Jvm> = list_jvms()
-        .into_iter()
-        .filter(|jvm| jvm.main.contains(arg))
-        .collect();
+    let mut matches: Vec<Jvm> = list_jvms().into_iter().filter(|jvm| jvm.main.contains(arg)).collect();
     // `web.Web` names the JVM whose main is exactly that, even when `web.WebAdmin` runs too.
     if matches.len() > 1 && matches.iter().filter(|jvm| jvm.main == arg).count() == 1 {
         matches.retain(|jvm| jvm.main == arg);
     }
     match matches.len() {
-        0 => bail!(
-            "no JVM's main class or jar contains {arg:?}: run `faultline ps` to list the JVMs"
-        ),
+        0 => bail!("no JVM's main class or jar contains {arg:?}: run `faultline ps` to list the JVMs"),
         1 => Ok(matches.remove(0)),
         _ => {
-            let list: Vec<String> = matches
-                .iter()
-                .map(|jvm| format!("{} {}", jvm.info.pid, jvm.main))
-                .collect();
-            bail!(
-                "{arg:?} matches {} JVMs: {}; give a pid or a longer substring",
-                matches.len(),
-                list.join(", ")
-            )
+            let list: Vec<String> = matches.iter().map(|jvm| format!("{} {}", jvm.info.pid, jvm.main)).collect();
+            bail!("{arg:?} matches {} JVMs: {}; give a pid or a longer substring", matches.len(), list.join(", "))
         }
     }
 }
@@ -75,10 +62,7 @@ pub fn jvm(pid: i32) -> Result<Option<Jvm>> {
     let info = proc::process(pid)?;
     let (libjvm, agent_loaded) = match proc::read_maps(pid) {
         Ok(maps) => match proc::find_mapped(&maps, proc::LIBJVM) {
-            Some(libjvm) => (
-                Some(libjvm),
-                proc::find_mapped(&maps, proc::AGENT_LIBRARY).is_some(),
-            ),
+            Some(libjvm) => (Some(libjvm), proc::find_mapped(&maps, proc::AGENT_LIBRARY).is_some()),
             None => return Ok(None),
         },
         // Another user's process: its maps are closed to us, its command line is not.
@@ -88,38 +72,22 @@ pub fn jvm(pid: i32) -> Result<Option<Jvm>> {
     if info.cmdline.is_empty() {
         return Ok(None); // exiting: a zombie keeps no command line
     }
-    let jdk_version = libjvm
-        .as_deref()
-        .and_then(|libjvm| jdk::jdk_version_of(&info, libjvm));
+    let jdk_version = libjvm.as_deref().and_then(|libjvm| jdk::jdk_version_of(&info, libjvm));
     let jdk_major = jdk_version.as_deref().and_then(jdk::major);
     let flags = jvm_flags(&info);
     let attachable = attachable(&info, &flags, jdk_major);
-    Ok(Some(Jvm {
-        main: main_of(&info.cmdline),
-        libjvm,
-        jdk_version,
-        jdk_major,
-        attachable,
-        agent_loaded,
-        info,
-    }))
+    Ok(Some(Jvm { main: main_of(&info.cmdline), libjvm, jdk_version, jdk_major, attachable, agent_loaded, info }))
 }
 
 /// JDK 21+ prints a warning when an agent is loaded into a running JVM, unless it was started
 /// with `-XX:+EnableDynamicAgentLoading`.
 pub fn dynamic_agent_warning(jvm: &Jvm) -> bool {
     jvm.jdk_major.is_some_and(|major| major >= 21)
-        && !jvm_flags(&jvm.info)
-            .iter()
-            .any(|f| f == "-XX:+EnableDynamicAgentLoading")
+        && !jvm_flags(&jvm.info).iter().any(|f| f == "-XX:+EnableDynamicAgentLoading")
 }
 
 fn launcher_is_java(cmdline: &[String]) -> bool {
-    cmdline.first().is_some_and(|arg0| {
-        Path::new(arg0)
-            .file_name()
-            .is_some_and(|name| name == "java")
-    })
+    cmdline.first().is_some_and(|arg0| Path::new(arg0).file_name().is_some_and(|name| name == "java"))
 }
 
 /// The JVM's options: the command line, plus what the launcher and the JVM read from the
@@ -144,19 +112,12 @@ fn attachable(info: &ProcessInfo, flags: &[String], major: Option<u32>) -> Resul
     if flags.iter().any(|f| f == "-XX:+DisableAttachMechanism") {
         return Err("started with -XX:+DisableAttachMechanism".into());
     }
-    if flags.iter().any(|f| f == "-XX:-EnableDynamicAgentLoading")
-        && !matches!(major, Some(m) if m < 9)
-    {
-        return Err(
-            "started with -XX:-EnableDynamicAgentLoading: it refuses agents at run time".into(),
-        );
+    if flags.iter().any(|f| f == "-XX:-EnableDynamicAgentLoading") && !matches!(major, Some(m) if m < 9) {
+        return Err("started with -XX:-EnableDynamicAgentLoading: it refuses agents at run time".into());
     }
     let euid = nix::unistd::geteuid().as_raw();
     if euid != 0 && euid != info.uid {
-        return Err(format!(
-            "runs as {} (uid {}): run as that user or as root",
-            info.user, info.uid
-        ));
+        return Err(format!("runs as {} (uid {}): run as that user or as root", info.user, info.uid));
     }
     Ok(())
 }
@@ -217,30 +178,18 @@ mod tests {
 
     #[test]
     fn jar_path_is_the_main() {
-        assert_eq!(
-            main_of(&args("java -XX:-UsePerfData -jar /srv/app.jar -v")),
-            "/srv/app.jar"
-        );
+        assert_eq!(main_of(&args("java -XX:-UsePerfData -jar /srv/app.jar -v")), "/srv/app.jar");
     }
 
     #[test]
     fn module_main_is_the_main() {
-        assert_eq!(
-            main_of(&args("java -p mods -m com.acme/com.acme.Main")),
-            "com.acme/com.acme.Main"
-        );
-        assert_eq!(
-            main_of(&args("java --module=com.acme/com.acme.Main")),
-            "com.acme/com.acme.Main"
-        );
+        assert_eq!(main_of(&args("java -p mods -m com.acme/com.acme.Main")), "com.acme/com.acme.Main");
+        assert_eq!(main_of(&args("java --module=com.acme/com.acme.Main")), "com.acme/com.acme.Main");
     }
 
     #[test]
     fn argfiles_and_equals_forms_are_skipped() {
-        assert_eq!(
-            main_of(&args("java @opts.txt --class-path=x --add-opens=a=b Main")),
-            "Main"
-        );
+        assert_eq!(main_of(&args("java @opts.txt --class-path=x --add-opens=a=b Main")), "Main");
     }
 
     #[test]
@@ -265,12 +214,8 @@ mod tests {
     #[test]
     fn disabled_attach_mechanism_is_not_attachable() {
         let me = nix::unistd::geteuid().as_raw();
-        let reason = attachable(
-            &info(me),
-            &args("java -XX:+DisableAttachMechanism Main"),
-            Some(17),
-        )
-        .expect_err("refused");
+        let reason =
+            attachable(&info(me), &args("java -XX:+DisableAttachMechanism Main"), Some(17)).expect_err("refused");
         assert!(reason.contains("DisableAttachMechanism"), "{reason}");
         assert!(attachable(&info(me), &args("java Main"), Some(17)).is_ok());
     }
@@ -278,12 +223,7 @@ mod tests {
     #[test]
     fn disabled_dynamic_agent_loading_is_not_attachable() {
         let me = nix::unistd::geteuid().as_raw();
-        assert!(attachable(
-            &info(me),
-            &args("java -XX:-EnableDynamicAgentLoading Main"),
-            Some(21)
-        )
-        .is_err());
+        assert!(attachable(&info(me), &args("java -XX:-EnableDynamicAgentLoading Main"), Some(21)).is_err());
     }
 
     #[test]
@@ -295,13 +235,7 @@ mod tests {
     #[test]
     fn resolve_of_a_non_jvm_pid_says_so() {
         let err = resolve(&std::process::id().to_string()).expect_err("we are not a JVM");
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "process {} is not a JVM (no libjvm.so mapped)",
-                std::process::id()
-            )
-        );
+        assert_eq!(err.to_string(), format!("process {} is not a JVM (no libjvm.so mapped)", std::process::id()));
     }
 
     #[test]

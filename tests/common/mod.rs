@@ -247,7 +247,11 @@ impl Service {
             if out.contains(text) {
                 return out;
             }
-            assert!(std::time::Instant::now() < deadline, "no '{text}' from the service within {limit:?}:\n{out}\n{}", self.stderr());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no '{text}' from the service within {limit:?}:\n{out}\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -20,8 +20,8 @@ mod stackmap;
 mod tests;
 
 pub use reader::{
-    exception_handlers, method_code, methods_code, parse, ClassInfo, CodeInfo, Frame, Handler,
-    LocalVar, MethodHandlers, MethodInfo,
+    exception_handlers, method_code, methods_code, parse, ClassInfo, CodeInfo, Frame, Handler, LocalVar,
+    MethodHandlers, MethodInfo,
 };
 pub use rewrite::{instrument, Instrumented, MethodHook, PROLOGUE_LEN};
 
@@ -72,20 +72,18 @@ impl std::fmt::Display for ClassFileError {
                 write!(f, "class file truncated: {wanted} more bytes needed at offset {offset}")
             }
             ClassFileError::BadMagic(m) => write!(f, "bad magic number {m:#010x}"),
-            ClassFileError::UnsupportedVersion { major, minor } => write!(
-                f,
-                "unsupported class file version {major}.{minor} (supported majors {MIN_MAJOR}..={MAX_MAJOR})"
-            ),
+            ClassFileError::UnsupportedVersion { major, minor } => {
+                write!(f, "unsupported class file version {major}.{minor} (supported majors {MIN_MAJOR}..={MAX_MAJOR})")
+            }
             ClassFileError::BadConstantPoolTag { index, tag } => {
                 write!(f, "unknown constant pool tag {tag} at index {index}")
             }
             ClassFileError::BadConstantPoolIndex { index, expected } => {
                 write!(f, "constant pool index {index} is not a valid {expected}")
             }
-            ClassFileError::ConstantPoolOverflow { needed } => write!(
-                f,
-                "constant pool would need {needed} slots, the limit is 65535"
-            ),
+            ClassFileError::ConstantPoolOverflow { needed } => {
+                write!(f, "constant pool would need {needed} slots, the limit is 65535")
+            }
             ClassFileError::BadStackMapFrame { frame_type } => {
                 write!(f, "reserved StackMapTable frame type {frame_type}")
             }

@@ -118,16 +118,9 @@ pub struct CodeInfo {
 pub fn parse(bytes: &[u8]) -> Result<ClassInfo> {
     let class = RawClass::parse(bytes)?;
     let name = class.class_name(class.this_class)?.to_string();
-    let super_name = if class.super_class == 0 {
-        None
-    } else {
-        Some(class.class_name(class.super_class)?.to_string())
-    };
-    let interfaces = class
-        .interfaces
-        .iter()
-        .map(|&i| class.class_name(i).map(str::to_string))
-        .collect::<Result<Vec<_>>>()?;
+    let super_name = if class.super_class == 0 { None } else { Some(class.class_name(class.super_class)?.to_string()) };
+    let interfaces =
+        class.interfaces.iter().map(|&i| class.class_name(i).map(str::to_string)).collect::<Result<Vec<_>>>()?;
     let mut methods = Vec::with_capacity(class.methods.len());
     for m in &class.methods {
         let code_length = match &m.code {
@@ -155,11 +148,7 @@ pub fn parse(bytes: &[u8]) -> Result<ClassInfo> {
 /// Exception table and line numbers of the method `method_name` +
 /// `descriptor`. `Ok(None)` when the class has no such method or the method
 /// has no code (abstract/native).
-pub fn exception_handlers(
-    bytes: &[u8],
-    method_name: &str,
-    descriptor: &str,
-) -> Result<Option<MethodHandlers>> {
+pub fn exception_handlers(bytes: &[u8], method_name: &str, descriptor: &str) -> Result<Option<MethodHandlers>> {
     let class = RawClass::parse(bytes)?;
     for m in &class.methods {
         if class.utf8(m.name)? != method_name || class.utf8(m.descriptor)? != descriptor {
@@ -167,10 +156,7 @@ pub fn exception_handlers(
         }
         let Some(span) = &m.code else { return Ok(None) };
         let code = class.parse_code(span)?;
-        return Ok(Some(MethodHandlers {
-            handlers: class.handlers(&code)?,
-            lines: class.line_numbers(&code)?,
-        }));
+        return Ok(Some(MethodHandlers { handlers: class.handlers(&code)?, lines: class.line_numbers(&code)? }));
     }
     Ok(None)
 }
@@ -180,10 +166,7 @@ pub fn exception_handlers(
 pub fn method_code(bytes: &[u8], method_index: usize) -> Result<Option<CodeInfo>> {
     let class = RawClass::parse(bytes)?;
     let m = class.methods.get(method_index).ok_or_else(|| {
-        ClassFileError::Malformed(format!(
-            "method index {method_index} out of range ({} methods)",
-            class.methods.len()
-        ))
+        ClassFileError::Malformed(format!("method index {method_index} out of range ({} methods)", class.methods.len()))
     })?;
     code_info(&class, m)
 }
@@ -215,12 +198,7 @@ fn code_info(class: &RawClass<'_>, m: &RawMethod) -> Result<Option<CodeInfo>> {
                     let length = r.u2()?;
                     r.skip(4)?; // name_index, descriptor/signature_index
                     let index = r.u2()?;
-                    local_vars.push(LocalVar {
-                        start_pc,
-                        length,
-                        index,
-                        type_table: name == "LocalVariableTypeTable",
-                    });
+                    local_vars.push(LocalVar { start_pc, length, index, type_table: name == "LocalVariableTypeTable" });
                 }
             }
             "StackMapTable" if class.major >= 50 => {
@@ -230,11 +208,7 @@ fn code_info(class: &RawClass<'_>, m: &RawMethod) -> Result<Option<CodeInfo>> {
                 for (i, f) in decoded.iter().enumerate() {
                     // JVMS 4.7.4: the first frame is at offset_delta, later
                     // ones at previous + offset_delta + 1.
-                    offset = if i == 0 {
-                        f.delta as u32
-                    } else {
-                        offset + f.delta as u32 + 1
-                    };
+                    offset = if i == 0 { f.delta as u32 } else { offset + f.delta as u32 + 1 };
                     let uninitialized = f
                         .locals
                         .iter()
@@ -244,11 +218,7 @@ fn code_info(class: &RawClass<'_>, m: &RawMethod) -> Result<Option<CodeInfo>> {
                             _ => None,
                         })
                         .collect();
-                    out.push(Frame {
-                        offset,
-                        frame_type: f.frame_type,
-                        uninitialized,
-                    });
+                    out.push(Frame { offset, frame_type: f.frame_type, uninitialized });
                 }
                 frames = Some(out);
             }
@@ -289,10 +259,7 @@ impl<'a> Reader<'a> {
             .pos
             .checked_add(n)
             .filter(|&e| e <= self.bytes.len())
-            .ok_or(ClassFileError::Truncated {
-                offset: self.pos,
-                wanted: n,
-            })?;
+            .ok_or(ClassFileError::Truncated { offset: self.pos, wanted: n })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -410,36 +377,18 @@ impl<'a> RawClass<'a> {
             for attr in read_attributes(&mut r)? {
                 if cp_utf8(&cp, attr.name)? == "Code" {
                     if code.is_some() {
-                        return Err(ClassFileError::Malformed(
-                            "method has two Code attributes".into(),
-                        ));
+                        return Err(ClassFileError::Malformed("method has two Code attributes".into()));
                     }
                     code = Some(attr);
                 }
             }
-            methods.push(RawMethod {
-                access,
-                name,
-                descriptor,
-                code,
-            });
+            methods.push(RawMethod { access, name, descriptor, code });
         }
         skip_attributes(&mut r)?;
         if r.pos() != bytes.len() {
             return Err(ClassFileError::TrailingBytes { offset: r.pos() });
         }
-        Ok(RawClass {
-            bytes,
-            major,
-            minor,
-            access,
-            this_class,
-            super_class,
-            interfaces,
-            cp,
-            cp_end,
-            methods,
-        })
+        Ok(RawClass { bytes, major, minor, access, this_class, super_class, interfaces, cp, cp_end, methods })
     }
 
     /// Class files older than 45.3 store max_stack/max_locals as u1 and
@@ -455,10 +404,7 @@ impl<'a> RawClass<'a> {
     pub(crate) fn class_name(&self, index: u16) -> Result<&str> {
         match self.cp.get(index as usize) {
             Some(Constant::Class(name)) => self.utf8(*name),
-            _ => Err(ClassFileError::BadConstantPoolIndex {
-                index,
-                expected: "Class",
-            }),
+            _ => Err(ClassFileError::BadConstantPoolIndex { index, expected: "Class" }),
         }
     }
 
@@ -484,14 +430,7 @@ impl<'a> RawClass<'a> {
                 r.pos() - span.body
             )));
         }
-        Ok(RawCode {
-            max_stack,
-            max_locals,
-            code_start,
-            code,
-            handlers,
-            attrs,
-        })
+        Ok(RawCode { max_stack, max_locals, code_start, code, handlers, attrs })
     }
 
     pub(crate) fn handlers(&self, code: &RawCode<'_>) -> Result<Vec<Handler>> {
@@ -502,11 +441,7 @@ impl<'a> RawClass<'a> {
                     start_pc,
                     end_pc,
                     handler_pc,
-                    catch_type: if catch == 0 {
-                        None
-                    } else {
-                        Some(self.class_name(catch)?.to_string())
-                    },
+                    catch_type: if catch == 0 { None } else { Some(self.class_name(catch)?.to_string()) },
                 })
             })
             .collect()
@@ -530,10 +465,7 @@ impl<'a> RawClass<'a> {
 pub(crate) fn cp_utf8(cp: &[Constant], index: u16) -> Result<&str> {
     match cp.get(index as usize) {
         Some(Constant::Utf8(s)) => Ok(s),
-        _ => Err(ClassFileError::BadConstantPoolIndex {
-            index,
-            expected: "Utf8",
-        }),
+        _ => Err(ClassFileError::BadConstantPoolIndex { index, expected: "Utf8" }),
     }
 }
 
@@ -546,12 +478,7 @@ fn read_attributes(r: &mut Reader<'_>) -> Result<Vec<AttrSpan>> {
         let len = r.u4()? as usize;
         let body = r.pos();
         r.skip(len)?;
-        attrs.push(AttrSpan {
-            name,
-            start,
-            body,
-            end: r.pos(),
-        });
+        attrs.push(AttrSpan { name, start, body, end: r.pos() });
     }
     Ok(attrs)
 }
@@ -593,9 +520,7 @@ fn parse_constant_pool(r: &mut Reader<'_>) -> Result<Vec<Constant>> {
             5 | 6 => {
                 r.skip(8)?;
                 if cp.len() + 2 > count as usize {
-                    return Err(ClassFileError::Malformed(format!(
-                        "8-byte constant at the last pool index {index}"
-                    )));
+                    return Err(ClassFileError::Malformed(format!("8-byte constant at the last pool index {index}")));
                 }
                 cp.push(Constant::Other(tag));
                 Constant::Unusable
@@ -644,16 +569,8 @@ fn decode_modified_utf8(b: &[u8]) -> String {
         } else if c & 0xE0 == 0xC0 && i + 1 < b.len() && b[i + 1] & 0xC0 == 0x80 {
             units.push(((c as u16 & 0x1F) << 6) | (b[i + 1] as u16 & 0x3F));
             i += 2;
-        } else if c & 0xF0 == 0xE0
-            && i + 2 < b.len()
-            && b[i + 1] & 0xC0 == 0x80
-            && b[i + 2] & 0xC0 == 0x80
-        {
-            units.push(
-                ((c as u16 & 0x0F) << 12)
-                    | ((b[i + 1] as u16 & 0x3F) << 6)
-                    | (b[i + 2] as u16 & 0x3F),
-            );
+        } else if c & 0xF0 == 0xE0 && i + 2 < b.len() && b[i + 1] & 0xC0 == 0x80 && b[i + 2] & 0xC0 == 0x80 {
+            units.push(((c as u16 & 0x0F) << 12) | ((b[i + 1] as u16 & 0x3F) << 6) | (b[i + 2] as u16 & 0x3F));
             i += 3;
         } else {
             units.push(0xFFFD);

@@ -20,9 +20,7 @@
 use std::collections::HashMap;
 
 use super::reader::{Constant, RawClass, Reader};
-use super::{
-    stackmap, ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED,
-};
+use super::{stackmap, ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED};
 
 type Result<T> = std::result::Result<T, ClassFileError>;
 
@@ -68,20 +66,11 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
     for hook in hooks {
         let idx = hook.method_index;
         let Some(method) = class.methods.get(idx) else {
-            skipped.push((
-                idx,
-                format!(
-                    "no method with index {idx} ({} methods)",
-                    class.methods.len()
-                ),
-            ));
+            skipped.push((idx, format!("no method with index {idx} ({} methods)", class.methods.len())));
             continue;
         };
         if std::mem::replace(&mut seen[idx], true) {
-            skipped.push((
-                idx,
-                "method hooked twice; only the first hook applies".into(),
-            ));
+            skipped.push((idx, "method hooked twice; only the first hook applies".into()));
             continue;
         }
         if class.utf8(method.name)? == "<clinit>" {
@@ -121,11 +110,7 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
         pos = end;
     }
     out.extend_from_slice(&bytes[pos..]);
-    Ok(Instrumented {
-        bytes: out,
-        prologue_len: PROLOGUE_LEN,
-        skipped,
-    })
+    Ok(Instrumented { bytes: out, prologue_len: PROLOGUE_LEN, skipped })
 }
 
 /// Builds the new `Code` attribute (header included) with `PROLOGUE_LEN`
@@ -150,9 +135,7 @@ fn rewrite_code(
     let by = PROLOGUE_LEN;
     let new_len = code.code.len() + by as usize;
     if new_len > 65535 {
-        return Ok(Err(format!(
-            "code_length would be {new_len} with the {by}-byte prologue; the limit is 65535"
-        )));
+        return Ok(Err(format!("code_length would be {new_len} with the {by}-byte prologue; the limit is 65535")));
     }
     let old = class.old_code_layout();
 
@@ -233,8 +216,8 @@ fn rewrite_code(
         count += 1;
     }
     out[count_at..count_at + 2].copy_from_slice(&count.to_be_bytes());
-    let attr_len = u32::try_from(out.len() - 6)
-        .map_err(|_| ClassFileError::Malformed("Code attribute over 4 GiB".into()))?;
+    let attr_len =
+        u32::try_from(out.len() - 6).map_err(|_| ClassFileError::Malformed("Code attribute over 4 GiB".into()))?;
     out[2..6].copy_from_slice(&attr_len.to_be_bytes());
     Ok(Ok((out, prologue_at)))
 }
@@ -295,16 +278,13 @@ impl<'c> PoolBuilder<'c> {
     }
 
     fn count(&self) -> Result<u16> {
-        u16::try_from(self.next)
-            .map_err(|_| ClassFileError::ConstantPoolOverflow { needed: self.next })
+        u16::try_from(self.next).map_err(|_| ClassFileError::ConstantPoolOverflow { needed: self.next })
     }
 
     fn push(&mut self, entry: &[u8]) -> Result<u16> {
         // constant_pool_count is a u2 and is one more than the last index.
         if self.next >= 0xFFFF {
-            return Err(ClassFileError::ConstantPoolOverflow {
-                needed: self.next + 1,
-            });
+            return Err(ClassFileError::ConstantPoolOverflow { needed: self.next + 1 });
         }
         let index = self.next as u16;
         self.next += 1;
@@ -313,10 +293,7 @@ impl<'c> PoolBuilder<'c> {
     }
 
     fn existing_utf8(&self, s: &str) -> Option<u16> {
-        self.cp
-            .iter()
-            .position(|c| matches!(c, Constant::Utf8(u) if u == s))
-            .map(|i| i as u16)
+        self.cp.iter().position(|c| matches!(c, Constant::Utf8(u) if u == s)).map(|i| i as u16)
     }
 
     fn utf8(&mut self, s: &str) -> Result<u16> {
@@ -346,10 +323,7 @@ impl<'c> PoolBuilder<'c> {
         if let Some(i) = self.class {
             return Ok(i);
         }
-        let existing = self
-            .cp
-            .iter()
-            .position(|c| matches!(c, Constant::Class(n) if self.utf8_is(*n, HOOK_CLASS)));
+        let existing = self.cp.iter().position(|c| matches!(c, Constant::Class(n) if self.utf8_is(*n, HOOK_CLASS)));
         let i = match existing {
             Some(i) => i as u16,
             None => {
@@ -368,11 +342,7 @@ impl<'c> PoolBuilder<'c> {
         if let Some(i) = self.methodrefs[slot] {
             return Ok(i);
         }
-        let name = if guarded {
-            HOOK_ENTER_GUARDED
-        } else {
-            HOOK_ENTER
-        };
+        let name = if guarded { HOOK_ENTER_GUARDED } else { HOOK_ENTER };
         let existing = self.cp.iter().position(|c| match c {
             Constant::Methodref(cls, nat) => {
                 let cls_ok = matches!(self.cp.get(*cls as usize),
@@ -390,10 +360,8 @@ impl<'c> PoolBuilder<'c> {
                 let class = self.hook_class()?;
                 let n = self.utf8(name)?;
                 let d = self.utf8(HOOK_DESCRIPTOR)?;
-                let existing_nat = self
-                    .cp
-                    .iter()
-                    .position(|c| matches!(c, Constant::NameAndType(a, b) if *a == n && *b == d));
+                let existing_nat =
+                    self.cp.iter().position(|c| matches!(c, Constant::NameAndType(a, b) if *a == n && *b == d));
                 let nat = match existing_nat {
                     Some(i) => i as u16,
                     None => {
@@ -417,10 +385,7 @@ impl<'c> PoolBuilder<'c> {
         if let Some(&i) = self.integers.get(&v) {
             return Ok(i);
         }
-        let existing = self
-            .cp
-            .iter()
-            .position(|c| matches!(c, Constant::Integer(x) if *x == v));
+        let existing = self.cp.iter().position(|c| matches!(c, Constant::Integer(x) if *x == v));
         let i = match existing {
             Some(i) => i as u16,
             None => {

@@ -38,46 +38,21 @@ pub(crate) fn decode(body: &[u8]) -> Result<Vec<RawFrame>> {
     for _ in 0..n {
         let frame_type = r.u1()?;
         let frame = match frame_type {
-            0..=63 => RawFrame {
-                frame_type,
-                delta: frame_type as u16,
-                locals: vec![],
-                stack: vec![],
-            },
-            64..=127 => RawFrame {
-                frame_type,
-                delta: frame_type as u16 - 64,
-                locals: vec![],
-                stack: vec![vtype(&mut r)?],
-            },
+            0..=63 => RawFrame { frame_type, delta: frame_type as u16, locals: vec![], stack: vec![] },
+            64..=127 => {
+                RawFrame { frame_type, delta: frame_type as u16 - 64, locals: vec![], stack: vec![vtype(&mut r)?] }
+            }
             128..=246 => return Err(ClassFileError::BadStackMapFrame { frame_type }),
             247 => {
                 let delta = r.u2()?;
-                RawFrame {
-                    frame_type,
-                    delta,
-                    locals: vec![],
-                    stack: vec![vtype(&mut r)?],
-                }
+                RawFrame { frame_type, delta, locals: vec![], stack: vec![vtype(&mut r)?] }
             }
             // chop_frame (248..=250) and same_frame_extended (251)
-            248..=251 => RawFrame {
-                frame_type,
-                delta: r.u2()?,
-                locals: vec![],
-                stack: vec![],
-            },
+            248..=251 => RawFrame { frame_type, delta: r.u2()?, locals: vec![], stack: vec![] },
             252..=254 => {
                 let delta = r.u2()?;
-                let locals = (0..frame_type - 251)
-                    .map(|_| vtype(&mut r))
-                    .collect::<Result<_>>()?;
-                RawFrame {
-                    frame_type,
-                    delta,
-                    locals,
-                    stack: vec![],
-                }
+                let locals = (0..frame_type - 251).map(|_| vtype(&mut r)).collect::<Result<_>>()?;
+                RawFrame { frame_type, delta, locals, stack: vec![] }
             }
             255 => {
                 let delta = r.u2()?;
@@ -85,20 +60,13 @@ pub(crate) fn decode(body: &[u8]) -> Result<Vec<RawFrame>> {
                 let locals = (0..nl).map(|_| vtype(&mut r)).collect::<Result<_>>()?;
                 let ns = r.u2()?;
                 let stack = (0..ns).map(|_| vtype(&mut r)).collect::<Result<_>>()?;
-                RawFrame {
-                    frame_type,
-                    delta,
-                    locals,
-                    stack,
-                }
+                RawFrame { frame_type, delta, locals, stack }
             }
         };
         frames.push(frame);
     }
     if r.pos() != body.len() {
-        return Err(ClassFileError::Malformed(
-            "StackMapTable length disagrees with its frames".into(),
-        ));
+        return Err(ClassFileError::Malformed("StackMapTable length disagrees with its frames".into()));
     }
     Ok(frames)
 }

@@ -106,11 +106,7 @@ impl Spec {
 }
 
 fn hook0() -> Vec<MethodHook> {
-    vec![MethodHook {
-        method_index: 0,
-        site: 7,
-        guarded: false,
-    }]
+    vec![MethodHook { method_index: 0, site: 7, guarded: false }]
 }
 
 fn pool_count(bytes: &[u8]) -> u16 {
@@ -160,34 +156,19 @@ fn unknown_tag_and_versions_are_errors() {
     let mut s = Spec::new(vec![0xB1]);
     s.extra_pool = vec![vec![21, 0, 0]];
     s.extra_slots = 1;
-    assert!(matches!(
-        parse(&s.build()),
-        Err(ClassFileError::BadConstantPoolTag { tag: 21, .. })
-    ));
+    assert!(matches!(parse(&s.build()), Err(ClassFileError::BadConstantPoolTag { tag: 21, .. })));
     let mut s = Spec::new(vec![0xB1]);
     s.major = 70;
-    assert_eq!(
-        parse(&s.build()),
-        Err(ClassFileError::UnsupportedVersion {
-            major: 70,
-            minor: 0
-        })
-    );
+    assert_eq!(parse(&s.build()), Err(ClassFileError::UnsupportedVersion { major: 70, minor: 0 }));
     assert!(instrument(&s.build(), &hook0()).is_err());
     s.major = 44;
-    assert!(matches!(
-        parse(&s.build()),
-        Err(ClassFileError::UnsupportedVersion { .. })
-    ));
+    assert!(matches!(parse(&s.build()), Err(ClassFileError::UnsupportedVersion { .. })));
     let mut bad = Spec::new(vec![0xB1]).build();
     bad[0] = 0;
     assert!(matches!(parse(&bad), Err(ClassFileError::BadMagic(_))));
     let mut trailing = Spec::new(vec![0xB1]).build();
     trailing.push(0);
-    assert!(matches!(
-        parse(&trailing),
-        Err(ClassFileError::TrailingBytes { .. })
-    ));
+    assert!(matches!(parse(&trailing), Err(ClassFileError::TrailingBytes { .. })));
 }
 
 #[test]
@@ -206,11 +187,7 @@ fn every_truncation_is_an_error_not_a_panic() {
 fn zero_hooks_and_skips_leave_bytes_identical() {
     let bytes = Spec::new(vec![0xB1]).build();
     assert_eq!(instrument(&bytes, &[]).expect("x").bytes, bytes);
-    let bad_hooks = [MethodHook {
-        method_index: 3,
-        site: 1,
-        guarded: false,
-    }];
+    let bad_hooks = [MethodHook { method_index: 3, site: 1, guarded: false }];
     let out = instrument(&bytes, &bad_hooks).expect("x");
     assert_eq!(out.bytes, bytes);
     assert_eq!(out.skipped.len(), 1);
@@ -236,22 +213,12 @@ fn prologue_bytes_and_offsets() {
     let mut smt = vec![0, 3, 60, 64 + 2, 8, 0, 3];
     smt.extend_from_slice(&[255, 0, 1, 0, 1, 8, 0, 40, 0, 2, 1, 8, 0, 40]);
     let tya = vec![0, 1, 0x47, 0, 1, 0, 3, 0, 0, 0, 10, 0, 0]; // opaque to us
-    s.attrs = vec![
-        (9, lnt),
-        (12, lvt),
-        (8, smt),
-        (10, tya),
-        (11, vec![1, 2, 3]),
-    ];
+    s.attrs = vec![(9, lnt), (12, lvt), (8, smt), (10, tya), (11, vec![1, 2, 3])];
     let bytes = s.build();
     let before = method_code(&bytes, 0).expect("code").expect("has code");
     assert_eq!(before.frames.as_ref().map(|f| f.len()), Some(3));
 
-    let hooks = [MethodHook {
-        method_index: 0,
-        site: 300,
-        guarded: true,
-    }];
+    let hooks = [MethodHook { method_index: 0, site: 300, guarded: true }];
     let out = instrument(&bytes, &hooks).expect("instrument");
     assert_eq!(out.prologue_len, 8);
     let c = method_code(&out.bytes, 0).expect("code").expect("has code");
@@ -262,29 +229,16 @@ fn prologue_bytes_and_offsets() {
     assert_eq!(&c.code[6..8], &[0, 0]);
     assert_eq!(&c.code[8..], &before.code[..]);
     let mref = u16::from_be_bytes([c.code[4], c.code[5]]);
+    assert_eq!(mref as usize, pool_count(&out.bytes) as usize - 1, "Methodref appended last");
     assert_eq!(
-        mref as usize,
-        pool_count(&out.bytes) as usize - 1,
-        "Methodref appended last"
-    );
-    assert_eq!(
-        c.handlers
-            .iter()
-            .map(|h| (h.start_pc, h.end_pc, h.handler_pc))
-            .collect::<Vec<_>>(),
+        c.handlers.iter().map(|h| (h.start_pc, h.end_pc, h.handler_pc)).collect::<Vec<_>>(),
         vec![(8, 18, 28), (13, 14, 15)]
     );
-    assert_eq!(
-        c.handlers[0].catch_type.as_deref(),
-        Some("java/lang/Object")
-    );
+    assert_eq!(c.handlers[0].catch_type.as_deref(), Some("java/lang/Object"));
     assert_eq!(c.handlers[1].catch_type, None);
     assert_eq!(c.lines, vec![(0, 10), (12, 11), (68, 12)]);
     assert_eq!(
-        c.local_vars
-            .iter()
-            .map(|v| (v.start_pc, v.length, v.index))
-            .collect::<Vec<_>>(),
+        c.local_vars.iter().map(|v| (v.start_pc, v.length, v.index)).collect::<Vec<_>>(),
         vec![(0, 78, 0), (12, 10, 1)]
     );
     let frames = c.frames.expect("frames");
@@ -294,42 +248,21 @@ fn prologue_bytes_and_offsets() {
     assert_eq!(frames[1].uninitialized, vec![11]);
     assert_eq!((frames[2].frame_type, frames[2].offset), (255, 73));
     assert_eq!(frames[2].uninitialized, vec![48, 48]);
-    assert_eq!(
-        c.attribute_names,
-        vec![
-            "LineNumberTable",
-            "LocalVariableTable",
-            "StackMapTable",
-            "Foo"
-        ]
-    );
+    assert_eq!(c.attribute_names, vec!["LineNumberTable", "LocalVariableTable", "StackMapTable", "Foo"]);
 
     // Exercise line_at through exception_handlers.
-    let h = exception_handlers(&out.bytes, "m", "()V")
-        .expect("ok")
-        .expect("found");
+    let h = exception_handlers(&out.bytes, "m", "()V").expect("ok").expect("found");
     assert_eq!(h.line_at(0), Some(10));
     assert_eq!(h.line_at(7), Some(10));
     assert_eq!(h.line_at(12), Some(11));
     assert_eq!(h.line_at(67), Some(11));
     assert_eq!(h.line_at(70), Some(12));
-    assert_eq!(
-        exception_handlers(&out.bytes, "m", "(I)V").expect("ok"),
-        None
-    );
+    assert_eq!(exception_handlers(&out.bytes, "m", "(I)V").expect("ok"), None);
 
     // Second instrumentation reuses every constant; a large site adds one Integer.
     let again = instrument(&out.bytes, &hooks).expect("again");
     assert_eq!(pool_count(&again.bytes), pool_count(&out.bytes));
-    let big = instrument(
-        &out.bytes,
-        &[MethodHook {
-            method_index: 0,
-            site: 40000,
-            guarded: true,
-        }],
-    )
-    .expect("big");
+    let big = instrument(&out.bytes, &[MethodHook { method_index: 0, site: 40000, guarded: true }]).expect("big");
     assert_eq!(pool_count(&big.bytes), pool_count(&out.bytes) + 1);
     let c = method_code(&big.bytes, 0).expect("code").expect("has code");
     assert_eq!(c.code[0], 0x13, "ldc_w");
@@ -341,22 +274,14 @@ fn same_locals_1_stack_item_becomes_extended() {
     let mut s = Spec::new(vec![0x00; 64]);
     s.attrs = vec![(8, vec![0, 2, 64 + 57, 1, 0])];
     let out = instrument(&s.build(), &hook0()).expect("instrument");
-    let f = method_code(&out.bytes, 0)
-        .expect("ok")
-        .expect("code")
-        .frames
-        .expect("frames");
+    let f = method_code(&out.bytes, 0).expect("ok").expect("code").frames.expect("frames");
     assert_eq!((f[0].frame_type, f[0].offset), (247, 65));
     assert_eq!((f[1].frame_type, f[1].offset), (0, 66));
     // Small deltas stay compact.
     let mut s = Spec::new(vec![0x00; 64]);
     s.attrs = vec![(8, vec![0, 1, 64 + 3, 1])];
     let out = instrument(&s.build(), &hook0()).expect("instrument");
-    let f = method_code(&out.bytes, 0)
-        .expect("ok")
-        .expect("code")
-        .frames
-        .expect("frames");
+    let f = method_code(&out.bytes, 0).expect("ok").expect("code").frames.expect("frames");
     assert_eq!((f[0].frame_type, f[0].offset), (64 + 11, 11));
 }
 
@@ -364,15 +289,9 @@ fn same_locals_1_stack_item_becomes_extended() {
 fn bad_stack_map_is_an_error_but_ignored_before_50() {
     let mut s = Spec::new(vec![0xB1]);
     s.attrs = vec![(8, vec![0, 1, 200])];
-    assert_eq!(
-        instrument(&s.build(), &hook0()),
-        Err(ClassFileError::BadStackMapFrame { frame_type: 200 })
-    );
+    assert_eq!(instrument(&s.build(), &hook0()), Err(ClassFileError::BadStackMapFrame { frame_type: 200 }));
     s.attrs = vec![(8, vec![0, 1, 64, 9])];
-    assert_eq!(
-        instrument(&s.build(), &hook0()),
-        Err(ClassFileError::BadVerificationType { tag: 9 })
-    );
+    assert_eq!(instrument(&s.build(), &hook0()), Err(ClassFileError::BadVerificationType { tag: 9 }));
     // Major 49: the JVM ignores StackMapTable, so it is copied as is.
     s.major = 49;
     s.attrs = vec![(8, vec![0, 1, 200])];
@@ -388,10 +307,7 @@ fn pre_45_3_code_layout() {
     s.major = 45;
     s.minor = 0;
     let bytes = s.build();
-    assert_eq!(
-        parse(&bytes).expect("parse").methods[0].code_length,
-        Some(1)
-    );
+    assert_eq!(parse(&bytes).expect("parse").methods[0].code_length, Some(1));
     let out = instrument(&bytes, &hook0()).expect("instrument");
     let c = method_code(&out.bytes, 0).expect("ok").expect("code");
     assert_eq!((c.max_stack, c.code.len()), (1, 9));
@@ -403,10 +319,7 @@ fn code_length_limit() {
     let fits = Spec::new(vec![0; 65527]).build();
     let out = instrument(&fits, &hook0()).expect("instrument");
     assert!(out.skipped.is_empty());
-    assert_eq!(
-        parse(&out.bytes).expect("parse").methods[0].code_length,
-        Some(65535)
-    );
+    assert_eq!(parse(&out.bytes).expect("parse").methods[0].code_length, Some(65535));
     let too_big = Spec::new(vec![0; 65528]).build();
     let out = instrument(&too_big, &hook0()).expect("instrument");
     assert_eq!(out.bytes, too_big);
@@ -420,9 +333,7 @@ fn constant_pool_overflow() {
     let with_count = |count: usize| {
         let mut s = Spec::new(vec![0xB1]);
         s.extra_slots = count - 1 - BASE_POOL.len();
-        s.extra_pool = (0..s.extra_slots)
-            .map(|i| utf8_entry(&format!("u{i}")))
-            .collect();
+        s.extra_pool = (0..s.extra_slots).map(|i| utf8_entry(&format!("u{i}"))).collect();
         s.build()
     };
     let ok = with_count(65529);
@@ -430,26 +341,17 @@ fn constant_pool_overflow() {
     assert_eq!(pool_count(&out.bytes), 65535);
     parse(&out.bytes).expect("reparse");
     let over = with_count(65530);
-    assert!(matches!(
-        instrument(&over, &hook0()),
-        Err(ClassFileError::ConstantPoolOverflow { .. })
-    ));
+    assert!(matches!(instrument(&over, &hook0()), Err(ClassFileError::ConstantPoolOverflow { .. })));
     assert_eq!(instrument(&over, &[]).expect("no hooks").bytes, over);
 }
 
 #[test]
 fn line_at_picks_greatest_start_not_after_pc() {
-    let h = MethodHandlers {
-        handlers: vec![],
-        lines: vec![(10, 3), (0, 1), (5, 2), (10, 4)],
-    };
+    let h = MethodHandlers { handlers: vec![], lines: vec![(10, 3), (0, 1), (5, 2), (10, 4)] };
     assert_eq!(h.line_at(0), Some(1));
     assert_eq!(h.line_at(9), Some(2));
     assert_eq!(h.line_at(10), Some(4));
-    let empty = MethodHandlers {
-        handlers: vec![],
-        lines: vec![(4, 1)],
-    };
+    let empty = MethodHandlers { handlers: vec![], lines: vec![(4, 1)] };
     assert_eq!(empty.line_at(3), None);
 }
 
@@ -457,12 +359,8 @@ fn line_at_picks_greatest_start_not_after_pc() {
 // javac-compiled classes.
 
 pub(crate) fn temp_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir =
-        std::env::temp_dir().join(format!("faultline-cf-{tag}-{}-{nanos}", std::process::id()));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("faultline-cf-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -508,12 +406,8 @@ fn delta_methods() -> String {
     let mut s = String::new();
     for k in 0..12 {
         let body = "a = a * 3 + 1; ".repeat(k);
-        s.push_str(&format!(
-            "static int same{k}(int a, boolean b) {{ {body} if (b) a++; return a; }}\n"
-        ));
-        s.push_str(&format!(
-            "static int one{k}(int a, boolean b) {{ {body} return Math.max(a, b ? 1 : 2); }}\n"
-        ));
+        s.push_str(&format!("static int same{k}(int a, boolean b) {{ {body} if (b) a++; return a; }}\n"));
+        s.push_str(&format!("static int one{k}(int a, boolean b) {{ {body} return Math.max(a, b ? 1 : 2); }}\n"));
     }
     s
 }
@@ -555,21 +449,14 @@ fn javac_classes_round_trip_and_rewrite() {
             assert_eq!(instrument(&bytes, &[]).expect("no hooks").bytes, bytes);
 
             let hooks: Vec<MethodHook> = (0..info.methods.len())
-                .map(|i| MethodHook {
-                    method_index: i,
-                    site: i as i32,
-                    guarded: i % 2 == 1,
-                })
+                .map(|i| MethodHook { method_index: i, site: i as i32, guarded: i % 2 == 1 })
                 .collect();
             let out = instrument(&bytes, &hooks).expect("instrument");
             let again = parse(&out.bytes).expect("reparse");
             assert_eq!(again.name, info.name);
             assert_eq!(again.methods.len(), info.methods.len());
             for (i, (m, n)) in info.methods.iter().zip(&again.methods).enumerate() {
-                assert_eq!(
-                    (&m.name, &m.descriptor, m.access),
-                    (&n.name, &n.descriptor, n.access)
-                );
+                assert_eq!((&m.name, &m.descriptor, m.access), (&n.name, &n.descriptor, n.access));
                 let skipped = out.skipped.iter().any(|s| s.0 == i);
                 let expect_skip = m.code_length.is_none() || m.name == "<clinit>";
                 assert_eq!(skipped, expect_skip, "{}{}", m.name, m.descriptor);
@@ -585,21 +472,12 @@ fn javac_classes_round_trip_and_rewrite() {
                 assert_eq!(u16::from_be_bytes([b.code[1], b.code[2]]) as usize, i);
                 for (x, y) in a.handlers.iter().zip(&b.handlers) {
                     assert_eq!(
-                        (
-                            x.start_pc + 8,
-                            x.end_pc + 8,
-                            x.handler_pc + 8,
-                            &x.catch_type
-                        ),
+                        (x.start_pc + 8, x.end_pc + 8, x.handler_pc + 8, &x.catch_type),
                         (y.start_pc, y.end_pc, y.handler_pc, &y.catch_type)
                     );
                 }
                 assert_eq!(a.handlers.len(), b.handlers.len());
-                let shifted: Vec<_> = a
-                    .lines
-                    .iter()
-                    .map(|&(pc, l)| (if pc == 0 { 0 } else { pc + 8 }, l))
-                    .collect();
+                let shifted: Vec<_> = a.lines.iter().map(|&(pc, l)| (if pc == 0 { 0 } else { pc + 8 }, l)).collect();
                 assert_eq!(b.lines, shifted);
                 assert!(!a.lines.is_empty());
                 for (x, y) in a.local_vars.iter().zip(&b.local_vars) {
@@ -626,10 +504,7 @@ fn javac_classes_round_trip_and_rewrite() {
                             }
                             for (u, v) in x.uninitialized.iter().zip(&y.uninitialized) {
                                 assert_eq!(u + 8, *v);
-                                assert_eq!(
-                                    b.code[*v as usize], 0xBB,
-                                    "Uninitialized points at new"
-                                );
+                                assert_eq!(b.code[*v as usize], 0xBB, "Uninitialized points at new");
                                 uninit_seen += 1;
                             }
                         }
@@ -637,16 +512,10 @@ fn javac_classes_round_trip_and_rewrite() {
                     _ => panic!("frames appeared or vanished"),
                 }
             }
-            let h =
-                exception_handlers(&out.bytes, "handlers", "(Ljava/lang/String;)I").expect("ok");
+            let h = exception_handlers(&out.bytes, "handlers", "(Ljava/lang/String;)I").expect("ok");
             if let Some(h) = h {
-                let orig = exception_handlers(&bytes, "handlers", "(Ljava/lang/String;)I")
-                    .expect("ok")
-                    .expect("found");
-                assert!(h
-                    .handlers
-                    .iter()
-                    .any(|x| x.catch_type.as_deref() == Some("java/lang/NumberFormatException")));
+                let orig = exception_handlers(&bytes, "handlers", "(Ljava/lang/String;)I").expect("ok").expect("found");
+                assert!(h.handlers.iter().any(|x| x.catch_type.as_deref() == Some("java/lang/NumberFormatException")));
                 assert!(h.handlers.iter().any(|x| x.catch_type.is_none()), "finally");
                 assert_eq!(h.line_at(0), orig.line_at(0));
                 for hd in &h.handlers {
@@ -655,10 +524,7 @@ fn javac_classes_round_trip_and_rewrite() {
             }
         }
     }
-    assert!(
-        conversions.0 > 0 && conversions.1 > 0,
-        "no frame type conversion exercised: {conversions:?}"
-    );
+    assert!(conversions.0 > 0 && conversions.1 > 0, "no frame type conversion exercised: {conversions:?}");
     assert!(uninit_seen > 0, "no Uninitialized frame exercised");
     assert!(zero_delta_seen > 0, "no frame at offset 0 exercised");
 }
