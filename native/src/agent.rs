@@ -30,6 +30,9 @@ use crate::jvmti::{self, Jvmti};
 use crate::options::AgentOptions;
 use crate::{guard, transform};
 
+/// Labels of removed faults kept for their late events.
+const RETIRED_LABELS: usize = 1000;
+
 /// One armed fault, as the agent tracks it.
 pub struct ArmedFault {
     pub serial: i32,
@@ -118,6 +121,9 @@ pub struct Agent {
     table: RwLock<Arc<Vec<Arc<ArmedFault>>>>,
     control: Mutex<()>,
     labels: RwLock<HashMap<i32, Label>>,
+    /// Serials of removed faults, oldest first: their labels are kept for late events, up to
+    /// `RETIRED_LABELS`, so a JVM driven for months does not grow with every fault.
+    retired: Mutex<std::collections::VecDeque<i32>>,
     /// Startup options waiting for the JVM to finish initializing.
     pub pending: Mutex<Option<AgentOptions>>,
     next_serial: AtomicI32,
@@ -144,6 +150,7 @@ impl Agent {
             table: RwLock::new(Arc::new(Vec::new())),
             control: Mutex::new(()),
             labels: RwLock::new(HashMap::new()),
+            retired: Mutex::new(std::collections::VecDeque::new()),
             pending: Mutex::new(None),
             next_serial: AtomicI32::new(1),
             hooks_enabled: AtomicBool::new(false),
@@ -486,7 +493,19 @@ impl Agent {
             self.events.emit(Event::new(&f.spec.id, kind).with("calls", calls).with("injected", injected));
             out.push(f.spec.id.clone());
         }
+        self.retire_labels(removed.iter().map(|f| f.serial));
         Ok(out)
+    }
+
+    fn retire_labels(&self, serials: impl Iterator<Item = i32>) {
+        let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+        retired.extend(serials);
+        let mut labels = self.labels.write().unwrap_or_else(|p| p.into_inner());
+        while retired.len() > RETIRED_LABELS {
+            if let Some(old) = retired.pop_front() {
+                labels.remove(&old);
+            }
+        }
     }
 
     /// Drops removed faults from every site; sites left with no fault are cleared.
