@@ -118,3 +118,22 @@ fn missing_scenario_file_is_reported() {
     run.assert_passed("runsWithoutFaults");
     assert!(run.stderr.contains("/nonexistent/faults.toml"), "{}", run.stderr);
 }
+
+#[test]
+fn a_second_copy_of_the_agent_is_refused_with_the_active_path() {
+    let dir = Scratch::new("twocopies");
+    let copy = dir.path("libfaultline_agent.so");
+    std::fs::copy(agent_lib(), &copy).expect("copy the agent");
+    // The JVM starts with the original; the in-process API is pointed at the copy.
+    let run = run_java(
+        &[agentpath(""), format!("-Dfaultline.agent={}", copy.display())],
+        &["fixtures.Cases", "apiCheckedExceptionUndeclared"],
+    );
+    assert_ne!(run.status, 0, "{}", run.describe());
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("another copy of the faultline agent") && out.contains(&agent_lib().display().to_string()),
+        "{}",
+        run.describe()
+    );
+}

@@ -21,6 +21,18 @@ pub fn agent() -> Option<&'static Agent> {
     AGENT.get()
 }
 
+/// The file this library was loaded from, for messages (from the dynamic linker).
+pub fn loaded_from() -> Option<String> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr reads the address of a function of this library and fills `info`.
+    let found = unsafe { libc::dladdr(agent as *const () as *const c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dladdr returned a NUL-terminated path owned by the dynamic linker.
+    Some(unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
+}
+
 /// Runs `f`, turning a panic into a logged error and `fallback`.
 pub fn catching<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {

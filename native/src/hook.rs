@@ -54,13 +54,23 @@ pub struct FaultDefinition<'a> {
 impl JavaSide {
     /// Defines the hook classes in the bootstrap loader and binds their native methods.
     pub fn install(env: &mut JNIEnv, natives: &[jni::NativeMethod]) -> Result<JavaSide, String> {
+        // Another copy of the agent library (another path) already owns the hook classes:
+        // two agents would fight over them, so this one stays out.
+        if env.find_class(HOOK_CLASS).is_ok() {
+            let active = system_property(env, AGENT_PATH_PROPERTY).unwrap_or_else(|| "another path".into());
+            return Err(format!(
+                "another copy of the faultline agent, loaded from {active}, is already active in this JVM; \
+                 use that file (this one is {})",
+                crate::entry::loaded_from().unwrap_or_else(|| "unknown".into())
+            ));
+        }
+        let _ = env.exception_clear();
         let null = JObject::null();
         for (name, bytes) in BOOT_CLASSES {
-            if let Err(e) = env.define_class(*name, &null, bytes) {
-                // Already defined: an earlier copy of this agent in the same JVM. Reuse it.
-                let _ = env.exception_clear();
-                tracing::debug!("boot class {name} not defined again: {e}");
-            }
+            env.define_class(*name, &null, bytes).map_err(|e| {
+                let detail = take_exception_message(env).unwrap_or_else(|| e.to_string());
+                format!("cannot define the hook class {name}: {detail}")
+            })?;
         }
         let hook_local = find_boot_class(env, HOOK_CLASS)?;
         let fault_local = find_boot_class(env, FAULT_CLASS)?;
@@ -69,6 +79,9 @@ impl JavaSide {
         let sites_field = env
             .get_static_field_id(&hook_local, "sites", SITES_SIG)
             .map_err(|e| format!("hook class lacks its sites field: {e}"))?;
+        if let Some(path) = crate::entry::loaded_from() {
+            set_system_property(env, AGENT_PATH_PROPERTY, &path);
+        }
         let hook = env.new_global_ref(&hook_local).map_err(|e| e.to_string())?;
         let fault = env.new_global_ref(&fault_local).map_err(|e| e.to_string())?;
         Ok(JavaSide { hook, fault, sites_field, sites: std::sync::Mutex::new(SiteArray { array: None, capacity: 0 }) })
@@ -213,6 +226,40 @@ impl JavaSide {
         sites.capacity = capacity;
         Ok(())
     }
+}
+
+/// Where the active agent library was loaded from, for a second copy's error message.
+const AGENT_PATH_PROPERTY: &str = "faultline.agent.loaded";
+
+fn system_property(env: &mut JNIEnv, key: &str) -> Option<String> {
+    guard::with(|| {
+        let key = env.new_string(key).ok()?;
+        let value = env
+            .call_static_method("java/lang/System", "getProperty", "(Ljava/lang/String;)Ljava/lang/String;", &[JValue::Object(&key)])
+            .and_then(|v| v.l());
+        match value {
+            Ok(v) if !v.is_null() => java_string(env, &JString::from(v)),
+            _ => {
+                let _ = env.exception_clear();
+                None
+            }
+        }
+    })
+}
+
+fn set_system_property(env: &mut JNIEnv, key: &str, value: &str) {
+    guard::with(|| {
+        let (Ok(k), Ok(v)) = (env.new_string(key), env.new_string(value)) else { return };
+        let set = env.call_static_method(
+            "java/lang/System",
+            "setProperty",
+            "(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;",
+            &[JValue::Object(&k), JValue::Object(&v)],
+        );
+        if set.is_err() {
+            let _ = env.exception_clear();
+        }
+    })
 }
 
 /// Runs `f` in a fresh JNI local frame, so the local references it creates are freed.
