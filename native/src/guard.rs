@@ -10,13 +10,14 @@ thread_local! {
     static INSIDE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Takes the guard; false when this thread already holds it.
+/// Takes the guard; false when this thread already holds it. (Also false while the
+/// thread's native storage is being torn down: then faultline does nothing at all.)
 pub fn enter() -> bool {
-    INSIDE.with(|inside| !inside.replace(true))
+    INSIDE.try_with(|inside| !inside.replace(true)).unwrap_or(false)
 }
 
 pub fn exit() {
-    INSIDE.with(|inside| inside.set(false));
+    let _ = INSIDE.try_with(|inside| inside.set(false));
 }
 
 /// Runs `f` with the guard held, so Java code the agent calls cannot fire faults on this thread.
