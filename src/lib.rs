@@ -7,6 +7,8 @@ pub mod attach;
 pub mod client;
 #[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
+pub mod drill;
 pub mod duration;
 pub mod scenario;
 pub mod target;

@@ -206,6 +206,19 @@ impl Scenario {
         Parser { text, origin }.scenario()
     }
 
+    /// Parses fault tables that sit inside a larger TOML document (a drill's
+    /// `[[phase.fault]]`) by exactly the rules of a scenario's `[[fault]]`.
+    /// The tables' spans are offsets into `text`, so errors name their line
+    /// in that document.
+    pub fn from_fault_tables(
+        text: &str,
+        origin: &str,
+        tables: Vec<Spanned<RawTable>>,
+    ) -> Result<Scenario, ScenarioError> {
+        let faults = Parser { text, origin }.faults(tables)?;
+        Ok(Scenario { name: None, description: None, faults, origin: origin.to_string() })
+    }
+
     /// Reads and parses a scenario file; errors name the path.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let origin = path.display().to_string();
@@ -308,7 +321,7 @@ fn toml_duration(d: Duration) -> String {
 }
 
 /// A table whose keys and values remember where they were in the text.
-type RawTable = BTreeMap<Spanned<String>, Spanned<Value>>;
+pub type RawTable = BTreeMap<Spanned<String>, Spanned<Value>>;
 
 /// The second look at a file, once its top level is known to be sound: the
 /// `[[fault]]` tables with their own spans, which the first look loses.
@@ -357,6 +370,12 @@ impl Parser<'_> {
         } else {
             Vec::new()
         };
+        let faults = self.faults(raw_faults)?;
+        Ok(Scenario { name, description, faults, origin: self.origin.to_string() })
+    }
+
+    /// Parses fault tables in order and checks that their ids are unique.
+    fn faults(&self, raw_faults: Vec<Spanned<RawTable>>) -> Result<Vec<FaultSpec>, ScenarioError> {
         let mut faults = Vec::with_capacity(raw_faults.len());
         let mut ids: HashMap<String, usize> = HashMap::new();
         for (index, table) in raw_faults.into_iter().enumerate() {
@@ -374,7 +393,7 @@ impl Parser<'_> {
             }
             faults.push(fault);
         }
-        Ok(Scenario { name, description, faults, origin: self.origin.to_string() })
+        Ok(faults)
     }
 
     /// Parses the fault at `index` (0-based), returning it with the line
