@@ -261,6 +261,18 @@ impl Jvmti {
         Some(text)
     }
 
+    /// Copies out and frees an array of references the JVM allocated for a call's result.
+    fn take_array(&self, list: *mut jobject, count: jint) -> Vec<jobject> {
+        let out = if list.is_null() || count <= 0 {
+            Vec::new()
+        } else {
+            // SAFETY: the JVM returned `count` references at `list`.
+            unsafe { std::slice::from_raw_parts(list, count as usize) }.to_vec()
+        };
+        self.deallocate(list as *mut c_void);
+        out
+    }
+
     /// The JVM signature of a class, such as `Lcom/acme/Repo;` or `[I`.
     pub fn class_signature(&self, class: jclass) -> JvmtiResult<String> {
         let f = jvmti_fn!(
@@ -281,14 +293,7 @@ impl Jvmti {
         let mut classes: *mut jclass = ptr::null_mut();
         // SAFETY: both are valid out pointers.
         check("GetLoadedClasses", unsafe { f(self.0, &mut count, &mut classes) })?;
-        let list = if classes.is_null() || count <= 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the JVM returned `count` class references at `classes`.
-            unsafe { std::slice::from_raw_parts(classes, count as usize) }.to_vec()
-        };
-        self.deallocate(classes as *mut c_void);
-        Ok(list)
+        Ok(self.take_array(classes, count))
     }
 
     pub fn is_modifiable_class(&self, class: jclass) -> bool {
@@ -326,14 +331,7 @@ impl Jvmti {
         let mut list: *mut jclass = ptr::null_mut();
         // SAFETY: valid out pointers; `class` is live.
         check("GetImplementedInterfaces", unsafe { f(self.0, class, &mut count, &mut list) })?;
-        let out = if list.is_null() || count <= 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the JVM returned `count` references at `list`.
-            unsafe { std::slice::from_raw_parts(list, count as usize) }.to_vec()
-        };
-        self.deallocate(list as *mut c_void);
-        Ok(out)
+        Ok(self.take_array(list, count))
     }
 
     /// Every module of the JVM (JDK 9+), as local references.
@@ -343,14 +341,7 @@ impl Jvmti {
         let mut list: *mut jobject = ptr::null_mut();
         // SAFETY: valid out pointers.
         check("GetAllModules", unsafe { f(self.0, &mut count, &mut list) })?;
-        let out = if list.is_null() || count <= 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the JVM returned `count` references at `list`.
-            unsafe { std::slice::from_raw_parts(list, count as usize) }.to_vec()
-        };
-        self.deallocate(list as *mut c_void);
-        Ok(out)
+        Ok(self.take_array(list, count))
     }
 
     /// Lets `module` read `to_module`, so classes of named modules (the JDK's) may call
