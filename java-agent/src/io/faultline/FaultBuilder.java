@@ -100,13 +100,14 @@ public final class FaultBuilder {
     }
 
     private static String value(Object v) {
-        if (v instanceof Number) {
-            return v.toString();
-        }
-        String s = v.toString();
+        return v instanceof Number ? v.toString() : tomlString(v.toString());
+    }
+
+    /** A TOML basic string holding {@code text}, escaped; for code that writes scenario text. */
+    public static String tomlString(String text) {
         StringBuilder out = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
             switch (c) {
                 case '"': out.append("\\\""); break;
                 case '\\': out.append("\\\\"); break;
