@@ -70,6 +70,11 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Chaos drills: plan, inject on a schedule, observe, judge and report, from one drill file.
+    Drill {
+        #[command(subcommand)]
+        verb: faultline::drill::DrillVerb,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,6 +196,7 @@ fn main() -> ExitCode {
         Command::Events { pid, follow, json } => {
             Target::open(&pid, agent).and_then(|mut t| commands::events(&mut t, follow, json))
         }
+        Command::Drill { verb } => faultline::drill::command(verb, agent),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -407,3 +407,59 @@ fn jvm_of_another_user_is_refused_when_not_root() {
     let mark = s.output().len();
     assert!(s.calls_since(mark, 2).iter().all(|c| c.starts_with("call ok")), "the JVM is left as it was");
 }
+
+/// A minimal HTTP GET on loopback: the status code.
+fn http_status(port: u16, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the demo");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("bad reply {reply:?}"))
+}
+
+#[test]
+fn pool_fault_from_the_cli_saturates_the_demo_order_pool() {
+    let dir = Scratch::new("demo-serve");
+    let out_path = dir.path("out.txt");
+    let out = std::fs::File::create(&out_path).expect("out");
+    let mut child = std::process::Command::new(java())
+        .args(["-cp", &artifacts().join("faultline-demo.jar").display().to_string(), "com.acme.DemoMain", "serve", "--port", "0"])
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let port: u16 = loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(p) = text.lines().find_map(|l| l.strip_prefix("listening on 127.0.0.1:")) {
+            break p.trim().parse().expect("port");
+        }
+        assert!(std::time::Instant::now() < deadline, "the demo did not start: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pid = child.id().to_string();
+    assert_eq!(http_status(port, "/checkout"), 200);
+    let run = faultline(&["inject", &pid, "pool", "--pool", "orders-*", "--mode", "saturate", "--id", "orders-full"]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    let during = http_status(port, "/checkout");
+    let status = faultline(&["status", &pid, "--json"]);
+    let stop = faultline(&["stop", &pid]);
+    let after = http_status(port, "/checkout");
+    let events = faultline(&["events", &pid, "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(during, 503, "a saturated pool rejects the order");
+    assert!(status.stdout.contains("\"pools\""), "{}", status.stdout);
+    assert_eq!(stop.status, 0, "{}", stop.describe());
+    assert_eq!(after, 200, "the pool serves again after stop");
+    let pool_event = events
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["kind"] == "pool")
+        .unwrap_or_else(|| panic!("no pool event: {}", events.stdout));
+    assert_eq!(pool_event["occupied"], 4, "{pool_event}");
+    assert_eq!(pool_event["queue_filled"], 50, "{pool_event}");
+}

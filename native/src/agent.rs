@@ -221,11 +221,30 @@ impl Agent {
         }
 
         let now = Instant::now();
-        let mut fresh = Vec::new();
+        let mut fresh: Vec<Arc<ArmedFault>> = Vec::new();
         for spec in &scenario.faults {
             let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
-            let java_fault = hook::in_local_frame(env, 16, |env| self.define_fault(env, java, serial, spec))
-                .map_err(|e| format!("{}: fault '{}': {e}", scenario.origin, spec.id))?;
+            // The label first: a fault may report events while it is being defined (pools).
+            let exception = match &spec.kind {
+                FaultKind::Exception { throw, .. } => Some(throw.clone()),
+                _ => None,
+            };
+            self.labels
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(serial, Label { id: spec.id.clone(), kind: spec.kind.name(), exception });
+            let defined = hook::in_local_frame(env, 16, |env| self.define_fault(env, java, serial, spec));
+            let java_fault = match defined {
+                Ok(f) => f,
+                Err(e) => {
+                    // All or nothing: what this call already set up goes away again.
+                    for f in &fresh {
+                        java.remove_fault(env, &f.java);
+                    }
+                    self.retire_labels(fresh.iter().map(|f| f.serial).chain([serial]));
+                    return Err(format!("{}: fault '{}': {e}", scenario.origin, spec.id));
+                }
+            };
             let duration = spec.duration.or(default_duration);
             fresh.push(Arc::new(ArmedFault {
                 serial,
@@ -236,16 +255,6 @@ impl Agent {
                 subtypes: Mutex::new(HashSet::new()),
                 hits: Mutex::new(Hits::default()),
             }));
-        }
-        {
-            let mut labels = self.labels.write().unwrap_or_else(|p| p.into_inner());
-            for f in &fresh {
-                let exception = match &f.spec.kind {
-                    FaultKind::Exception { throw, .. } => Some(throw.clone()),
-                    _ => None,
-                };
-                labels.insert(f.serial, Label { id: f.spec.id.clone(), kind: f.spec.kind.name(), exception });
-            }
         }
 
         let mut all: Vec<Arc<ArmedFault>> = current.iter().cloned().collect();
@@ -260,16 +269,28 @@ impl Agent {
         let mut out = Vec::new();
         for f in &fresh {
             let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
-            let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
-            let mut event = Event::new(&f.spec.id, "armed")
-                .with("target", target.clone())
-                .with("fault_kind", f.spec.kind.name())
-                .with("methods", hits.methods.len());
+            let mut event = Event::new(&f.spec.id, "armed").with("fault_kind", f.spec.kind.name());
+            match &f.spec.kind {
+                FaultKind::Pool { pool, executor, mode } => {
+                    event = event
+                        .with("pool", pool.clone())
+                        .with("executor", executor.as_ref().map(|e| e.text().to_string()))
+                        .with("mode", mode.as_str());
+                }
+                kind => {
+                    event = event
+                        .with("target", kind.target().map(|t| t.to_string()).unwrap_or_default())
+                        .with("methods", hits.methods.len());
+                }
+            }
             if let Some(d) = f.deadline {
                 event = event.with("duration_ms", d.saturating_duration_since(now).as_millis() as u64);
             }
             self.events.emit(event);
-            if hits.methods.is_empty() && !at_startup {
+            // Pool faults report their own matches (executors) as they find them.
+            let method_fault = f.spec.kind.target().is_some();
+            if method_fault && hits.methods.is_empty() && !at_startup {
+                let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
                 let why = if hits.skipped.is_empty() {
                     "matches no loaded method yet; it stays armed and applies to classes loaded later".to_string()
                 } else {
@@ -305,7 +326,8 @@ impl Agent {
             }
             FaultKind::Hang { max, .. } => (hook::KIND_HANG, nanos(*max), 0, None, None),
             FaultKind::Pool { pool, executor, mode } => {
-                return crate::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str())
+                open_packages_for_pools(self, env);
+                return crate::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str());
             }
         };
         let throw_class = match throw {
@@ -632,7 +654,7 @@ impl Agent {
     pub fn on_vm_death(&self) {
         for f in self.table().iter() {
             let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
-            if hits.methods.is_empty() {
+            if f.spec.kind.target().is_some() && hits.methods.is_empty() {
                 let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
                 let why = "matched no method while this JVM ran: check the class and method names of the target";
                 eprintln!("faultline: fault '{}' ({target}) {why}", f.spec.id);
@@ -803,6 +825,29 @@ fn is_subtype(
     }
     memo.insert(name, result);
     result
+}
+
+/// Opens `java.lang` and `java.util.concurrent` of java.base to the hook's module: pool
+/// faults find an executor from its worker threads, which no public API allows.
+pub fn open_packages_for_pools(agent: &Agent, env: &mut JNIEnv) {
+    let Some(java) = agent.java.get() else { return };
+    hook::in_local_frame(env, 16, |env| {
+        let modules = guard::with(|| -> jni::errors::Result<(JObject, JObject)> {
+            let hook_module = env.call_method(java.hook_class(), "getModule", "()Ljava/lang/Module;", &[])?.l()?;
+            let object = env.find_class("java/lang/Object")?;
+            let base = env.call_method(&object, "getModule", "()Ljava/lang/Module;", &[])?.l()?;
+            Ok((base, hook_module))
+        });
+        let Ok((base, hook_module)) = modules else {
+            let _ = env.exception_clear();
+            return;
+        };
+        for package in [c"java.lang", c"java.util.concurrent"] {
+            if let Err(e) = agent.jvmti.add_module_opens(base.as_raw(), package, hook_module.as_raw()) {
+                tracing::warn!("opening {package:?} to the hook: {e}");
+            }
+        }
+    });
 }
 
 /// Lets every named module read the hook's module: JDK classes live in named modules, and

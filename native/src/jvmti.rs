@@ -352,7 +352,14 @@ impl Jvmti {
         check("AddModuleReads", unsafe { f(self.0, module, to_module) })
     }
 
-    /// Opens `package` of `module` to `to_module` (used for reflective access to JDK internals).
+    /// Opens `package` of `module` to `to_module` for deep reflection (JVMTI 9+).
+    pub fn add_module_opens(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
+        let f = jvmti_fn!(self, 96, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
+        // SAFETY: live references and a NUL-terminated package name.
+        check("AddModuleOpens", unsafe { f(self.0, module, package.as_ptr(), to_module) })
+    }
+
+    /// Exports `package` of `module` to `to_module`.
     pub fn add_module_exports(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
         let f =
             jvmti_fn!(self, 95, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);

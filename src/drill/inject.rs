@@ -1,0 +1,191 @@
+//! The drill's hold on its target JVMs: resolving them, arming a phase's faults on every
+//! one, removing them, and collecting the agents' events. Whatever happens to the run (an
+//! error, a signal, a panic), `remove_all` runs before the process exits, and every fault
+//! also carries a lease so that a `kill -9` of the CLI cannot leave one behind.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::attach::hotspot;
+use crate::attach::ps::{self, Jvm};
+use crate::client::{agent_library, AgentClient};
+use crate::commands::Target;
+use crate::scenario::Scenario;
+
+/// Added to the drill's remaining time for a fault's lease: long enough that a slow phase
+/// boundary never lets a fault lapse early, short enough that a killed CLI's faults go soon.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+/// The JVMs named by a drill's `targets`, each resolved once; two names for one JVM are an
+/// error (its faults would be armed twice).
+pub fn resolve(names: &[String]) -> Result<Vec<(String, Jvm)>> {
+    let mut seen: BTreeMap<i32, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for name in names {
+        let jvm = ps::resolve(name).with_context(|| format!("target {name:?}"))?;
+        if let Some(other) = seen.insert(jvm.info.pid, name.clone()) {
+            bail!(
+                "targets {other:?} and {name:?} both resolve to JVM {} ({}): list each JVM once",
+                jvm.info.pid,
+                jvm.main
+            );
+        }
+        out.push((name.clone(), jvm));
+    }
+    Ok(out)
+}
+
+/// One attached JVM. The agent serves one connection at a time, so the drill connects for
+/// each request instead of holding the channel: `faultline status` and friends keep working
+/// while a drill runs.
+pub struct Attached {
+    pub name: String,
+    pub jvm: Jvm,
+    library: std::path::PathBuf,
+    /// The events cursor: only events after the drill started are collected.
+    next_event: u64,
+    /// Fault ids this drill armed here and has not removed yet.
+    armed: Vec<String>,
+}
+
+impl Attached {
+    pub fn pid(&self) -> i32 {
+        self.jvm.info.pid
+    }
+
+    /// One request on a fresh connection (re-attaching if the agent's channel has closed).
+    pub fn request(&self, request: &Value) -> Result<Value> {
+        let mut client = AgentClient::connect(&self.jvm, &self.library, hotspot::DEFAULT_TIMEOUT)
+            .with_context(|| format!("lost target JVM {} ({})", self.pid(), self.name))?;
+        client.request(request)
+    }
+}
+
+/// A fault armed in one JVM, as the journal records it.
+pub struct ArmedFault {
+    pub pid: i32,
+    pub id: String,
+    pub methods: Vec<String>,
+    pub method_count: u64,
+}
+
+pub struct Injector {
+    pub targets: Vec<Attached>,
+}
+
+impl Injector {
+    /// Attaches to every resolved JVM (loading the agent where needed).
+    pub fn attach(resolved: Vec<(String, Jvm)>, agent: Option<&Path>) -> Result<Injector> {
+        let mut targets = Vec::new();
+        for (name, jvm) in resolved {
+            let pid = jvm.info.pid;
+            drop(jvm); // Target::open resolves it again, with the agent state after loading.
+            let mut target = Target::open(&pid.to_string(), agent).with_context(|| format!("target {name:?}"))?;
+            let reply = target.client.request(&json!({"op": "events", "since": u64::MAX}))?;
+            let next_event = reply["next"].as_u64().unwrap_or(0);
+            let library = agent_library(agent)?;
+            targets.push(Attached { name, jvm: target.jvm, library, next_event, armed: Vec::new() });
+        }
+        Ok(Injector { targets })
+    }
+
+    /// Arms `scenario` on every target, each fault leased for `lease` (a fault's own shorter
+    /// duration stands). On a failure, what was armed stays recorded for `remove_all`.
+    pub fn arm(&mut self, scenario: &Scenario, lease: Duration) -> Result<Vec<ArmedFault>> {
+        let mut leased = scenario.clone();
+        for fault in &mut leased.faults {
+            fault.duration = Some(fault.duration.map_or(lease, |d| d.min(lease)));
+        }
+        let mut out = Vec::new();
+        for t in &mut self.targets {
+            let pid = t.pid();
+            let reply = t
+                .request(&json!({
+                    "op": "arm",
+                    "scenario": leased.to_toml(),
+                    "origin": scenario.origin,
+                    "default_duration_ms": lease.as_millis() as u64,
+                }))
+                .with_context(|| format!("arming {} in JVM {pid}", leased.origin))?;
+            for a in reply["armed"].as_array().into_iter().flatten() {
+                if let Some(id) = a["id"].as_str() {
+                    t.armed.push(id.to_string());
+                }
+            }
+            let status = t.request(&json!({"op": "status"}))?;
+            for fault in &leased.faults {
+                let s = status["faults"].as_array().into_iter().flatten().find(|f| f["id"] == fault.id.as_str());
+                let methods = s
+                    .and_then(|s| s["methods"].as_array())
+                    .map(|m| m.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                let method_count = s.and_then(|s| s["method_count"].as_u64()).unwrap_or(0);
+                out.push(ArmedFault { pid, id: fault.id.clone(), methods, method_count });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the faults this drill armed, on every target; returns (pid, removed ids)
+    /// and the first error, after trying every target.
+    pub fn remove_all(&mut self) -> (Vec<(i32, Vec<String>)>, Option<anyhow::Error>) {
+        let mut removed = Vec::new();
+        let mut first_error = None;
+        for t in &mut self.targets {
+            if t.armed.is_empty() {
+                continue;
+            }
+            let pid = t.pid();
+            match t.request(&json!({"op": "stop", "ids": t.armed})) {
+                Ok(reply) => {
+                    let ids = reply["removed"].as_array().into_iter().flatten().filter_map(Value::as_str);
+                    removed.push((pid, ids.map(str::to_string).collect()));
+                    t.armed.clear();
+                }
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(anyhow!("removing faults from JVM {pid}: {e:#}"));
+                    }
+                }
+            }
+        }
+        (removed, first_error)
+    }
+
+    /// Whether any fault of this drill is still armed.
+    pub fn any_armed(&self) -> bool {
+        self.targets.iter().any(|t| !t.armed.is_empty())
+    }
+
+    /// New agent events of every target since the last call, as (pid, event).
+    pub fn collect_events(&mut self) -> Result<Vec<(i32, Value)>> {
+        let mut out = Vec::new();
+        for t in &mut self.targets {
+            let pid = t.pid();
+            let reply = t.request(&json!({"op": "events", "since": t.next_event}))?;
+            for line in reply["events"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if let Ok(event) = serde_json::from_str::<Value>(line) {
+                    out.push((pid, event));
+                }
+            }
+            t.next_event = reply["next"].as_u64().unwrap_or(t.next_event);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Injector {
+    /// The last line of defence: a panic or an early return still removes the faults.
+    fn drop(&mut self) {
+        if self.any_armed() {
+            let (_, error) = self.remove_all();
+            if let Some(e) = error {
+                eprintln!("faultline: {e:#}; the fault's lease will remove it");
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! `faultline drill`: chaos drills from one TOML file. Plan (`model`), check the blast
+//! radius (`check`), run with open-loop load, probes and alarms (`run`, `load`, `probe`,
+//! `alarm`, `inject`), record (`journal`), judge (`judge`) and report (`report`).
+
+pub mod alarm;
+pub mod check;
+pub mod inject;
+pub mod journal;
+pub mod judge;
+pub mod load;
+pub mod model;
+pub mod probe;
+pub mod report;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+
+/// The three verbs of `faultline drill`.
+#[derive(Subcommand)]
+pub enum DrillVerb {
+    /// Validate a drill file, attach to its targets without injecting anything, and show per fault the methods it would hit.
+    Check {
+        drill: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a drill with live progress; writes DIR/journal.jsonl, DIR/report.html and DIR/summary.json. Exit 0 when every expectation held, 1 otherwise.
+    Run {
+        drill: PathBuf,
+        /// Where to write the journal and the report (default drills/NAME-TIMESTAMP/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print summary.json on stdout at the end (progress goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the report and summary.json again from DIR/journal.jsonl.
+    Report { dir: PathBuf },
+}
+
+/// Runs one drill verb; an error, or a drill that did not pass, comes back as an error (exit 1).
+pub fn command(verb: DrillVerb, agent: Option<&Path>) -> Result<()> {
+    match verb {
+        DrillVerb::Check { drill, json } => check::check(&drill, json, agent),
+        DrillVerb::Run { drill, out, json } => {
+            let finished = run::run(&drill, out, json, agent)?;
+            let report = finished.dir.join(report::HTML);
+            announce(&finished.summary, &report, json);
+            if finished.summary["passed"] != true {
+                bail!("the drill did not pass (report: {})", report.display());
+            }
+            Ok(())
+        }
+        DrillVerb::Report { dir } => {
+            let summary = report::render(&dir)?;
+            announce(&summary, &dir.join(report::HTML), false);
+            Ok(())
+        }
+    }
+}
+
+/// The verdict, the figures and the failed expectations, then the report's path.
+fn announce(summary: &serde_json::Value, report: &Path, json_out: bool) {
+    if json_out {
+        println!("{summary}");
+        return;
+    }
+    let ms = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{:.1} s", x / 1000.0));
+    println!(
+        "verdict: {}{}  time to detect: {}  time to recover: {}",
+        if summary["passed"] == true { "PASSED" } else { "FAILED" },
+        if summary["aborted"] == true { " (stopped early)" } else { "" },
+        ms(&summary["time_to_detect_ms"]),
+        ms(&summary["time_to_recover_ms"])
+    );
+    for e in summary["expectations"].as_array().into_iter().flatten() {
+        println!(
+            "  {} {}: {}",
+            if e["held"] == true { "ok  " } else { "FAIL" },
+            e["what"].as_str().unwrap_or(""),
+            e["detail"].as_str().unwrap_or("")
+        );
+    }
+    println!("report: {}", report.display());
+}

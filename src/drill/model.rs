@@ -1,0 +1,815 @@
+//! The drill file: what to inject, when, against which JVMs, and what the service is
+//! expected to do meanwhile. Read from TOML as strictly as scenarios are: every error names
+//! the file, the line and the key. Faults, inline or in a scenario file, are parsed by the
+//! scenario module: there is one parser of faults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::{Spanned, Value};
+
+use crate::duration::{format_duration, parse_duration};
+use crate::scenario::{RawTable, Scenario, ScenarioError};
+
+/// The keys of a drill file's top level.
+const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];
+const LOAD_KEYS: [&str; 3] = ["url", "rate", "timeout"];
+const STEADY_KEYS: [&str; 5] = ["url", "every", "window", "max_error_rate", "max_p99"];
+const ALARM_KEYS: [&str; 4] = ["name", "command", "every", "expect_within"];
+const PHASE_KEYS: [&str; 6] = ["name", "duration", "scenario", "fault", "expect", "recover_within"];
+const ABORT_KEYS: [&str; 3] = ["max_error_rate", "max_p99", "for"];
+
+/// The highest request rate a drill may ask for: enough for any loopback service test,
+/// low enough that a typo (`rate = 100000`) cannot flood the machine.
+pub const MAX_RATE: f64 = 5000.0;
+/// The longest drill accepted, so that every loop of a run is bounded in time.
+pub const MAX_TOTAL: Duration = Duration::from_secs(24 * 3600);
+
+/// A validated drill.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    pub name: String,
+    pub objective: Option<String>,
+    /// As written: pids or substrings of main classes, resolved when the drill runs.
+    pub targets: Vec<String>,
+    pub load: Option<Load>,
+    pub steady: SteadyState,
+    pub alarms: Vec<Alarm>,
+    pub phases: Vec<Phase>,
+    pub abort: Option<Abort>,
+    /// The file's path, for messages.
+    pub origin: String,
+}
+
+/// Traffic the drill generates itself, open loop.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub url: String,
+    pub rate: f64,
+    pub timeout: Duration,
+}
+
+/// The hypothesis, judged over a sliding window every `every`.
+#[derive(Debug, Clone)]
+pub struct SteadyState {
+    pub url: Option<String>,
+    pub every: Duration,
+    pub window: Duration,
+    pub max_error_rate: Option<f64>,
+    pub max_p99: Option<Duration>,
+}
+
+/// A monitoring check under test: the command exits 0 while the alarm is firing.
+#[derive(Debug, Clone)]
+pub struct Alarm {
+    pub name: String,
+    pub command: Vec<String>,
+    pub every: Duration,
+    pub expect_within: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The hypothesis must hold in every window of the phase.
+    Steady,
+    /// The hypothesis may break.
+    Degraded,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Steady => "steady",
+            Expect::Degraded => "degraded",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub name: String,
+    pub duration: Duration,
+    /// The faults armed on every target at the phase start; empty for none.
+    pub faults: Scenario,
+    pub expect: Expect,
+    pub recover_within: Option<Duration>,
+    /// 1-based line of the `[[phase]]` header.
+    pub line: usize,
+}
+
+/// Remove every fault at once when breached for `sustained`.
+#[derive(Debug, Clone)]
+pub struct Abort {
+    pub max_error_rate: Option<f64>,
+    pub max_p99: Option<Duration>,
+    pub sustained: Duration,
+}
+
+impl Drill {
+    /// Reads and validates a drill file; a phase's `scenario` path is relative to the file.
+    pub fn load(path: &Path) -> Result<Drill, ScenarioError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            origin: origin.clone(),
+            line: None,
+            key: None,
+            message: format!("cannot read the drill file: {e}"),
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Drill::parse(&text, &origin, &base)
+    }
+
+    /// Parses and validates a drill; `base` is where relative scenario paths start.
+    pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Drill, ScenarioError> {
+        DrillParser { text, origin, base }.drill()
+    }
+
+    /// The sum of the phases.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|p| p.duration).sum()
+    }
+
+    /// Whether any phase arms a fault.
+    pub fn injects(&self) -> bool {
+        self.phases.iter().any(|p| !p.faults.faults.is_empty())
+    }
+
+    /// The drill as JSON, recorded at the head of the journal so that the report needs
+    /// nothing else.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        serde_json::json!({
+            "name": self.name,
+            "objective": self.objective,
+            "origin": self.origin,
+            "targets": self.targets,
+            "load": self.load.as_ref().map(|l| serde_json::json!({"url": l.url, "rate": l.rate, "timeout_ms": ms(l.timeout)})),
+            "steady_state": {
+                "url": self.steady.url,
+                "every_ms": ms(self.steady.every),
+                "window_ms": ms(self.steady.window),
+                "max_error_rate": self.steady.max_error_rate,
+                "max_p99_ms": self.steady.max_p99.map(ms),
+            },
+            "alarms": self.alarms.iter().map(|a| serde_json::json!({
+                "name": a.name, "command": a.command, "every_ms": ms(a.every), "expect_within_ms": ms(a.expect_within),
+            })).collect::<Vec<_>>(),
+            "phases": self.phases.iter().map(|p| serde_json::json!({
+                "name": p.name,
+                "duration_ms": ms(p.duration),
+                "expect": p.expect.as_str(),
+                "recover_within_ms": p.recover_within.map(ms),
+                "faults": p.faults.faults.iter().map(|f| serde_json::json!({
+                    "id": f.id,
+                    "kind": f.kind.name(),
+                    "target": f.kind.target().map(|t| t.to_string()),
+                    "toml": f.to_toml(),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "abort": self.abort.as_ref().map(|a| serde_json::json!({
+                "max_error_rate": a.max_error_rate, "max_p99_ms": a.max_p99.map(ms), "for_ms": ms(a.sustained),
+            })),
+        })
+    }
+}
+
+/// The second look at the file, once its top level is known to be sound: the tables with
+/// their own spans, which the first look loses.
+#[derive(Deserialize)]
+struct RawSections {
+    load: Option<Spanned<RawTable>>,
+    steady_state: Option<Spanned<RawTable>>,
+    #[serde(default)]
+    alarm: Vec<Spanned<RawTable>>,
+    #[serde(default)]
+    phase: Vec<Spanned<RawTable>>,
+    #[serde(rename = "abort")]
+    abort_: Option<Spanned<RawTable>>,
+}
+
+/// The third look: each phase's `[[phase.fault]]` tables with their spans.
+#[derive(Deserialize)]
+struct RawPhaseFaults {
+    #[serde(default)]
+    phase: Vec<PhaseFaults>,
+}
+
+#[derive(Deserialize)]
+struct PhaseFaults {
+    #[serde(default)]
+    fault: Vec<Spanned<RawTable>>,
+}
+
+struct DrillParser<'a> {
+    text: &'a str,
+    origin: &'a str,
+    base: &'a Path,
+}
+
+impl DrillParser<'_> {
+    fn drill(&self) -> Result<Drill, ScenarioError> {
+        let top: RawTable = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
+        let top = self.section(top, None, 1, &TOP_KEYS)?;
+        for (key, want_table) in [("load", true), ("steady_state", true), ("abort", true)] {
+            if let Some(entry) = top.get(key) {
+                if want_table && !entry.value.is_table() {
+                    return Err(top.wrong_type(entry, &format!("a table, [{key}]")));
+                }
+            }
+        }
+        for key in ["alarm", "phase"] {
+            if let Some(entry) = top.get(key) {
+                match &entry.value {
+                    Value::Array(items) if items.iter().all(Value::is_table) => {}
+                    Value::Table(_) => {
+                        return Err(top.error_at(key, format!("write each {key} as [[{key}]], with double brackets")))
+                    }
+                    _ => return Err(top.wrong_type(entry, &format!("[[{key}]] tables"))),
+                }
+            }
+        }
+        let name = top.required_string("name", "what the drill is about, e.g. name = \"checkout survives a slow gateway\"")?;
+        let objective = top.string("objective")?.map(|(_, s)| s.to_string());
+        let targets = match top.get("targets") {
+            None => Vec::new(),
+            Some(entry) => top.string_list(entry, "targets")?,
+        };
+
+        let raw: RawSections = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
+        let load = match raw.load {
+            Some(t) => Some(self.load(t)?),
+            None => None,
+        };
+        let Some(steady) = raw.steady_state else {
+            return Err(self.error(
+                None,
+                Some("steady_state"),
+                "missing, and required: the hypothesis, e.g. [steady_state] with window = \"2s\" and max_error_rate = 0.01"
+                    .into(),
+            ));
+        };
+        let steady = self.steady(steady, load.is_some())?;
+        let alarms = raw.alarm.into_iter().map(|t| self.alarm(t)).collect::<Result<Vec<_>, _>>()?;
+        let mut alarm_names = BTreeMap::new();
+        for alarm in &alarms {
+            if alarm_names.insert(alarm.name.clone(), ()).is_some() {
+                return Err(self.error(None, Some("alarm.name"), format!("two alarms are named {:?}", alarm.name)));
+            }
+        }
+        let faults: RawPhaseFaults = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
+        if raw.phase.is_empty() {
+            return Err(self.error(None, Some("phase"), "missing, and required: at least one [[phase]]".into()));
+        }
+        let mut phases = Vec::new();
+        for (table, inline) in raw.phase.into_iter().zip(faults.phase.into_iter().map(|p| p.fault)) {
+            phases.push(self.phase(table, inline, phases.len())?);
+        }
+        let abort = match raw.abort_ {
+            Some(t) => Some(self.abort(t)?),
+            None => None,
+        };
+        let drill = Drill { name, objective, targets, load, steady, alarms, phases, abort, origin: self.origin.into() };
+        self.check_whole(&drill, &top)?;
+        Ok(drill)
+    }
+
+    /// Rules that span sections.
+    fn check_whole(&self, drill: &Drill, top: &Section) -> Result<(), ScenarioError> {
+        if drill.total() > MAX_TOTAL {
+            return Err(self.error(None, Some("phase.duration"), "the phases add up to more than 24h".into()));
+        }
+        if drill.injects() && drill.targets.is_empty() {
+            return Err(top.missing("targets", "the JVMs to inject into, e.g. targets = [\"com.acme.DemoMain\"]"));
+        }
+        let first = &drill.phases[0];
+        if !first.faults.faults.is_empty() || first.duration < drill.steady.window {
+            return Err(self.error(
+                Some(first.line),
+                Some("phase"),
+                format!(
+                    "the first phase must be a baseline: no faults, and at least as long as steady_state.window ({}), \
+                     so that the hypothesis is seen to hold before anything is injected",
+                    format_duration(drill.steady.window)
+                ),
+            ));
+        }
+        if let Some(p) = drill.phases.iter().find(|p| p.expect == Expect::Steady && p.recover_within.is_some()) {
+            let index = drill.phases.iter().position(|q| q.line == p.line).unwrap_or(0);
+            let before_has_faults = index > 0 && !drill.phases[index - 1].faults.faults.is_empty();
+            if !before_has_faults {
+                return Err(self.error(
+                    Some(p.line),
+                    Some("phase.recover_within"),
+                    "applies after a phase with faults only: the previous phase arms none".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&self, table: Spanned<RawTable>) -> Result<Load, ScenarioError> {
+        let s = self.section_spanned(table, "load", &LOAD_KEYS)?;
+        let url = s.url("url")?.ok_or_else(|| s.missing("url", "where to send requests, e.g. \"http://127.0.0.1:8080/checkout\""))?;
+        let rate = s.number("rate")?.ok_or_else(|| s.missing("rate", "requests per second, e.g. rate = 100"))?;
+        if !(rate > 0.0 && rate <= MAX_RATE) {
+            return Err(s.error_at("rate", format!("must be above 0 and at most {MAX_RATE} requests per second, found {rate}")));
+        }
+        let timeout = s.positive_duration("timeout")?.unwrap_or(Duration::from_secs(2));
+        Ok(Load { url, rate, timeout })
+    }
+
+    fn steady(&self, table: Spanned<RawTable>, has_load: bool) -> Result<SteadyState, ScenarioError> {
+        let s = self.section_spanned(table, "steady_state", &STEADY_KEYS)?;
+        let url = s.url("url")?;
+        if url.is_none() && !has_load {
+            return Err(s.missing("url", "something to measure: a probe url here, or a [load] section"));
+        }
+        let every = s.positive_duration("every")?.unwrap_or(Duration::from_millis(200));
+        if every < Duration::from_millis(20) {
+            return Err(s.error_at("every", "must be at least 20ms"));
+        }
+        let window = s.positive_duration("window")?.unwrap_or(Duration::from_secs(2));
+        if window < every {
+            return Err(s.error_at("window", format!("must be at least `every` ({})", format_duration(every))));
+        }
+        let max_error_rate = s.fraction("max_error_rate")?;
+        let max_p99 = s.positive_duration("max_p99")?;
+        if max_error_rate.is_none() && max_p99.is_none() {
+            return Err(s.missing("max_error_rate", "a hypothesis: max_error_rate, max_p99 or both"));
+        }
+        Ok(SteadyState { url, every, window, max_error_rate, max_p99 })
+    }
+
+    fn alarm(&self, table: Spanned<RawTable>) -> Result<Alarm, ScenarioError> {
+        let s = self.section_spanned(table, "alarm", &ALARM_KEYS)?;
+        let name = s.required_string("name", "what the alarm is called")?;
+        let entry = s.get("command").ok_or_else(|| {
+            s.missing("command", "the check to run, e.g. command = [\"sh\", \"-c\", \"test -e /run/alerts/x\"]")
+        })?;
+        let command = s.string_list(entry, "command")?;
+        if command.is_empty() || command[0].is_empty() {
+            return Err(s.error_at("command", "must name a program to run"));
+        }
+        let every = s.positive_duration("every")?.unwrap_or(Duration::from_secs(1));
+        if every < Duration::from_millis(100) {
+            return Err(s.error_at("every", "must be at least 100ms"));
+        }
+        let expect_within = s
+            .positive_duration("expect_within")?
+            .ok_or_else(|| s.missing("expect_within", "how soon after the first fault it must fire, e.g. \"30s\""))?;
+        Ok(Alarm { name, command, every, expect_within })
+    }
+
+    fn phase(&self, table: Spanned<RawTable>, inline: Vec<Spanned<RawTable>>, index: usize) -> Result<Phase, ScenarioError> {
+        let s = self.section_spanned(table, "phase", &PHASE_KEYS)?;
+        let name = match s.string("name")? {
+            Some((_, n)) if !n.is_empty() => n.to_string(),
+            Some(_) => return Err(s.error_at("name", "must not be empty")),
+            None => format!("phase {}", index + 1),
+        };
+        let duration = s
+            .positive_duration("duration")?
+            .ok_or_else(|| s.missing("duration", "how long the phase lasts, e.g. duration = \"20s\""))?;
+        if let Some(entry) = s.get("fault") {
+            if !matches!(&entry.value, Value::Array(items) if items.iter().all(Value::is_table)) {
+                return Err(s.wrong_type(entry, "[[phase.fault]] tables"));
+            }
+        }
+        let faults = match (s.string("scenario")?, inline.is_empty()) {
+            (Some((entry, _)), false) => {
+                return Err(s.error_at(&entry.key, "a phase takes a scenario file or [[phase.fault]] tables, not both"))
+            }
+            (Some((_, path)), true) => {
+                let full: PathBuf = self.base.join(path);
+                if !full.is_file() {
+                    return Err(s.error_at(
+                        "scenario",
+                        format!("no scenario file at {} (paths are relative to the drill file)", full.display()),
+                    ));
+                }
+                Scenario::load(&full)?
+            }
+            (None, _) => Scenario::from_fault_tables(self.text, self.origin, inline)?,
+        };
+        let expect = match s.string("expect")? {
+            None | Some((_, "steady")) => Expect::Steady,
+            Some((_, "degraded")) => Expect::Degraded,
+            Some((entry, other)) => {
+                return Err(s.error_at(&entry.key, format!("unknown value {other:?}; expected \"steady\" or \"degraded\"")))
+            }
+        };
+        let recover_within = s.positive_duration("recover_within")?;
+        if recover_within.is_some() && expect == Expect::Degraded {
+            return Err(s.error_at("recover_within", "applies to steady phases only: this one expects \"degraded\""));
+        }
+        Ok(Phase { name, duration, faults, expect, recover_within, line: s.header })
+    }
+
+    fn abort(&self, table: Spanned<RawTable>) -> Result<Abort, ScenarioError> {
+        let s = self.section_spanned(table, "abort", &ABORT_KEYS)?;
+        let max_error_rate = s.fraction("max_error_rate")?;
+        let max_p99 = s.positive_duration("max_p99")?;
+        if max_error_rate.is_none() && max_p99.is_none() {
+            return Err(s.missing("max_error_rate", "when to abort: max_error_rate, max_p99 or both"));
+        }
+        let sustained = s.duration("for")?.unwrap_or(Duration::ZERO);
+        Ok(Abort { max_error_rate, max_p99, sustained })
+    }
+
+    fn section_spanned(&self, table: Spanned<RawTable>, name: &str, known: &[&str]) -> Result<Section<'_>, ScenarioError> {
+        let header = self.line(table.span().start);
+        self.section(table.into_inner(), Some(name), header, known)
+    }
+
+    fn section(&self, table: RawTable, name: Option<&str>, header: usize, known: &[&str]) -> Result<Section<'_>, ScenarioError> {
+        let mut entries: Vec<Entry> = table
+            .into_iter()
+            .map(|(key, value)| Entry {
+                offset: key.span().start,
+                line: self.line(key.span().start),
+                key: key.into_inner(),
+                value: value.into_inner(),
+            })
+            .collect();
+        entries.sort_by_key(|e| e.offset);
+        let section = Section { parser: self, name: name.map(str::to_string), header, entries };
+        if let Some(entry) = section.entries.iter().find(|e| !known.contains(&e.key.as_str())) {
+            return Err(section.error_at(
+                &entry.key,
+                format!("unknown key{}; valid keys are {}", suggestion(&entry.key, known), known.join(", ")),
+            ));
+        }
+        Ok(section)
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+    }
+
+    fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
+        ScenarioError { origin: self.origin.to_string(), line, key: key.map(str::to_string), message }
+    }
+
+    fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let line = e.span().map(|span| self.line(span.start));
+        self.error(line, None, format!("invalid TOML: {}", e.message().trim().replace('\n', "; ")))
+    }
+}
+
+struct Entry {
+    key: String,
+    value: Value,
+    line: usize,
+    offset: usize,
+}
+
+/// One table of the drill file with typed, located accessors; keys in errors are dotted
+/// (`load.rate`).
+struct Section<'a> {
+    parser: &'a DrillParser<'a>,
+    name: Option<String>,
+    header: usize,
+    entries: Vec<Entry>,
+}
+
+impl Section<'_> {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    fn dotted(&self, key: &str) -> String {
+        match &self.name {
+            Some(name) => format!("{name}.{key}"),
+            None => key.to_string(),
+        }
+    }
+
+    fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        let line = self.get(key).map_or(self.header, |e| e.line);
+        self.parser.error(Some(line), Some(&self.dotted(key)), message.into())
+    }
+
+    fn missing(&self, key: &str, what: &str) -> ScenarioError {
+        self.parser.error(Some(self.header), Some(&self.dotted(key)), format!("missing, and required: {what}"))
+    }
+
+    fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
+        self.error_at(&entry.key, format!("expected {expected}, found {}", type_name(&entry.value)))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(entry) => match &entry.value {
+                Value::String(text) => Ok(Some((entry, text))),
+                _ => Err(self.wrong_type(entry, "a string")),
+            },
+        }
+    }
+
+    fn required_string(&self, key: &str, what: &str) -> Result<String, ScenarioError> {
+        match self.string(key)? {
+            None => Err(self.missing(key, what)),
+            Some((_, "")) => Err(self.error_at(key, "must not be empty")),
+            Some((_, text)) => Ok(text.to_string()),
+        }
+    }
+
+    fn string_list(&self, entry: &Entry, key: &str) -> Result<Vec<String>, ScenarioError> {
+        match &entry.value {
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(self.error_at(key, format!("expected strings only, found {}", type_name(other)))),
+                })
+                .collect(),
+            _ => Err(self.wrong_type(entry, "an array of strings")),
+        }
+    }
+
+    fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+        let Some(entry) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::String(text) = &entry.value else {
+            return Err(self.wrong_type(entry, "a string with a unit, such as \"200ms\""));
+        };
+        parse_duration(text).map(Some).map_err(|message| self.error_at(key, message))
+    }
+
+    fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+        match self.duration(key)? {
+            Some(d) if d.is_zero() => Err(self.error_at(key, "must be greater than zero")),
+            other => Ok(other),
+        }
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Float(x), .. }) => Ok(Some(*x)),
+            Some(Entry { value: Value::Integer(n), .. }) => Ok(Some(*n as f64)),
+            Some(entry) => Err(self.wrong_type(entry, "a number")),
+        }
+    }
+
+    fn fraction(&self, key: &str) -> Result<Option<f64>, ScenarioError> {
+        match self.number(key)? {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                Err(self.error_at(key, format!("must be between 0 and 1 (a share: 0.01 is 1%), found {x}")))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn url(&self, key: &str) -> Result<Option<String>, ScenarioError> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some((_, text)) => check_url(text).map(|()| Some(text.to_string())).map_err(|m| self.error_at(key, m)),
+        }
+    }
+}
+
+/// Drills send traffic to services on this host only: faultline attaches to local JVMs, so
+/// their HTTP ports are local, and a drill must never load someone else's server.
+pub fn check_url(text: &str) -> Result<(), String> {
+    let uri: hyper::Uri = text.parse().map_err(|e| format!("invalid URL {text:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(format!(
+                "{text:?}: https is not supported (drills talk plain HTTP over loopback); use the service's http port"
+            ))
+        }
+        Some(other) => return Err(format!("{text:?}: scheme {other:?} is not http; expected e.g. \"http://127.0.0.1:8080/health\"")),
+        None => return Err(format!("{text:?} is not an http URL; expected e.g. \"http://127.0.0.1:8080/health\"")),
+    }
+    let host = uri.host().unwrap_or("");
+    let loopback = host == "localhost"
+        || host.trim_start_matches('[').trim_end_matches(']') == "::1"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(format!(
+            "{text:?}: host {host:?} is not a loopback address; drills send traffic to this host only \
+             (127.0.0.1, localhost or [::1])"
+        ));
+    }
+    Ok(())
+}
+
+fn suggestion(word: &str, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| (strsim(word, c), c))
+        .filter(|&(d, _)| d <= 2)
+        .min_by_key(|&(d, _)| d)
+        .map_or(String::new(), |(_, c)| format!(" (did you mean '{c}'?)"))
+}
+
+/// Levenshtein distance, for typo suggestions.
+fn strsim(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "checkout survives a slow payment gateway"
+objective = "orders keep flowing"
+targets = ["com.acme.DemoMain"]
+
+[load]
+url = "http://127.0.0.1:8080/checkout"
+rate = 50
+
+[steady_state]
+url = "http://127.0.0.1:8080/health"
+window = "2s"
+max_error_rate = 0.01
+max_p99 = "100ms"
+
+[[alarm]]
+name = "gateway alert"
+command = ["true"]
+expect_within = "5s"
+
+[[phase]]
+name = "baseline"
+duration = "3s"
+
+[[phase]]
+name = "slow payment"
+duration = "4s"
+expect = "degraded"
+
+[[phase.fault]]
+id = "slow-pay"
+kind = "latency"
+target = "com.acme.PaymentClient#charge(long)"
+delay = "300ms"
+
+[[phase]]
+name = "recovery"
+duration = "3s"
+recover_within = "2s"
+
+[abort]
+max_error_rate = 0.5
+for = "2s"
+"#;
+
+    fn parse(text: &str) -> Result<Drill, ScenarioError> {
+        Drill::parse(text, "drill.toml", Path::new("."))
+    }
+
+    fn err(text: &str) -> ScenarioError {
+        match parse(text) {
+            Ok(d) => panic!("parsed: {d:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn parses_a_complete_drill() {
+        let d = parse(GOOD).unwrap();
+        assert_eq!(d.phases.len(), 3);
+        assert_eq!(d.phases[1].faults.faults[0].id, "slow-pay");
+        assert_eq!(d.phases[1].faults.faults[0].line, 30);
+        assert_eq!(d.phases[1].expect, Expect::Degraded);
+        assert_eq!(d.phases[2].recover_within, Some(Duration::from_secs(2)));
+        assert_eq!(d.load.as_ref().unwrap().timeout, Duration::from_secs(2));
+        assert_eq!(d.total(), Duration::from_secs(10));
+        assert_eq!(d.abort.as_ref().unwrap().sustained, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn unknown_top_key_names_line_and_suggests() {
+        let e = err(&GOOD.replace("objective =", "objectiv ="));
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("objectiv"));
+        assert!(e.message.contains("did you mean 'objective'"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_in_a_section_is_dotted() {
+        let e = err(&GOOD.replace("rate = 50", "rate = 50\nburst = 3"));
+        assert_eq!(e.key.as_deref(), Some("load.burst"));
+        assert_eq!(e.line, Some(9));
+    }
+
+    #[test]
+    fn phase_duration_is_required() {
+        let e = err(&GOOD.replace("duration = \"4s\"\n", ""));
+        assert_eq!(e.key.as_deref(), Some("phase.duration"));
+        assert_eq!(e.line, Some(25));
+        assert!(e.message.contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn inline_fault_errors_are_located_in_the_drill_file() {
+        let e = err(&GOOD.replace("delay = \"300ms\"", "delay = \"soon\""));
+        assert_eq!(e.origin, "drill.toml");
+        assert_eq!(e.line, Some(34));
+        assert_eq!(e.key.as_deref(), Some("delay"));
+    }
+
+    #[test]
+    fn missing_scenario_file_is_an_error() {
+        let text = GOOD.replace("expect = \"degraded\"", "expect = \"degraded\"\nscenario = \"nope.toml\"");
+        let text = text.split("[[phase.fault]]").next().unwrap().to_string()
+            + "[[phase]]\nname = \"recovery\"\nduration = \"3s\"\n";
+        let e = err(&text);
+        assert_eq!(e.key.as_deref(), Some("phase.scenario"));
+        assert!(e.message.contains("no scenario file"), "{e}");
+    }
+
+    #[test]
+    fn url_must_be_http_on_loopback() {
+        for (url, needle) in [
+            ("ftp://127.0.0.1/x", "not http"),
+            ("https://127.0.0.1/x", "https is not supported"),
+            ("http://example.com/x", "not a loopback"),
+            ("127.0.0.1:8080", "http"),
+        ] {
+            let e = err(&GOOD.replace("http://127.0.0.1:8080/checkout", url));
+            assert_eq!(e.key.as_deref(), Some("load.url"), "{url}");
+            assert!(e.message.contains(needle), "{url}: {e}");
+        }
+        assert!(check_url("http://localhost:1/").is_ok());
+        assert!(check_url("http://[::1]:1/").is_ok());
+    }
+
+    #[test]
+    fn first_phase_must_be_a_fault_free_baseline() {
+        let e = err(&GOOD.replace("duration = \"3s\"\n\n[[phase]]\nname = \"slow", "duration = \"1s\"\n\n[[phase]]\nname = \"slow"));
+        assert!(e.message.contains("baseline"), "{e}");
+    }
+
+    #[test]
+    fn steady_state_needs_a_hypothesis() {
+        let e = err(&GOOD.replace("max_error_rate = 0.01\nmax_p99 = \"100ms\"", ""));
+        assert_eq!(e.key.as_deref(), Some("steady_state.max_error_rate"));
+    }
+
+    #[test]
+    fn unknown_phase_subtable_is_refused() {
+        let text = GOOD.replace("[[phase.fault]]", "[[phase.faultx]]");
+        let e = err(&text);
+        assert!(e.message.contains("unknown key"), "{e}");
+    }
+
+    #[test]
+    fn phase_with_scenario_and_inline_faults_is_refused() {
+        let e = err(&GOOD.replace("expect = \"degraded\"", "expect = \"degraded\"\nscenario = \"x.toml\""));
+        assert!(e.message.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn single_bracket_phase_is_refused() {
+        let e = err("name = \"x\"\n[steady_state]\nurl = \"http://127.0.0.1:1/\"\nmax_error_rate = 0.1\n[phase]\nduration = \"3s\"\n");
+        assert!(e.message.contains("double brackets"), "{e}");
+    }
+
+    #[test]
+    fn alarm_needs_expect_within_and_a_command() {
+        let e = err(&GOOD.replace("expect_within = \"5s\"\n", ""));
+        assert_eq!(e.key.as_deref(), Some("alarm.expect_within"));
+        let e = err(&GOOD.replace("command = [\"true\"]", "command = []"));
+        assert_eq!(e.key.as_deref(), Some("alarm.command"));
+    }
+
+    #[test]
+    fn rate_is_bounded() {
+        let e = err(&GOOD.replace("rate = 50", "rate = 100000"));
+        assert_eq!(e.key.as_deref(), Some("load.rate"));
+    }
+}

@@ -1,0 +1,430 @@
+//! `faultline drill` against the real demo service (a JVM serving HTTP on a free loopback
+//! port): verdicts, time to detect and recover, alarms, Ctrl-C, a baseline that does not
+//! hold, and bad drill files. Drills run one at a time so that their latency figures are not
+//! distorted by each other on a small machine.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// One drill at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The demo order service, `serve` mode on a free port; killed on drop.
+struct Demo {
+    child: Child,
+    port: u16,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let jar = artifacts().join("faultline-demo.jar");
+        let mut child = Command::new(java())
+            .arg("-XX:+EnableDynamicAgentLoading")
+            .arg("-cp")
+            .arg(jar)
+            .args(["com.acme.DemoMain", "serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the demo service");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the demo's first line");
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected first line from the demo: {line:?}"))
+            .parse()
+            .unwrap();
+        let demo = Demo { child, port };
+        // Warm up (class loading, JIT) so the baseline measures the service, not its start.
+        for _ in 0..200 {
+            demo.get("/checkout");
+        }
+        demo
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// (status, milliseconds) of one GET.
+    fn get(&self, path: &str) -> (u16, f64) {
+        let t0 = Instant::now();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the demo");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (status, t0.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The faults armed in the demo JVM, as `faultline status --json` reports them.
+    fn armed(&self) -> Vec<Value> {
+        let run = faultline(&["status", &self.pid(), "--json"]);
+        assert_eq!(run.status, 0, "{}", run.describe());
+        let v: Value = serde_json::from_str(&run.stdout).unwrap();
+        v["faults"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A drill file against `demo`: a fast baseline, then `phases` (TOML text).
+fn drill_text(demo: &Demo, name: &str, steady: &str, phases: &str) -> String {
+    format!(
+        r#"name = "{name}"
+objective = "test drill"
+targets = ["{pid}"]
+
+[load]
+url = "{load}"
+rate = 40
+timeout = "2s"
+
+[steady_state]
+url = "{health}"
+every = "100ms"
+window = "1s"
+{steady}
+
+[[phase]]
+name = "baseline"
+duration = "2500ms"
+{phases}
+"#,
+        pid = demo.pid(),
+        load = demo.url("/checkout"),
+        health = demo.url("/health"),
+    )
+}
+
+const HYPOTHESIS: &str = "max_error_rate = 0.01\nmax_p99 = \"150ms\"";
+
+const SLOW_PAYMENT: &str = r#"
+[[phase.fault]]
+id = "slow-pay"
+kind = "latency"
+target = "com.acme.PaymentClient#charge(long)"
+delay = "400ms"
+"#;
+
+struct DrillRun {
+    run: JvmRun,
+    dir: PathBuf,
+    _scratch: Scratch,
+}
+
+impl DrillRun {
+    fn summary(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("summary.json"))
+            .unwrap_or_else(|e| panic!("no summary.json ({e}):\n{}", self.run.describe()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        journal(&self.dir)
+    }
+
+    fn expectation(&self, prefix: &str) -> Value {
+        let s = self.summary();
+        s["expectations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["what"].as_str().unwrap().starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| panic!("no expectation '{prefix}' in {s:#}"))
+    }
+}
+
+fn journal(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn records<'a>(journal: &'a [Value], kind: &'a str) -> Vec<&'a Value> {
+    journal.iter().filter(|r| r["type"] == kind).collect()
+}
+
+fn run_drill(text: &str) -> DrillRun {
+    let scratch = Scratch::new("drill");
+    let file = scratch.write("drill.toml", text);
+    let dir = scratch.path("out");
+    let mut cmd = Command::new(artifacts().join("faultline"));
+    cmd.args(["drill", "run"]).arg(&file).arg("--out").arg(&dir);
+    let run = run_with_timeout(cmd, Duration::from_secs(90));
+    DrillRun { run, dir, _scratch: scratch }
+}
+
+#[test]
+fn broken_hypothesis_exits_1_with_the_breach_detected_shortly_after_the_fault() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = format!("[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}");
+    let d = run_drill(&drill_text(&demo, "breaks", HYPOTHESIS, &phases));
+    assert_eq!(d.run.status, 1, "{}", d.run.describe());
+    let s = d.summary();
+    assert_eq!(s["passed"], false);
+    assert_eq!(s["aborted"], false);
+    let ttd = s["time_to_detect_ms"].as_f64().unwrap_or_else(|| panic!("no time to detect: {s:#}"));
+    assert!(ttd <= 1500.0, "breach detected {ttd} ms after the fault: {s:#}");
+    let e = d.expectation("steady state during 'slow payment'");
+    assert_eq!(e["held"], false, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("p99"), "{e}");
+    assert!(d.expectation("steady state before any fault")["held"] == true, "{s:#}");
+    assert!(s["phases"][1]["injections"].as_u64().unwrap() > 10, "{s:#}");
+    assert!(d.run.stdout.contains("verdict: FAILED"), "{}", d.run.describe());
+    assert!(demo.armed().is_empty());
+}
+
+#[test]
+fn degraded_then_recovered_drill_passes_with_its_time_to_recover() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = format!(
+        "[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\nexpect = \"degraded\"\n{SLOW_PAYMENT}\n\
+         [[phase]]\nname = \"recovery\"\nduration = \"4s\"\nrecover_within = \"2500ms\"\n"
+    );
+    let d = run_drill(&drill_text(&demo, "recovers", HYPOTHESIS, &phases));
+    assert_eq!(d.run.status, 0, "{}\n{:#}", d.run.describe(), d.summary());
+    let s = d.summary();
+    assert_eq!(s["passed"], true);
+    let ttr = s["time_to_recover_ms"].as_f64().unwrap_or_else(|| panic!("no time to recover: {s:#}"));
+    assert!(ttr > 0.0 && ttr <= 2500.0, "{s:#}");
+    assert!(s["time_to_detect_ms"].as_f64().is_some(), "the slow phase broke the hypothesis: {s:#}");
+    let e = d.expectation("recovery within");
+    assert_eq!(e["held"], true);
+    assert!(e["detail"].as_str().unwrap().contains("after the faults were removed"), "{e}");
+    let phases = s["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 3);
+    assert_eq!(phases[1]["held"], false);
+    assert!(phases[1]["p99_ms"].as_f64().unwrap() >= 400.0, "{s:#}");
+    assert!(phases[2]["p50_ms"].as_f64().unwrap() < 100.0, "{s:#}");
+    // The journal has every boundary and the faults armed and removed.
+    let j = d.journal();
+    assert_eq!(records(&j, "phase_start").len(), 3);
+    assert_eq!(records(&j, "phase_end").len(), 3);
+    assert_eq!(records(&j, "fault_armed").len(), 1);
+    assert_eq!(records(&j, "fault_removed")[0]["faults"][0], "slow-pay");
+    assert!(records(&j, "agent_event").iter().any(|r| r["event"]["kind"] == "latency"));
+    assert!(!records(&j, "window").is_empty());
+    assert!(d.run.stdout.contains("report: "), "{}", d.run.stdout);
+    // The report is self-contained and re-renders from the journal alone.
+    let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Sign-off") && !html.contains("http://www.") && !html.contains("<script src"));
+    std::fs::remove_file(d.dir.join("report.html")).unwrap();
+    std::fs::remove_file(d.dir.join("summary.json")).unwrap();
+    let again = faultline(&["drill", "report", d.dir.to_str().unwrap()]);
+    assert_eq!(again.status, 0, "{}", again.describe());
+    assert_eq!(d.summary(), s);
+    assert!(d.dir.join("report.html").exists());
+}
+
+#[test]
+fn alarm_fired_in_time_and_alarm_that_never_fires_are_both_reported() {
+    let _serial = serial();
+    let demo = Demo::start();
+    // A synthetic-checkout monitor: firing while a checkout takes more than 200 ms.
+    let monitor = format!(
+        "import time,urllib.request,sys\nt=time.time()\ntry:\n urllib.request.urlopen('{}',timeout=3).read()\nexcept Exception:\n sys.exit(0)\nsys.exit(0 if time.time()-t>0.2 else 1)",
+        demo.url("/checkout")
+    );
+    let phases = format!(
+        "[[phase]]\nname = \"slow payment\"\nduration = \"4s\"\nexpect = \"degraded\"\n{SLOW_PAYMENT}\n\
+         [[phase]]\nname = \"recovery\"\nduration = \"2s\"\n\n\
+         [[alarm]]\nname = \"checkout latency monitor\"\ncommand = [\"python3\", \"-c\", {monitor:?}]\nevery = \"300ms\"\nexpect_within = \"3s\"\n\n\
+         [[alarm]]\nname = \"silent pager\"\ncommand = [\"false\"]\nevery = \"500ms\"\nexpect_within = \"3s\"\n"
+    );
+    let d = run_drill(&drill_text(&demo, "alarms", HYPOTHESIS, &phases));
+    assert_eq!(d.run.status, 1, "{}", d.run.describe());
+    let s = d.summary();
+    let alarms = s["alarms"].as_array().unwrap();
+    assert_eq!(alarms[0]["name"], "checkout latency monitor");
+    assert_eq!(alarms[0]["fired"], true, "{s:#}");
+    assert_eq!(alarms[0]["in_time"], true, "{s:#}");
+    assert!(alarms[0]["first_fired_after_ms"].as_f64().unwrap() <= 3000.0);
+    assert_eq!(alarms[1]["fired"], false, "{s:#}");
+    assert_eq!(alarms[1]["in_time"], false, "{s:#}");
+    assert!(alarms[1]["first_fired_after_ms"].is_null());
+    assert_eq!(d.expectation("alarm 'checkout latency monitor'")["held"], true);
+    let silent = d.expectation("alarm 'silent pager'");
+    assert_eq!(silent["held"], false);
+    assert!(silent["detail"].as_str().unwrap().contains("never fired"), "{silent}");
+    assert!(records(&d.journal(), "alarm").iter().any(|r| r["firing"] == true));
+}
+
+#[test]
+fn ctrl_c_during_a_fault_phase_removes_every_fault_and_the_journal_says_so() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = format!("[[phase]]\nname = \"long slow payment\"\nduration = \"60s\"\nexpect = \"degraded\"\n{SLOW_PAYMENT}");
+    let scratch = Scratch::new("drill-int");
+    let file = scratch.write("drill.toml", &drill_text(&demo, "interrupted", HYPOTHESIS, &phases));
+    let dir = scratch.path("out");
+    let mut child = Command::new(artifacts().join("faultline"))
+        .args(["drill", "run"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default().contains("\"fault_armed\"") {
+        assert!(Instant::now() < deadline, "the fault was never armed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(demo.armed().len(), 1, "the fault is armed during the phase");
+    assert!(demo.get("/checkout").1 >= 350.0, "the service is slow under the fault");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the CLI did not exit after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert!(demo.armed().is_empty(), "no fault left behind");
+    let (code, ms) = demo.get("/checkout");
+    assert_eq!(code, 200);
+    assert!(ms < 200.0, "the service is fast again: {ms} ms");
+    let j = journal(&dir);
+    let stop = records(&j, "stop");
+    assert_eq!(stop[0]["reason"], "interrupted by SIGINT", "{stop:?}");
+    let removed = records(&j, "fault_removed");
+    assert_eq!(removed[0]["faults"][0], "slow-pay");
+    assert_eq!(removed[0]["reason"], "interrupted by SIGINT");
+    let cleanup = records(&j, "cleanup");
+    assert_eq!(cleanup[0]["verified"], true, "{cleanup:?}");
+    assert!(cleanup[0]["faults_left"].as_array().unwrap().is_empty());
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["passed"], false);
+    assert_eq!(summary["aborted"], true);
+}
+
+#[test]
+fn baseline_that_does_not_hold_injects_nothing() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = format!("[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}");
+    // /nope answers 404: every request fails, the service is "not steady" before we touch it.
+    let text = drill_text(&demo, "unsteady", HYPOTHESIS, &phases).replace(&demo.url("/checkout"), &demo.url("/nope"));
+    let d = run_drill(&text);
+    assert_eq!(d.run.status, 1, "{}", d.run.describe());
+    let j = d.journal();
+    assert!(records(&j, "fault_armed").is_empty(), "nothing is injected");
+    assert_eq!(records(&j, "baseline")[0]["held"], false);
+    assert!(records(&j, "agent_event").is_empty());
+    let e = d.expectation("steady state before any fault");
+    assert_eq!(e["held"], false);
+    assert!(e["detail"].as_str().unwrap().contains("nothing was injected"), "{e}");
+    assert_eq!(d.summary()["aborted"], true);
+    assert!(demo.armed().is_empty());
+}
+
+#[test]
+fn drill_check_shows_the_blast_radius_without_leaving_a_fault() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = format!(
+        "[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}\n\
+         [[phase.fault]]\nid = \"typo\"\nkind = \"latency\"\ntarget = \"com.acme.NoSuchClass#run\"\ndelay = \"1ms\"\n"
+    );
+    let scratch = Scratch::new("drill-check");
+    let file = scratch.write("drill.toml", &drill_text(&demo, "check", HYPOTHESIS, &phases));
+    let run = faultline(&["drill", "check", file.to_str().unwrap()]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    assert!(run.stdout.contains("com.acme.PaymentClient#charge(J)Ljava/lang/String;"), "{}", run.stdout);
+    assert!(run.stdout.contains("warning: matches no loaded method"), "{}", run.stdout);
+    assert!(run.stdout.contains("probability 0"), "the output says how it measured: {}", run.stdout);
+    assert!(demo.armed().is_empty());
+    let json = faultline(&["drill", "check", file.to_str().unwrap(), "--json"]);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["phases"][1]["faults"][0]["jvms"][0]["method_count"], 1);
+    assert_eq!(v["warnings"], 1);
+}
+
+#[test]
+fn bad_drill_files_are_refused_before_anything_is_injected() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let good = drill_text(
+        &demo,
+        "bad",
+        HYPOTHESIS,
+        &format!("[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}"),
+    );
+    let scratch = Scratch::new("drill-bad");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("unknown key", good.replace("rate = 40", "rate = 40\nrps = 3"), "drill.toml:9: key 'load.rps': unknown key"),
+        (
+            "missing phase duration",
+            good.replace("duration = \"3s\"\n", ""),
+            "key 'phase.duration': missing",
+        ),
+        (
+            "scenario file missing",
+            good.replace(SLOW_PAYMENT, "scenario = \"no-such.toml\"\n"),
+            "key 'phase.scenario': no scenario file",
+        ),
+        ("not a running JVM", good.replace(&format!("[\"{}\"]", demo.pid()), "[\"1\"]"), "process 1 is not a JVM"),
+        (
+            "two targets, one JVM",
+            good.replace(&format!("[\"{}\"]", demo.pid()), &format!("[\"{}\", \"com.acme.DemoMain serve --port 0\"]", demo.pid())),
+            "both resolve to JVM",
+        ),
+        (
+            "alarm that cannot start",
+            good.clone() + "\n[[alarm]]\nname = \"x\"\ncommand = [\"/no/such/pager\"]\nexpect_within = \"5s\"\n",
+            "cannot be started",
+        ),
+        ("URL not http", good.replace(&demo.url("/health"), "ftp://127.0.0.1/health"), "key 'steady_state.url'"),
+        ("bad inline fault", good.replace("delay = \"400ms\"", "delay = \"fast\""), "key 'delay': invalid duration"),
+    ];
+    for (what, text, needle) in cases {
+        let file = scratch.write("drill.toml", &text);
+        for verb in ["run", "check"] {
+            let run = faultline(&["drill", verb, file.to_str().unwrap(), "--out", scratch.path("out").to_str().unwrap()]);
+            let run = if verb == "check" { faultline(&["drill", verb, file.to_str().unwrap()]) } else { run };
+            assert_eq!(run.status, 1, "{what} ({verb}): {}", run.describe());
+            assert!(run.stderr.contains(needle), "{what} ({verb}): expected {needle:?} in:\n{}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{what}: one line:\n{}", run.stderr);
+        }
+        assert!(!scratch.path("out").join("journal.jsonl").exists(), "{what}: nothing ran");
+    }
+    assert!(demo.armed().is_empty());
+    let usage = faultline(&["drill", "run"]);
+    assert_eq!(usage.status, 2, "{}", usage.describe());
+}
