@@ -108,5 +108,8 @@ fn startup_scenario_saturates_a_pool() {
     assert_eq!(e["threads"], "late-*", "{e}");
     assert!(e["executor"].as_str().unwrap_or("").starts_with("java.util.concurrent.ThreadPoolExecutor@"), "{e}");
     assert_eq!(e["occupied"], 2, "{e}");
-    assert_eq!(e["queue_filled"], 3, "{e}");
+    // The application keeps submitting too: its tasks may hold a queue slot when the event is
+    // written, so the placeholders fill what is left of the 3 slots.
+    assert_eq!(e["queue"], 3, "{e}");
+    assert!(e["queue_filled"].as_u64().is_some_and(|n| (1..=3).contains(&n)), "{e}");
 }
