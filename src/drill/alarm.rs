@@ -76,8 +76,11 @@ pub async fn watch_alarm(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last: Option<bool> = None;
-    let limit = alarm.every.max(Duration::from_secs(1));
-    let most = (until.saturating_duration_since(Instant::now()).as_secs_f64() / alarm.every.as_secs_f64()).ceil() as u64 + 1;
+    // A check may take longer than its period (a synthetic request to a slow service): it is
+    // given a few seconds before it counts as not firing, and the next poll waits for it.
+    let limit = alarm.every.max(Duration::from_secs(5));
+    let most =
+        (until.saturating_duration_since(Instant::now()).as_secs_f64() / alarm.every.as_secs_f64()).ceil() as u64 + 1;
     let mut next = Instant::now();
     for _ in 0..most {
         if next >= until || *stop.borrow() {
@@ -87,15 +90,16 @@ pub async fn watch_alarm(
             _ = tokio::time::sleep_until(next) => {}
             _ = stop.changed() => break,
         }
-        let at = Instant::now();
         let (firing, problem) = match poll_once(&alarm, limit).await {
             Ok(firing) => (firing, None),
             Err(e) => (false, Some(format!("{e:#}"))),
         };
+        // Stamped when the check answered: what it saw is known from then on, never earlier.
+        let at = Instant::now();
         if last != Some(firing) || problem.is_some() {
             let _ = tx.send(Change { alarm: index, at, firing, problem });
             last = Some(firing);
         }
-        next += alarm.every;
+        next = (next + alarm.every).max(Instant::now());
     }
 }

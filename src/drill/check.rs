@@ -104,7 +104,12 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
         println!("  objective: {o}");
     }
     for t in targets {
-        println!("  target {} -> JVM {} ({})", t["name"].as_str().unwrap_or(""), t["pid"], t["main"].as_str().unwrap_or(""));
+        println!(
+            "  target {} -> JVM {} ({})",
+            t["name"].as_str().unwrap_or(""),
+            t["pid"],
+            t["main"].as_str().unwrap_or("")
+        );
     }
     if let Some(l) = &drill.load {
         println!("  load: {} req/s GET {} (open loop, timeout {})", l.rate, l.url, format_duration(l.timeout));
@@ -136,7 +141,13 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
     }
     for (i, (p, spec)) in phases.iter().zip(&drill.phases).enumerate() {
         let recover = spec.recover_within.map_or(String::new(), |d| format!(", recover within {}", format_duration(d)));
-        println!("  phase {} '{}' {} (expect {}{recover})", i + 1, spec.name, format_duration(spec.duration), spec.expect.as_str());
+        println!(
+            "  phase {} '{}' {} (expect {}{recover})",
+            i + 1,
+            spec.name,
+            format_duration(spec.duration),
+            spec.expect.as_str()
+        );
         for f in p["faults"].as_array().into_iter().flatten() {
             println!(
                 "    {} {} {}",

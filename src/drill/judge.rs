@@ -223,7 +223,8 @@ pub fn evaluate(f: &Facts) -> Verdict {
     let time_to_detect_ms = first_armed_ms.and_then(|armed| {
         windows.iter().find(|w| w.end_ms >= armed && w.held == Some(false)).map(|w| w.end_ms - armed)
     });
-    let recovery = |removed: f64| windows.iter().find(|w| w.end_ms > removed && w.held == Some(true)).map(|w| w.end_ms - removed);
+    let recovery =
+        |removed: f64| windows.iter().find(|w| w.end_ms > removed && w.held == Some(true)).map(|w| w.end_ms - removed);
     let time_to_recover_ms = last_removed_ms.and_then(recovery);
 
     let mut expectations = Vec::new();
@@ -238,7 +239,9 @@ pub fn evaluate(f: &Facts) -> Verdict {
     let baseline_seen = baseline.iter().any(|(w, _)| w.held.is_some());
     let (held, detail) = match (&f.baseline_failed, baseline_breach, baseline_seen) {
         (Some(why), _, _) => (false, format!("{why}; nothing was injected")),
-        (None, Some((w, _)), _) => (false, format!("broke at {:.1} s: {}", w.end_ms / 1000.0, w.breach.clone().unwrap_or_default())),
+        (None, Some((w, _)), _) => {
+            (false, format!("broke at {:.1} s: {}", w.end_ms / 1000.0, w.breach.clone().unwrap_or_default()))
+        }
         (None, None, false) => (false, "no request completed before the first fault: nothing to judge".to_string()),
         (None, None, true) => (true, format!("held in all {} windows before the first fault", baseline.len())),
     };
@@ -265,11 +268,18 @@ pub fn evaluate(f: &Facts) -> Verdict {
                 };
                 expectations.push(Expectation { what: format!("steady state during '{}'", p.name), held, detail });
             }
-            if let (Some(within), Some(removed)) = (p.recover_within_ms, i.checked_sub(1).and_then(|j| f.phases[j].removed_ms)) {
+            if let (Some(within), Some(removed)) =
+                (p.recover_within_ms, i.checked_sub(1).and_then(|j| f.phases[j].removed_ms))
+            {
                 let r = recovery(removed);
                 let (held, detail) = match r {
-                    Some(ms) if ms <= within => (true, format!("hypothesis held again {:.1} s after the faults were removed", ms / 1000.0)),
-                    Some(ms) => (false, format!("hypothesis held again only {:.1} s after the faults were removed", ms / 1000.0)),
+                    Some(ms) if ms <= within => {
+                        (true, format!("hypothesis held again {:.1} s after the faults were removed", ms / 1000.0))
+                    }
+                    Some(ms) => (
+                        false,
+                        format!("hypothesis held again only {:.1} s after the faults were removed", ms / 1000.0),
+                    ),
                     None => (false, "the hypothesis did not hold again before the drill ended".to_string()),
                 };
                 expectations.push(Expectation { what: format!("recovery within {}", secs(within)), held, detail });
@@ -577,11 +587,15 @@ mod tests {
     fn summary_has_the_contract_fields() {
         let f = drill(300.0, Some(2000.0));
         let s = summary(&f, &evaluate(&f));
-        for key in ["name", "passed", "aborted", "phases", "time_to_detect_ms", "time_to_recover_ms", "alarms", "expectations"] {
+        for key in
+            ["name", "passed", "aborted", "phases", "time_to_detect_ms", "time_to_recover_ms", "alarms", "expectations"]
+        {
             assert!(s.get(key).is_some(), "{key}");
         }
         let p = &s["phases"][1];
-        for key in ["name", "start", "end", "expect", "held", "requests", "error_rate", "p50_ms", "p99_ms", "injections"] {
+        for key in
+            ["name", "start", "end", "expect", "held", "requests", "error_rate", "p50_ms", "p99_ms", "injections"]
+        {
             assert!(p.get(key).is_some(), "{key}");
         }
         assert_eq!(p["requests"], 400);

@@ -230,7 +230,8 @@ impl DrillParser<'_> {
                 }
             }
         }
-        let name = top.required_string("name", "what the drill is about, e.g. name = \"checkout survives a slow gateway\"")?;
+        let name =
+            top.required_string("name", "what the drill is about, e.g. name = \"checkout survives a slow gateway\"")?;
         let objective = top.string("objective")?.map(|(_, s)| s.to_string());
         let targets = match top.get("targets") {
             None => Vec::new(),
@@ -311,10 +312,15 @@ impl DrillParser<'_> {
 
     fn load(&self, table: Spanned<RawTable>) -> Result<Load, ScenarioError> {
         let s = self.section_spanned(table, "load", &LOAD_KEYS)?;
-        let url = s.url("url")?.ok_or_else(|| s.missing("url", "where to send requests, e.g. \"http://127.0.0.1:8080/checkout\""))?;
+        let url = s
+            .url("url")?
+            .ok_or_else(|| s.missing("url", "where to send requests, e.g. \"http://127.0.0.1:8080/checkout\""))?;
         let rate = s.number("rate")?.ok_or_else(|| s.missing("rate", "requests per second, e.g. rate = 100"))?;
         if !(rate > 0.0 && rate <= MAX_RATE) {
-            return Err(s.error_at("rate", format!("must be above 0 and at most {MAX_RATE} requests per second, found {rate}")));
+            return Err(s.error_at(
+                "rate",
+                format!("must be above 0 and at most {MAX_RATE} requests per second, found {rate}"),
+            ));
         }
         let timeout = s.positive_duration("timeout")?.unwrap_or(Duration::from_secs(2));
         Ok(Load { url, rate, timeout })
@@ -362,7 +368,12 @@ impl DrillParser<'_> {
         Ok(Alarm { name, command, every, expect_within })
     }
 
-    fn phase(&self, table: Spanned<RawTable>, inline: Vec<Spanned<RawTable>>, index: usize) -> Result<Phase, ScenarioError> {
+    fn phase(
+        &self,
+        table: Spanned<RawTable>,
+        inline: Vec<Spanned<RawTable>>,
+        index: usize,
+    ) -> Result<Phase, ScenarioError> {
         let s = self.section_spanned(table, "phase", &PHASE_KEYS)?;
         let name = match s.string("name")? {
             Some((_, n)) if !n.is_empty() => n.to_string(),
@@ -397,7 +408,9 @@ impl DrillParser<'_> {
             None | Some((_, "steady")) => Expect::Steady,
             Some((_, "degraded")) => Expect::Degraded,
             Some((entry, other)) => {
-                return Err(s.error_at(&entry.key, format!("unknown value {other:?}; expected \"steady\" or \"degraded\"")))
+                return Err(
+                    s.error_at(&entry.key, format!("unknown value {other:?}; expected \"steady\" or \"degraded\""))
+                )
             }
         };
         let recover_within = s.positive_duration("recover_within")?;
@@ -418,12 +431,23 @@ impl DrillParser<'_> {
         Ok(Abort { max_error_rate, max_p99, sustained })
     }
 
-    fn section_spanned(&self, table: Spanned<RawTable>, name: &str, known: &[&str]) -> Result<Section<'_>, ScenarioError> {
+    fn section_spanned(
+        &self,
+        table: Spanned<RawTable>,
+        name: &str,
+        known: &[&str],
+    ) -> Result<Section<'_>, ScenarioError> {
         let header = self.line(table.span().start);
         self.section(table.into_inner(), Some(name), header, known)
     }
 
-    fn section(&self, table: RawTable, name: Option<&str>, header: usize, known: &[&str]) -> Result<Section<'_>, ScenarioError> {
+    fn section(
+        &self,
+        table: RawTable,
+        name: Option<&str>,
+        header: usize,
+        known: &[&str],
+    ) -> Result<Section<'_>, ScenarioError> {
         let mut entries: Vec<Entry> = table
             .into_iter()
             .map(|(key, value)| Entry {
@@ -585,7 +609,11 @@ pub fn check_url(text: &str) -> Result<(), String> {
                 "{text:?}: https is not supported (drills talk plain HTTP over loopback); use the service's http port"
             ))
         }
-        Some(other) => return Err(format!("{text:?}: scheme {other:?} is not http; expected e.g. \"http://127.0.0.1:8080/health\"")),
+        Some(other) => {
+            return Err(format!(
+                "{text:?}: scheme {other:?} is not http; expected e.g. \"http://127.0.0.1:8080/health\""
+            ))
+        }
         None => return Err(format!("{text:?} is not an http URL; expected e.g. \"http://127.0.0.1:8080/health\"")),
     }
     let host = uri.host().unwrap_or("");
@@ -770,7 +798,8 @@ for = "2s"
 
     #[test]
     fn first_phase_must_be_a_fault_free_baseline() {
-        let e = err(&GOOD.replace("duration = \"3s\"\n\n[[phase]]\nname = \"slow", "duration = \"1s\"\n\n[[phase]]\nname = \"slow"));
+        let e = err(&GOOD
+            .replace("duration = \"3s\"\n\n[[phase]]\nname = \"slow", "duration = \"1s\"\n\n[[phase]]\nname = \"slow"));
         assert!(e.message.contains("baseline"), "{e}");
     }
 

@@ -78,10 +78,15 @@ pub fn facts(records: &[Value]) -> Facts {
         }
     }
     let mut samples: Vec<Sample> = of(records, "request")
-        .map(|r| Sample { t_ms: t(r), latency_ms: r["ms"].as_f64().unwrap_or(0.0), ok: r["ok"].as_bool().unwrap_or(false) })
+        .map(|r| Sample {
+            t_ms: t(r),
+            latency_ms: r["ms"].as_f64().unwrap_or(0.0),
+            ok: r["ok"].as_bool().unwrap_or(false),
+        })
         .collect();
     samples.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-    let phase_at = |x: f64| phases.iter().position(|p| !p.start.is_empty() && x >= p.start_ms && x < p.end_ms.max(p.start_ms));
+    let phase_at =
+        |x: f64| phases.iter().position(|p| !p.start.is_empty() && x >= p.start_ms && x < p.end_ms.max(p.start_ms));
     let injections = of(records, "agent_event")
         .filter(|r| matches!(r["event"]["kind"].as_str(), Some("latency" | "exception" | "hang")))
         .filter_map(|r| phase_at(t(r)).map(|i| (t(r), i)))
@@ -106,7 +111,10 @@ pub fn facts(records: &[Value]) -> Facts {
         name: plan["name"].as_str().unwrap_or("").to_string(),
         step_ms: steady["every_ms"].as_f64().unwrap_or(200.0),
         window_ms: steady["window_ms"].as_f64().unwrap_or(2000.0),
-        hypothesis: Limits { max_error_rate: steady["max_error_rate"].as_f64(), max_p99_ms: steady["max_p99_ms"].as_f64() },
+        hypothesis: Limits {
+            max_error_rate: steady["max_error_rate"].as_f64(),
+            max_p99_ms: steady["max_p99_ms"].as_f64(),
+        },
         phases,
         samples,
         injections,
@@ -146,7 +154,8 @@ fn fault_rows<'a>(records: &'a [Value], facts: &Facts) -> Vec<FaultRow<'a>> {
         let mine = |r: &&Value| {
             r["pid"] == a["pid"] && r["event"]["fault"] == a["fault"] && t(r) >= t(a) - 1000.0 && t(r) <= until
         };
-        let mut row = FaultRow { armed: a, injections: 0, by_kind: BTreeMap::new(), caught: BTreeMap::new(), removed: None };
+        let mut row =
+            FaultRow { armed: a, injections: 0, by_kind: BTreeMap::new(), caught: BTreeMap::new(), removed: None };
         for r in of(records, "agent_event").filter(mine) {
             let kind = r["event"]["kind"].as_str().unwrap_or("");
             match kind {
@@ -201,12 +210,21 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
 .figs span{{display:inline-block;margin-right:28px}}.figs b{{font-size:20px}}code{{font-size:12px}}\
 .sign td{{height:34px;min-width:260px}}.muted{{color:#57606a}}</style></head><body>"
     );
-    let _ = write!(h, "<h1>{name}</h1><p class=\"muted\">drill file {} &middot; started {} </p>", esc(plan["origin"].as_str().unwrap_or("")), esc(records[0]["time"].as_str().unwrap_or("")));
+    let _ = write!(
+        h,
+        "<h1>{name}</h1><p class=\"muted\">drill file {} &middot; started {} </p>",
+        esc(plan["origin"].as_str().unwrap_or("")),
+        esc(records[0]["time"].as_str().unwrap_or(""))
+    );
     if let Some(obj) = plan["objective"].as_str() {
         let _ = write!(h, "<p><b>Objective.</b> {}</p>", esc(obj));
     }
     let held = v.expectations.iter().filter(|e| e.held).count();
-    let _ = write!(h, "<p><span class=\"verdict\">{verdict}</span> &nbsp; {held} of {} expectations held", v.expectations.len());
+    let _ = write!(
+        h,
+        "<p><span class=\"verdict\">{verdict}</span> &nbsp; {held} of {} expectations held",
+        v.expectations.len()
+    );
     if let Some(why) = facts.aborted.as_ref().or(facts.stopped.as_ref()).or(facts.baseline_failed.as_ref()) {
         let _ = write!(h, " &middot; <span class=\"bad\">{}</span>", esc(why));
     }
@@ -248,7 +266,13 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
     } else {
         h.push_str("<ol>");
         for e in failed {
-            let _ = write!(h, "<li><b class=\"bad\">{}</b>: {}.<br>{}</li>", esc(&e.what), esc(&e.detail), esc(advice(&e.what)));
+            let _ = write!(
+                h,
+                "<li><b class=\"bad\">{}</b>: {}.<br>{}</li>",
+                esc(&e.what),
+                esc(&e.detail),
+                esc(advice(&e.what))
+            );
         }
         h.push_str("</ol>");
     }
@@ -312,16 +336,32 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
             a["pid"],
             esc(a["phase"].as_str().unwrap_or(""))
         );
-        let methods: Vec<String> = a["methods"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).map(|m| format!("<code>{}</code>", esc(m))).collect();
+        let methods: Vec<String> = a["methods"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str())
+            .map(|m| format!("<code>{}</code>", esc(m)))
+            .collect();
         let _ = write!(
             h,
             "<tr><th>methods hit</th><td>{}</td></tr>",
-            if methods.is_empty() { "<span class=\"bad\">none loaded when armed: this fault could hit nothing</span>".to_string() } else { methods.join("<br>") }
+            if methods.is_empty() {
+                "<span class=\"bad\">none loaded when armed: this fault could hit nothing</span>".to_string()
+            } else {
+                methods.join("<br>")
+            }
         );
         let kinds: Vec<String> = row.by_kind.iter().map(|(k, n)| format!("{k} &times;{n}")).collect();
-        let _ = write!(h, "<tr><th>injections</th><td>{} {}</td></tr>", row.injections, if kinds.is_empty() { String::new() } else { format!("({})", kinds.join(", ")) });
+        let _ = write!(
+            h,
+            "<tr><th>injections</th><td>{} {}</td></tr>",
+            row.injections,
+            if kinds.is_empty() { String::new() } else { format!("({})", kinds.join(", ")) }
+        );
         if let Some(r) = row.removed {
-            let _ = write!(h, "<tr><th>calls seen / injected (agent)</th><td>{} / {}</td></tr>", r["calls"], r["injected"]);
+            let _ =
+                write!(h, "<tr><th>calls seen / injected (agent)</th><td>{} / {}</td></tr>", r["calls"], r["injected"]);
         }
         if !row.caught.is_empty() {
             h.push_str("<tr><th>injected exceptions caught at</th><td><table><tr><th>catch site</th><th class=\"num\">count</th></tr>");
@@ -360,9 +400,10 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
         let _ = write!(h, "<h2>Cleanup</h2><p>{}</p>", esc(c["detail"].as_str().unwrap_or("")));
     }
     h.push_str("<h2>Sign-off</h2><table class=\"sign\"><tr><th>reviewed by</th><td></td></tr><tr><th>date</th><td></td></tr><tr><th>decision (accept / fix and rerun)</th><td></td></tr><tr><th>follow-up tickets</th><td></td></tr></table>");
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"muted\">Rendered by faultline from {} alone. Load is open loop: latency is measured from each request's intended send time.</p></body></html>\n",
+        "<p class=\"muted\">Rendered by faultline from {} alone. Load is open loop: latency is measured from each \
+         request's intended send time; a window is judged on the outcomes known at its end.</p></body></html>",
         journal::FILE
     );
     h
@@ -399,7 +440,11 @@ fn plot(records: &[Value], facts: &Facts, v: &Verdict) -> Result<String, Box<dyn
             .draw()?;
         chart.configure_secondary_axes().y_desc("error rate (%)").draw()?;
         for (i, p) in facts.phases.iter().enumerate().filter(|(_, p)| !p.start.is_empty()) {
-            let fill = if p.has_faults { RGBColor(207, 34, 46).mix(0.10) } else { RGBColor(84, 174, 255).mix(if i % 2 == 0 { 0.06 } else { 0.12 }) };
+            let fill = if p.has_faults {
+                RGBColor(207, 34, 46).mix(0.10)
+            } else {
+                RGBColor(84, 174, 255).mix(if i % 2 == 0 { 0.06 } else { 0.12 })
+            };
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(p.start_ms / 1000.0, 0.0), (p.end_ms / 1000.0, y_max)],
                 fill.filled(),

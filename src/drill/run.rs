@@ -77,7 +77,11 @@ fn default_dir(name: &str) -> PathBuf {
         .join("-");
     let stamp = journal::rfc3339(SystemTime::now());
     let stamp: String = stamp[..19].chars().filter(|c| c.is_ascii_digit() || *c == 'T').collect();
-    PathBuf::from("drills").join(format!("{}-{}", if slug.is_empty() { "drill" } else { &slug }, stamp.replace('T', "-")))
+    PathBuf::from("drills").join(format!(
+        "{}-{}",
+        if slug.is_empty() { "drill" } else { &slug },
+        stamp.replace('T', "-")
+    ))
 }
 
 /// Why a drill ended before its last phase did.
@@ -132,12 +136,14 @@ impl<'a> Drive<'a> {
         let (shots_tx, shots_rx) = mpsc::unbounded_channel();
         let (alarms_tx, alarms_rx) = mpsc::unbounded_channel();
         let (stop_tx, _) = watch::channel(false);
-        let hypothesis = Limits {
-            max_error_rate: drill.steady.max_error_rate,
-            max_p99_ms: drill.steady.max_p99.map(ms),
-        };
+        let hypothesis =
+            Limits { max_error_rate: drill.steady.max_error_rate, max_p99_ms: drill.steady.max_p99.map(ms) };
         let abort = drill.abort.as_ref().map(|a| {
-            (Limits { max_error_rate: a.max_error_rate, max_p99_ms: a.max_p99.map(ms) }, ms(a.sustained), AbortTracker::default())
+            (
+                Limits { max_error_rate: a.max_error_rate, max_p99_ms: a.max_p99.map(ms) },
+                ms(a.sustained),
+                AbortTracker::default(),
+            )
         });
         Drive {
             drill,
@@ -171,12 +177,8 @@ impl<'a> Drive<'a> {
         let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         self.journal.write("drill", json!({"drill": d.to_json()}))?;
-        let targets: Vec<Value> = self
-            .injector
-            .targets
-            .iter()
-            .map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main}))
-            .collect();
+        let targets: Vec<Value> =
+            self.injector.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
         self.journal.write("targets", json!({"targets": targets}))?;
         self.start_generators();
 
@@ -292,7 +294,16 @@ impl<'a> Drive<'a> {
         if let Some(l) = &d.load {
             let uri = l.url.parse().expect("validated URL");
             let period = Duration::from_secs_f64(1.0 / l.rate);
-            tokio::spawn(load::open_loop(Source::Load, uri, period, l.timeout, self.start, until, tx.clone(), self.stop_tx.subscribe()));
+            tokio::spawn(load::open_loop(
+                Source::Load,
+                uri,
+                period,
+                l.timeout,
+                self.start,
+                until,
+                tx.clone(),
+                self.stop_tx.subscribe(),
+            ));
         }
         if let Some(url) = &d.steady.url {
             let uri = url.parse().expect("validated URL");
@@ -372,7 +383,11 @@ impl<'a> Drive<'a> {
         if let Some((limits, for_ms, tracker)) = &mut self.abort {
             let aw = judge::window(&self.samples, now_ms, window_ms, limits);
             if tracker.update(&aw, *for_ms) && self.injector.any_armed() {
-                return Ok(Some(format!("abort condition breached for {:.1} s: {}", *for_ms / 1000.0, aw.breach.unwrap_or_default())));
+                return Ok(Some(format!(
+                    "abort condition breached for {:.1} s: {}",
+                    *for_ms / 1000.0,
+                    aw.breach.unwrap_or_default()
+                )));
             }
         }
         Ok(None)
@@ -381,7 +396,13 @@ impl<'a> Drive<'a> {
     /// Every window so far held, and at least one saw traffic.
     fn baseline_holds(&self) -> Result<(), String> {
         let now_ms = self.now_ms();
-        let ws = judge::windows(&self.samples, ms(self.drill.steady.every), ms(self.drill.steady.window), now_ms, &self.hypothesis);
+        let ws = judge::windows(
+            &self.samples,
+            ms(self.drill.steady.every),
+            ms(self.drill.steady.window),
+            now_ms,
+            &self.hypothesis,
+        );
         if let Some(w) = ws.iter().find(|w| w.held == Some(false)) {
             return Err(format!("broke at {:.1} s: {}", w.end_ms / 1000.0, w.breach.clone().unwrap_or_default()));
         }
@@ -414,7 +435,10 @@ impl<'a> Drive<'a> {
         }
         let (removed, error) = tokio::task::block_in_place(|| self.injector.remove_all());
         for (pid, faults) in removed {
-            self.journal.write("fault_removed", json!({"phase": phase, "index": index, "pid": pid, "faults": faults, "reason": reason}))?;
+            self.journal.write(
+                "fault_removed",
+                json!({"phase": phase, "index": index, "pid": pid, "faults": faults, "reason": reason}),
+            )?;
             self.progress.note(&format!("removed {} from JVM {pid} ({reason})", faults.join(", ")));
         }
         if let Some(e) = error {
@@ -520,7 +544,8 @@ impl Progress {
     }
 
     fn emit(&mut self, text: &str, newline: bool) {
-        let mut out: Box<dyn Write> = if self.to_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
+        let mut out: Box<dyn Write> =
+            if self.to_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
         if self.tty {
             let _ = write!(out, "\r\x1b[2K{text}");
             if newline {
@@ -557,7 +582,8 @@ impl Progress {
             Some(false) => "BROKEN",
             None => "-",
         };
-        let alarms = if firing.is_empty() { "none firing".to_string() } else { format!("FIRING: {}", firing.join(", ")) };
+        let alarms =
+            if firing.is_empty() { "none firing".to_string() } else { format!("FIRING: {}", firing.join(", ")) };
         let line = format!(
             "{} {:>5.1}s left | {rate:>6.1} req/s | err {err:>5.1}% | p99 {p99:>7.1} ms | hypothesis {held} | injections {injections} | alarms {alarms}",
             self.label,
@@ -569,7 +595,8 @@ impl Progress {
     fn done(&mut self) {
         if self.tty && self.open_line {
             self.emit("", false);
-            let mut out: Box<dyn Write> = if self.to_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
+            let mut out: Box<dyn Write> =
+                if self.to_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
             let _ = write!(out, "\r\x1b[2K");
             let _ = out.flush();
         }
