@@ -463,3 +463,24 @@ fn pool_fault_from_the_cli_saturates_the_demo_order_pool() {
     assert_eq!(pool_event["occupied"], 4, "{pool_event}");
     assert_eq!(pool_event["queue_filled"], 50, "{pool_event}");
 }
+
+#[test]
+fn events_follow_does_not_hold_up_other_commands() {
+    let s = Service::start(&[]);
+    ok(&faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms"]));
+    let mut follower = std::process::Command::new(artifacts().join("faultline"))
+        .args(["events", &pid(&s), "--follow"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start events --follow");
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let status = faultline(&["status", &pid(&s)]);
+    let stop = faultline(&["stop", &pid(&s)]);
+    let took = started.elapsed();
+    let _ = follower.kill();
+    let _ = follower.wait();
+    ok(&status);
+    ok(&stop);
+    assert!(took < Duration::from_secs(5), "status and stop waited {took:?} behind the follower");
+}

@@ -1,5 +1,5 @@
 //! The control channel the `faultline` CLI talks to: a Unix socket in the JVM's /tmp,
-//! one JSON request per line, one JSON reply per line. Started when the CLI attaches;
+//! one JSON request per line, one JSON reply per line, several connections at once. Started when the CLI attaches;
 //! it stops by itself when no fault is armed and nobody has asked anything for a while,
 //! so an experiment leaves no agent thread behind.
 //!
@@ -59,10 +59,18 @@ pub fn ensure_started(agent: &'static Agent) -> Result<(), String> {
     Ok(())
 }
 
+/// Connections served at once; one more is told the agent is busy.
+const MAX_CONNECTIONS: usize = 16;
+
+static ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn serve(agent: &'static Agent, listener: UnixListener) {
     let mut last_activity = Instant::now();
     loop {
-        if agent.table().is_empty() && last_activity.elapsed() >= IDLE_LIMIT {
+        let active = ACTIVE.load(Ordering::SeqCst);
+        if active > 0 {
+            last_activity = Instant::now();
+        } else if agent.table().is_empty() && last_activity.elapsed() >= IDLE_LIMIT {
             return;
         }
         if !wait_readable(listener.as_raw_fd(), Duration::from_millis(500)) {
@@ -75,8 +83,21 @@ fn serve(agent: &'static Agent, listener: UnixListener) {
             let _ = writeln!(s, "{}", json!({"ok": false, "error": e}));
             continue;
         }
-        handle_connection(agent, stream);
-        last_activity = Instant::now();
+        if ACTIVE.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            ACTIVE.fetch_sub(1, Ordering::SeqCst);
+            let mut s = &stream;
+            let _ = writeln!(s, "{}", json!({"ok": false, "error": "the agent is busy: too many connections"}));
+            continue;
+        }
+        // Each connection on its own thread: a follower (`events --follow`, a drill) must not
+        // hold up `status` or `stop`. Arm and stop serialize inside the agent.
+        let spawned = std::thread::Builder::new().name("faultline-control-conn".into()).spawn(move || {
+            catching("control connection", (), || handle_connection(agent, stream));
+            ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        });
+        if spawned.is_err() {
+            ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
