@@ -13,8 +13,8 @@ use crate::{entry, guard, hook};
 
 pub fn methods() -> Vec<NativeMethod> {
     vec![
-        NativeMethod { name: "guardEnter".into(), sig: "()Z".into(), fn_ptr: guard_enter as *mut c_void },
-        NativeMethod { name: "guardExit".into(), sig: "()V".into(), fn_ptr: guard_exit as *mut c_void },
+        NativeMethod { name: "guardEnter0".into(), sig: "(J)Z".into(), fn_ptr: guard_enter as *mut c_void },
+        NativeMethod { name: "guardExit0".into(), sig: "(J)V".into(), fn_ptr: guard_exit as *mut c_void },
         NativeMethod {
             name: "fired".into(),
             sig: "(IILjava/lang/String;JLjava/lang/String;)V".into(),
@@ -33,17 +33,17 @@ pub fn methods() -> Vec<NativeMethod> {
     ]
 }
 
-extern "system" fn guard_enter(_env: JNIEnv, _class: JClass) -> jboolean {
-    // Cannot panic: a thread-local flag.
-    if guard::enter() {
+extern "system" fn guard_enter(_env: JNIEnv, _class: JClass, thread: jlong) -> jboolean {
+    // Cannot panic: thread-local flags only.
+    if guard::enter_java(thread as u64) {
         JNI_TRUE
     } else {
         JNI_FALSE
     }
 }
 
-extern "system" fn guard_exit(_env: JNIEnv, _class: JClass) {
-    guard::exit();
+extern "system" fn guard_exit(_env: JNIEnv, _class: JClass, thread: jlong) {
+    guard::exit_java(thread as u64);
 }
 
 extern "system" fn fired(

@@ -4,8 +4,6 @@ import java.io.InputStream;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Modifier;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -49,7 +47,8 @@ final class Fault {
     private static final int STRIPE_WIDTH = 16;
     private final AtomicLong matching = new AtomicLong();
     private final AtomicLong injected = new AtomicLong();
-    private final Set<Thread> waiting = ConcurrentHashMap.newKeySet();
+    /** Threads waiting in this fault; lock-free, so no waiter blocks while holding the guard. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Thread> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile boolean removed;
 
     private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,

@@ -55,9 +55,18 @@ public final class Hook {
     }
 
     /** Takes this thread's guard; false when faultline code already runs on this thread. */
-    static native boolean guardEnter();
+    static boolean guardEnter() {
+        return guardEnter0(Thread.currentThread().getId());
+    }
 
-    static native void guardExit();
+    static void guardExit() {
+        guardExit0(Thread.currentThread().getId());
+    }
+
+    /** The guard is keyed by thread id: a virtual thread may resume on another carrier. */
+    private static native boolean guardEnter0(long thread);
+
+    private static native void guardExit0(long thread);
 
     /** Reports an injection to the native event queue (never blocks). */
     static native void fired(int serial, int site, String thread, long delayNanos, String caught);
