@@ -12,9 +12,9 @@
 //! ```
 //! `FAULTLINE_BENCH_RUNS` sets the number of fresh JVMs (default 5).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{exit, Command, Stdio};
+use std::process::{exit, Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn main() {
@@ -55,59 +55,89 @@ fn row(name: &str, values: &mut [f64]) {
     println!("{name:<46} {median:>9.1} {:>9.1} {:>9.1}", values[0], values[values.len() - 1]);
 }
 
-fn now_micros() -> u64 {
+pub(crate) fn now_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
-fn one_run(cli: &Path, classes: &Path) -> (f64, f64) {
-    let mut child = Command::new(java("java"))
-        .args(["-cp", &classes.display().to_string(), "attachbench.Target"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the target JVM");
-    let pid = child.id().to_string();
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut next_line = move || lines.next().and_then(Result::ok).unwrap_or_default();
-    assert_eq!(next_line(), "ready");
-    // Let the JVM finish starting up, as a running service would have.
-    std::thread::sleep(Duration::from_millis(1500));
+/// A fresh `attachbench.Target` JVM, started without any agent flag, that has printed
+/// `ready` and then had 1.5 s to finish starting up, as a running service would have.
+pub(crate) struct FreshJvm {
+    pub(crate) child: Child,
+    pub(crate) pid: String,
+    lines: Lines<BufReader<ChildStdout>>,
+}
 
-    let inject = |method: &str| -> u64 {
-        let start = now_micros();
-        let status = Command::new(cli)
-            .args([
-                "inject",
-                &pid,
-                "exception",
-                "--target",
-                &format!("attachbench.Target#{method}"),
-                "--throw",
-                "java.lang.IllegalStateException",
-                "--id",
-                method,
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run faultline");
-        assert!(status.success(), "faultline inject failed");
-        start
-    };
-    let seen = |line: String, what: &str| -> u64 {
+impl FreshJvm {
+    pub(crate) fn start(classes: &Path, jvm_flags: &[&str]) -> FreshJvm {
+        let mut child = Command::new(java("java"))
+            .args(jvm_flags)
+            .args(["-cp", &classes.display().to_string(), "attachbench.Target"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the target JVM");
+        let pid = child.id().to_string();
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut jvm = FreshJvm { child, pid, lines };
+        assert_eq!(jvm.next_line(), "ready");
+        std::thread::sleep(Duration::from_millis(1500));
+        jvm
+    }
+
+    pub(crate) fn next_line(&mut self) -> String {
+        self.lines.next().and_then(Result::ok).unwrap_or_default()
+    }
+
+    /// Waits for the target's `<what> <epoch us>` line: when it first saw the exception.
+    pub(crate) fn seen(&mut self, what: &str) -> u64 {
+        let line = self.next_line();
         line.strip_prefix(what)
             .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected target output {line:?}"))
-    };
-    let start_a = inject("first");
-    let first_at = seen(next_line(), "first ");
-    let start_b = inject("second");
-    let second_at = seen(next_line(), "second ");
-    let _ = child.kill();
-    let _ = child.wait();
+            .unwrap_or_else(|| panic!("unexpected target output {line:?} (waiting for {what:?})"))
+    }
+}
+
+impl Drop for FreshJvm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `faultline inject PID exception` on `attachbench.Target#<method>`; returns when it
+/// started (epoch us).
+pub(crate) fn faultline_inject(cli: &Path, pid: &str, method: &str) -> u64 {
+    let start = now_micros();
+    let status = Command::new(cli)
+        .args([
+            "inject",
+            pid,
+            "exception",
+            "--target",
+            &format!("attachbench.Target#{method}"),
+            "--throw",
+            "java.lang.IllegalStateException",
+            "--id",
+            method,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run faultline");
+    assert!(status.success(), "faultline inject failed");
+    start
+}
+
+/// One fresh JVM: (first inject -> first exception, second inject -> its exception), in ms.
+pub(crate) fn one_run(cli: &Path, classes: &Path) -> (f64, f64) {
+    let mut jvm = FreshJvm::start(classes, &[]);
+    let start_a = faultline_inject(cli, &jvm.pid, "first");
+    let first_at = jvm.seen("first ");
+    let start_b = faultline_inject(cli, &jvm.pid, "second");
+    let second_at = jvm.seen("second ");
     ((first_at.saturating_sub(start_a)) as f64 / 1000.0, (second_at.saturating_sub(start_b)) as f64 / 1000.0)
 }
 
-fn compile_target() -> PathBuf {
+pub(crate) fn compile_target() -> PathBuf {
     let out = std::env::temp_dir().join(format!("faultline-attachbench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("mkdir");
@@ -118,7 +148,7 @@ fn compile_target() -> PathBuf {
     out
 }
 
-fn java(tool: &str) -> PathBuf {
+pub(crate) fn java(tool: &str) -> PathBuf {
     match std::env::var_os("JAVA_HOME") {
         Some(home) if Path::new(&home).join("bin").join(tool).exists() => Path::new(&home).join("bin").join(tool),
         _ => PathBuf::from(tool),

@@ -45,27 +45,39 @@ const CONFIGS: [&str; 4] = ["baseline", "idle", "armed-p0", "after-stop"];
 /// Flags every JVM gets, whatever the configuration.
 const JVM_FLAGS: [&str; 3] = ["-Xms256m", "-Xmx256m", "-XX:+UseParallelGC"];
 
-struct Settings {
-    rounds: usize,
-    warmup_ms: u64,
-    iterations: usize,
-    iteration_ms: u64,
+pub(crate) struct Settings {
+    pub(crate) rounds: usize,
+    pub(crate) warmup_ms: u64,
+    pub(crate) iterations: usize,
+    pub(crate) iteration_ms: u64,
 }
 
-struct Setup {
-    java: PathBuf,
-    lib: PathBuf,
-    classpath: String,
-    scenario: PathBuf,
-    scratch: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) java: PathBuf,
+    pub(crate) lib: PathBuf,
+    pub(crate) classpath: String,
+    pub(crate) scenario: PathBuf,
+    pub(crate) scratch: PathBuf,
+    /// For the `byteman-p0` configuration (used by `benches/suite.rs`): Byteman's agent jar
+    /// and a rule script whose rule is on `bench.Hot#step` and never fires.
+    pub(crate) byteman: Option<(PathBuf, PathBuf)>,
 }
 
 /// What one JVM printed: ns per call for each iteration of each phase, and its checks.
 #[derive(Default)]
-struct RunOutput {
-    phases: BTreeMap<String, Vec<f64>>,
-    info: Vec<String>,
+pub(crate) struct RunOutput {
+    pub(crate) phases: BTreeMap<String, Vec<f64>>,
+    pub(crate) info: Vec<String>,
 }
+
+/// The scenario of the `armed-p0` configuration.
+pub(crate) const ARMED_P0_SCENARIO: &str = "name = \"overhead bench: armed, never fires\"\n\n\
+     [[fault]]\n\
+     id = \"bench-p0\"\n\
+     kind = \"exception\"\n\
+     target = \"bench.Hot#step\"\n\
+     throw = \"java.lang.IllegalStateException\"\n\
+     probability = 0\n";
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is ignored.
@@ -96,16 +108,7 @@ fn main() {
     let classes = scratch.join("classes");
     compile_java(&jar, &classes);
     let scenario = scratch.join("armed-p0.toml");
-    std::fs::write(
-        &scenario,
-        "name = \"overhead bench: armed, never fires\"\n\n\
-         [[fault]]\n\
-         id = \"bench-p0\"\n\
-         kind = \"exception\"\n\
-         target = \"bench.Hot#step\"\n\
-         throw = \"java.lang.IllegalStateException\"\n\
-         probability = 0\n",
-    )
+    std::fs::write(&scenario, ARMED_P0_SCENARIO)
     .unwrap_or_else(|e| fail(&format!("cannot write the scenario: {e}")));
     let setup = Setup {
         java: jdk_tool("java"),
@@ -113,6 +116,7 @@ fn main() {
         lib,
         scenario,
         scratch: scratch.clone(),
+        byteman: None,
     };
 
     let java_version = java_version(&setup.java);
@@ -246,7 +250,7 @@ fn main() {
 }
 
 /// Runs one configuration in a fresh JVM and checks that it did what it claims.
-fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOutput {
+pub(crate) fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOutput {
     let mut cmd = Command::new(&setup.java);
     cmd.args(JVM_FLAGS);
     let mut events = None;
@@ -268,6 +272,10 @@ fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOut
         }
         "after-stop" => {
             cmd.arg(format!("-Dfaultline.agent={}", setup.lib.display()));
+        }
+        "byteman-p0" => {
+            let (jar, rules) = setup.byteman.as_ref().expect("byteman-p0 needs Byteman");
+            cmd.arg(format!("-javaagent:{}=script:{}", jar.display(), rules.display()));
         }
         _ => unreachable!(),
     }
@@ -333,7 +341,7 @@ fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOut
 }
 
 /// Compiles `benches/java/bench/*.java` for Java 11 against the agent jar.
-fn compile_java(jar: &Path, classes: &Path) {
+pub(crate) fn compile_java(jar: &Path, classes: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/java/bench");
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", src.display())))
@@ -356,7 +364,7 @@ fn compile_java(jar: &Path, classes: &Path) {
 }
 
 /// `target/<profile>/`: this executable is `target/<profile>/deps/overhead-<hash>`.
-fn artifact_dir() -> PathBuf {
+pub(crate) fn artifact_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("cannot find this executable: {e}")));
     exe.parent()
         .and_then(Path::parent)
@@ -365,7 +373,7 @@ fn artifact_dir() -> PathBuf {
 }
 
 /// `$JAVA_HOME/bin/<name>` when it exists, else `<name>` from `PATH`.
-fn jdk_tool(name: &str) -> PathBuf {
+pub(crate) fn jdk_tool(name: &str) -> PathBuf {
     if let Some(home) = std::env::var_os("JAVA_HOME") {
         let p = PathBuf::from(home).join("bin").join(name);
         if p.exists() {
@@ -375,7 +383,7 @@ fn jdk_tool(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn java_version(java: &Path) -> String {
+pub(crate) fn java_version(java: &Path) -> String {
     Command::new(java)
         .arg("-version")
         .output()
@@ -384,14 +392,14 @@ fn java_version(java: &Path) -> String {
         .unwrap_or_else(|| fail(&format!("cannot run {} -version (is a JDK installed?)", java.display())))
 }
 
-fn env_num(name: &str, default: u64) -> u64 {
+pub(crate) fn env_num(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) => v.trim().parse().unwrap_or_else(|_| fail(&format!("{name}={v:?} is not a whole number"))),
         Err(_) => default,
     }
 }
 
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -405,7 +413,7 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn fail(message: &str) -> ! {
+pub(crate) fn fail(message: &str) -> ! {
     eprintln!("overhead bench: {message}");
     exit(1);
 }

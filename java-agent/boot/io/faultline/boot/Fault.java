@@ -138,6 +138,10 @@ final class Fault {
             trimHookFrames(t);
             caughtSite(t);
             ClassBytes.of(Thread.class);
+            // Class files of the application come through file: and jar: URLs: initialize
+            // those handlers now, not on (possibly virtual) application threads.
+            new java.io.File(System.getProperty("java.home")).toURI().toURL().openConnection();
+            new java.net.URL("jar:file:/faultline-warm-up.jar!/x").openConnection();
             Glob.matches("warm-*", "warm-up");
             ThreadLocalRandom.current().nextDouble();
         } catch (Throwable ignored) {
