@@ -32,7 +32,7 @@ fn main() {
     let mut first = Vec::new();
     let mut second = Vec::new();
     for run in 0..runs {
-        let (a, b) = one_run(&cli, &classes);
+        let (a, b) = one_run(&cli, &classes, &[]);
         println!(
             "run {}: first inject -> first exception {:.1} ms; second inject -> its first exception {:.1} ms",
             run + 1,
@@ -128,8 +128,8 @@ pub(crate) fn faultline_inject(cli: &Path, pid: &str, method: &str) -> u64 {
 }
 
 /// One fresh JVM: (first inject -> first exception, second inject -> its exception), in ms.
-pub(crate) fn one_run(cli: &Path, classes: &Path) -> (f64, f64) {
-    let mut jvm = FreshJvm::start(classes, &[]);
+pub(crate) fn one_run(cli: &Path, classes: &Path, jvm_flags: &[&str]) -> (f64, f64) {
+    let mut jvm = FreshJvm::start(classes, jvm_flags);
     let start_a = faultline_inject(cli, &jvm.pid, "first");
     let first_at = jvm.seen("first ");
     let start_b = faultline_inject(cli, &jvm.pid, "second");

@@ -174,15 +174,16 @@ final class Fault {
      * thread's guard (JDK sites); otherwise the guard is taken only to fire.
      */
     void onCall(int site, boolean guardHeld) {
-        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
-        double p = probability;
-        if (p <= 0.0 || removed) {
-            return;
-        }
+        // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
         if (threads != null && !Glob.matches(threads, Thread.currentThread().getName())) {
             return;
         }
         if (scope != null && !scope.equals(Scope.current())) {
+            return;
+        }
+        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
+        double p = probability;
+        if (p <= 0.0 || removed) {
             return;
         }
         if (after > 0 && matching.incrementAndGet() <= after) {
