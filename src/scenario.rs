@@ -706,7 +706,7 @@ fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
 }
 
 /// " (did you mean 'x'?)" for the closest candidate within two edits, or "".
-fn suggestion(word: &str, candidates: &[&str]) -> String {
+pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
         .map(|candidate| (edit_distance(word, candidate), candidate))
@@ -741,7 +741,7 @@ fn join_words(words: &[&str], last: &str) -> String {
 }
 
 /// The TOML type of a value, with its article, for "found ..." messages.
-fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "a string",
         Value::Integer(_) => "an integer",

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use crate::duration::{format_duration, parse_duration};
-use crate::scenario::{RawTable, Scenario, ScenarioError};
+use crate::scenario::{suggestion, type_name, RawTable, Scenario, ScenarioError};
 
 /// The keys of a drill file's top level.
 const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];
@@ -627,43 +627,6 @@ pub fn check_url(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn suggestion(word: &str, candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .map(|c| (strsim(word, c), c))
-        .filter(|&(d, _)| d <= 2)
-        .min_by_key(|&(d, _)| d)
-        .map_or(String::new(), |(_, c)| format!(" (did you mean '{c}'?)"))
-}
-
-/// Levenshtein distance, for typo suggestions.
-fn strsim(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substituted = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a date-time",
-        Value::Array(_) => "an array",
-        Value::Table(_) => "a table",
-    }
 }
 
 #[cfg(test)]
