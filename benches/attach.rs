@@ -98,7 +98,17 @@ impl FreshJvm {
 }
 
 impl Drop for FreshJvm {
+    /// SIGTERM first, so that the JVM shuts down and an agent removes its control socket;
+    /// SIGKILL if it is still there after 3 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid]).stderr(Stdio::null()).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

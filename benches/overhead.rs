@@ -108,8 +108,7 @@ fn main() {
     let classes = scratch.join("classes");
     compile_java(&jar, &classes);
     let scenario = scratch.join("armed-p0.toml");
-    std::fs::write(&scenario, ARMED_P0_SCENARIO)
-    .unwrap_or_else(|e| fail(&format!("cannot write the scenario: {e}")));
+    std::fs::write(&scenario, ARMED_P0_SCENARIO).unwrap_or_else(|e| fail(&format!("cannot write the scenario: {e}")));
     let setup = Setup {
         java: jdk_tool("java"),
         classpath: format!("{}:{}", classes.display(), jar.display()),

@@ -291,9 +291,11 @@ fn num_cores() -> usize {
 
 /// Finds Byteman and jattach, installing the Debian packages when one is missing.
 fn ensure_peers(scratch: &Path) -> (Result<Byteman, String>, Result<PathBuf, String>) {
-    let have_byteman = || ["byteman.jar", "byteman-install.jar", "byteman-submit.jar"]
-        .iter()
-        .all(|j| Path::new(BYTEMAN_DIR).join(j).exists());
+    let have_byteman = || {
+        ["byteman.jar", "byteman-install.jar", "byteman-submit.jar"]
+            .iter()
+            .all(|j| Path::new(BYTEMAN_DIR).join(j).exists())
+    };
     let have_jattach = || which("jattach");
     let mut install_error = None;
     if !have_byteman() || have_jattach().is_none() {
@@ -318,7 +320,8 @@ fn ensure_peers(scratch: &Path) -> (Result<Byteman, String>, Result<PathBuf, Str
             Err(e) => install_error = Some(format!("cannot run apt-get: {e}")),
         }
     }
-    let missing = |what: &str| format!("{what} not available ({})", install_error.clone().unwrap_or_else(|| "missing".into()));
+    let missing =
+        |what: &str| format!("{what} not available ({})", install_error.clone().unwrap_or_else(|| "missing".into()));
     let byteman = if have_byteman() {
         let home = scratch.join("byteman-home");
         let _ = std::fs::create_dir_all(home.join("lib"));
@@ -397,7 +400,8 @@ fn run_timed_rss(ctx: &Ctx, cmd: Command, what: &str) -> Result<(String, Option<
         };
     }
     let text = run_ok(&mut wrapped, what)?;
-    let kib = std::fs::read_to_string(&rss_file).ok().and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+    let kib =
+        std::fs::read_to_string(&rss_file).ok().and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
     Ok((text, kib))
 }
 
@@ -520,10 +524,15 @@ fn measure_overhead(ctx: &mut Ctx) {
             samples.entry(config).or_default().push(values);
         }
     }
-    let flat = |c: &str| -> Vec<f64> { samples.get(c).map(|r| r.iter().flatten().copied().collect()).unwrap_or_default() };
+    let flat =
+        |c: &str| -> Vec<f64> { samples.get(c).map(|r| r.iter().flatten().copied().collect()).unwrap_or_default() };
     // Per-round ratios: configurations of one round ran back to back.
     let per_round = |c: &str, f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
-        samples["baseline"].iter().zip(samples.get(c).into_iter().flatten()).map(|(b, x)| f(median(b), median(x))).collect()
+        samples["baseline"]
+            .iter()
+            .zip(samples.get(c).into_iter().flatten())
+            .map(|(b, x)| f(median(b), median(x)))
+            .collect()
     };
     let base = stat(&flat("baseline"));
     let base_s = format!("no agent {:.3} ns/call", base.med);
@@ -539,7 +548,9 @@ fn measure_overhead(ctx: &mut Ctx) {
         }
     }
     // 1 and 3: throughput relative to the baseline, median over rounds of per-round ratios.
-    for (n, c, name) in [(1, "idle", "1 idle: throughput / no agent"), (3, "after-stop", "3 after stop: throughput / no agent")] {
+    for (n, c, name) in
+        [(1, "idle", "1 idle: throughput / no agent"), (3, "after-stop", "3 after stop: throughput / no agent")]
+    {
         let ratios = per_round(c, &|b, x| b / x);
         let rs = stat(&ratios);
         let st = stat(&flat(c));
@@ -570,7 +581,14 @@ fn measure_overhead(ctx: &mut Ctx) {
         ),
     );
     let bm_row = match (&ctx.byteman, &byteman_err) {
-        (Err(e), _) | (Ok(_), Some(e)) => row("2 armed p=0 vs Byteman never-true rule", format!("{:+.3} ns added", added), format!("n/a: {}", short(e)), "-".into(), "≥ 10x less than Byteman", None),
+        (Err(e), _) | (Ok(_), Some(e)) => row(
+            "2 armed p=0 vs Byteman never-true rule",
+            format!("{:+.3} ns added", added),
+            format!("n/a: {}", short(e)),
+            "-".into(),
+            "≥ 10x less than Byteman",
+            None,
+        ),
         (Ok(_), None) => {
             let bm = stat(&flat("byteman-p0"));
             let bm_added = bm.med - base.med;
@@ -613,6 +631,7 @@ fn measure_first_fault(ctx: &mut Ctx) {
     let noop = build_noop_agent(&ctx.scratch);
 
     let (mut fl1, mut fl2, mut bm1, mut bm2, mut ja) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut fl_err: Vec<String> = vec![];
     let (mut bm_err, mut ja_err) = (ctx.byteman.as_ref().err().cloned(), ctx.jattach.as_ref().err().cloned());
     if ja_err.is_none() {
         if let Err(e) = &noop {
@@ -621,10 +640,19 @@ fn measure_first_fault(ctx: &mut Ctx) {
     }
     for run in 0..runs {
         // A: faultline
-        let (a, b) = guarded("faultline", || Ok(attach::one_run(&ctx.cli, &classes, &JVM_FLAGS)))
-            .unwrap_or_else(|e| fail(&e));
-        fl1.push(a);
-        fl2.push(b);
+        let (a, b) = match guarded("faultline", || Ok(attach::one_run(&ctx.cli, &classes, &JVM_FLAGS))) {
+            Ok(ab) => ab,
+            Err(e) => {
+                // A failed command is a result too: counted and shown in the table.
+                eprintln!("  run {}: faultline failed: {e}", run + 1);
+                fl_err.push(e);
+                (f64::NAN, f64::NAN)
+            }
+        };
+        if !a.is_nan() {
+            fl1.push(a);
+            fl2.push(b);
+        }
         // B: Byteman Install + Submit
         if bm_err.is_none() {
             let bm = ctx.byteman.as_ref().unwrap();
@@ -638,7 +666,10 @@ fn measure_first_fault(ctx: &mut Ctx) {
                 let start_b = now_micros();
                 run_ok(&mut bm.submit_cmd(&ctx.java, port, &second_btm), "Byteman Submit (second rule)")?;
                 let second_at = jvm.seen("second ");
-                Ok(((first_at.saturating_sub(start_a)) as f64 / 1000.0, (second_at.saturating_sub(start_b)) as f64 / 1000.0))
+                Ok((
+                    (first_at.saturating_sub(start_a)) as f64 / 1000.0,
+                    (second_at.saturating_sub(start_b)) as f64 / 1000.0,
+                ))
             });
             match r {
                 Ok((a, b)) => {
@@ -657,7 +688,8 @@ fn measure_first_fault(ctx: &mut Ctx) {
             let r = guarded("jattach", || {
                 let jvm = FreshJvm::start(&classes, &JVM_FLAGS);
                 let t = Instant::now();
-                let out = run_ok(Command::new(jattach).arg(&jvm.pid).arg("load").arg(noop).arg("true"), "jattach load")?;
+                let out =
+                    run_ok(Command::new(jattach).arg(&jvm.pid).arg("load").arg(noop).arg("true"), "jattach load")?;
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
                 if !out.contains("return code: 0") && !out.contains("response code = 0") {
                     return Err(format!("jattach: unexpected reply {out:?}"));
@@ -682,13 +714,19 @@ fn measure_first_fault(ctx: &mut Ctx) {
             ja.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
         );
     }
+    if fl1.is_empty() {
+        fail(&format!("faultline failed in every run: {fl_err:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&classes);
     let (f1, f2) = (stat(&fl1), stat(&fl2));
+    let failed_note =
+        if fl_err.is_empty() { String::new() } else { format!(" ({} of {runs} runs FAILED)", fl_err.len()) };
     let bm_ok = bm_err.is_none() && !bm1.is_empty();
     ctx.rows.push(if bm_ok {
         let b = stat(&bm1);
         row(
             "4 fresh JVM: command -> first fault",
-            fmt_stat(f1, 1, "ms"),
+            fmt_stat(f1, 1, "ms") + &failed_note,
             format!("Byteman install+submit {:.0} ms", b.med),
             format!("{:.1}x faster", b.med / f1.med),
             "< 60 ms, ≥ 8x faster",
@@ -697,7 +735,7 @@ fn measure_first_fault(ctx: &mut Ctx) {
     } else {
         row(
             "4 fresh JVM: command -> first fault",
-            fmt_stat(f1, 1, "ms"),
+            fmt_stat(f1, 1, "ms") + &failed_note,
             format!("n/a: {}", short(bm_err.as_deref().unwrap_or("?"))),
             "-".into(),
             "< 60 ms, ≥ 8x faster",
@@ -729,7 +767,7 @@ fn measure_first_fault(ctx: &mut Ctx) {
         let b = stat(&bm2);
         row(
             "5 second command on the attached JVM",
-            fmt_stat(f2, 1, "ms"),
+            fmt_stat(f2, 1, "ms") + &failed_note,
             format!("Byteman submit {:.0} ms", b.med),
             format!("{:.1}x faster", b.med / f2.med),
             "< 10 ms",
@@ -738,7 +776,7 @@ fn measure_first_fault(ctx: &mut Ctx) {
     } else {
         row(
             "5 second command on the attached JVM",
-            fmt_stat(f2, 1, "ms"),
+            fmt_stat(f2, 1, "ms") + &failed_note,
             format!("n/a: {}", short(bm_err.as_deref().unwrap_or("?"))),
             "-".into(),
             "< 10 ms",
@@ -749,7 +787,8 @@ fn measure_first_fault(ctx: &mut Ctx) {
         "first_fault".into(),
         json!({"runs": runs, "unit": "ms", "faultline_first_ms": fl1, "faultline_second_ms": fl2,
                "byteman_install_submit_first_ms": bm1, "byteman_submit_second_ms": bm2,
-               "jattach_load_noop_ms": ja, "byteman_error": bm_err, "jattach_error": ja_err}),
+               "jattach_load_noop_ms": ja, "byteman_error": bm_err, "jattach_error": ja_err,
+               "faultline_failures": fl_err}),
     );
 }
 
@@ -782,7 +821,10 @@ fn measure_latency(ctx: &mut Ctx) {
         "[[fault]]\nid = \"lat50\"\nkind = \"latency\"\ntarget = \"latbench.Target#work\"\ndelay = \"50ms\"\n",
     );
     let rules = ctx.scratch.join("latency.btm");
-    write(&rules, "RULE latency 50 ms\nCLASS latbench.Target\nMETHOD work\nAT ENTRY\nIF true\nDO Thread.sleep(50L)\nENDRULE\n");
+    write(
+        &rules,
+        "RULE latency 50 ms\nCLASS latbench.Target\nMETHOD work\nAT ENTRY\nIF true\nDO Thread.sleep(50L)\nENDRULE\n",
+    );
 
     let run = |agent_flag: String| -> Result<Vec<f64>, String> {
         let out = Command::new(&ctx.java)
@@ -886,19 +928,37 @@ fn measure_footprint(ctx: &mut Ctx) {
     );
     let settle = Duration::from_millis(1000);
     let (mut fl_rss, mut fl_cli, mut bm_rss, mut bm_cli) = (vec![], vec![], vec![], vec![]);
+    let mut fl_fp_err: Vec<String> = vec![];
     let mut bm_err = ctx.byteman.as_ref().err().cloned();
     for run in 0..runs {
         let r = guarded("faultline", || {
             let jvm = FreshJvm::start(&classes, &JVM_FLAGS);
             let before = vm_rss_kib(&jvm.pid).ok_or("no VmRSS")?;
             let mut cmd = Command::new(&ctx.cli);
-            cmd.args(["inject", &jvm.pid, "exception", "--target", "attachbench.Target#first", "--probability", "0", "--throw", "java.lang.IllegalStateException"]);
+            cmd.args([
+                "inject",
+                &jvm.pid,
+                "exception",
+                "--target",
+                "attachbench.Target#first",
+                "--probability",
+                "0",
+                "--throw",
+                "java.lang.IllegalStateException",
+            ]);
             let (_, peak) = run_timed_rss(ctx, cmd, "faultline inject")?;
             std::thread::sleep(settle);
             let after = vm_rss_kib(&jvm.pid).ok_or("no VmRSS")?;
             Ok((after as f64 - before as f64, peak))
         });
-        let (d, peak) = r.unwrap_or_else(|e| fail(&e));
+        let (d, peak) = match r {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("  run {}: faultline failed: {e}", run + 1);
+                fl_fp_err.push(e);
+                continue;
+            }
+        };
         fl_rss.push(d / 1024.0);
         if let Some(p) = peak {
             fl_cli.push(p as f64 / 1024.0);
@@ -934,6 +994,10 @@ fn measure_footprint(ctx: &mut Ctx) {
             bm_cli.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
         );
     }
+    if fl_rss.is_empty() {
+        fail(&format!("faultline failed in every footprint run: {fl_fp_err:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&classes);
     let f = stat(&fl_rss);
     let bm_ok = bm_err.is_none() && !bm_rss.is_empty();
     ctx.rows.push(if bm_ok {
@@ -957,7 +1021,9 @@ fn measure_footprint(ctx: &mut Ctx) {
         )
     });
     let cli_row = match (fl_cli.is_empty(), bm_ok && !bm_cli.is_empty()) {
-        (true, _) => row("7 CLI peak RSS", "n/a: no /usr/bin/time".into(), "-".into(), "-".into(), "less than Byteman", None),
+        (true, _) => {
+            row("7 CLI peak RSS", "n/a: no /usr/bin/time".into(), "-".into(), "-".into(), "less than Byteman", None)
+        }
         (false, true) => {
             let (c, b) = (stat(&fl_cli), stat(&bm_cli));
             row(
@@ -983,7 +1049,8 @@ fn measure_footprint(ctx: &mut Ctx) {
         "footprint".into(),
         json!({"runs": runs, "unit": "MiB", "settle_ms": settle.as_millis() as u64,
                "faultline_target_rss_added": fl_rss, "faultline_cli_peak_rss": fl_cli,
-               "byteman_target_rss_added": bm_rss, "byteman_tools_peak_rss": bm_cli, "byteman_error": bm_err}),
+               "byteman_target_rss_added": bm_rss, "byteman_tools_peak_rss": bm_cli, "byteman_error": bm_err,
+               "faultline_failures": fl_fp_err}),
     );
 }
 
@@ -1066,24 +1133,60 @@ fn measure_scale(ctx: &mut Ctx) {
             std::thread::sleep(Duration::from_millis(500));
             // Attach and load the agent first (not timed): measure 4 covers that.
             run_ok(
-                Command::new(&ctx.cli).args(["inject", &pid, "exception", "--target", "scalebench.Main#idle", "--probability", "0", "--id", "warm", "--throw", "java.lang.IllegalStateException"]),
+                Command::new(&ctx.cli).args([
+                    "inject",
+                    &pid,
+                    "exception",
+                    "--target",
+                    "scalebench.Main#idle",
+                    "--probability",
+                    "0",
+                    "--id",
+                    "warm",
+                    "--throw",
+                    "java.lang.IllegalStateException",
+                ]),
                 "faultline inject (warm)",
             )?;
-            let redefined = || std::fs::read_to_string(&log).map(|s| s.lines().filter(|l| l.contains("redefine")).count()).unwrap_or(0);
+            let redefined = || {
+                std::fs::read_to_string(&log).map(|s| s.lines().filter(|l| l.contains("redefine")).count()).unwrap_or(0)
+            };
             let mut round_results = vec![];
             for (i, (pattern, expected)) in patterns.iter().enumerate() {
                 let before = redefined();
                 let t = Instant::now();
                 let reply = run_ok(
-                    Command::new(&ctx.cli).args(["inject", &pid, "exception", "--target", pattern, "--probability", "0", "--id", "wide", "--json", "--throw", "java.lang.IllegalStateException"]),
+                    Command::new(&ctx.cli).args([
+                        "inject",
+                        &pid,
+                        "exception",
+                        "--target",
+                        pattern,
+                        "--probability",
+                        "0",
+                        "--id",
+                        "wide",
+                        "--json",
+                        "--throw",
+                        "java.lang.IllegalStateException",
+                    ]),
                     "faultline inject (wide)",
                 )?;
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
-                let reply: Value = serde_json::from_str(reply.trim()).map_err(|e| format!("inject --json: {e}: {reply}"))?;
+                let reply: Value =
+                    serde_json::from_str(reply.trim()).map_err(|e| format!("inject --json: {e}: {reply}"))?;
                 let methods = reply["armed"][0]["methods"].as_u64().unwrap_or(0);
-                let status: Value = serde_json::from_str(run_ok(Command::new(&ctx.cli).args(["status", &pid, "--json"]), "status")?.trim())
-                    .map_err(|e| format!("status --json: {e}"))?;
-                let fault = status["faults"].as_array().into_iter().flatten().find(|f| f["id"] == "wide").cloned().unwrap_or(Value::Null);
+                let status: Value = serde_json::from_str(
+                    run_ok(Command::new(&ctx.cli).args(["status", &pid, "--json"]), "status")?.trim(),
+                )
+                .map_err(|e| format!("status --json: {e}"))?;
+                let fault = status["faults"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|f| f["id"] == "wide")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let method_count = fault["method_count"].as_u64().unwrap_or(0);
                 let status_classes: BTreeSet<String> = fault["methods"]
                     .as_array()
@@ -1102,9 +1205,11 @@ fn measure_scale(ctx: &mut Ctx) {
                 );
                 arm_ms[i].push(ms);
                 counts[i].push((method_count, status_classes.len(), jvm_redefined));
-                round_results.push(json!({"pattern": pattern, "expected_classes": expected, "arm_ms": ms, "reply_methods": methods,
+                round_results.push(
+                    json!({"pattern": pattern, "expected_classes": expected, "arm_ms": ms, "reply_methods": methods,
                     "status_method_count": method_count, "status_distinct_classes": status_classes.len(),
-                    "jvm_log_retransformed": jvm_redefined, "stop_ms": stop_ms}));
+                    "jvm_log_retransformed": jvm_redefined, "stop_ms": stop_ms}),
+                );
             }
             Ok(round_results)
         });
@@ -1118,7 +1223,9 @@ fn measure_scale(ctx: &mut Ctx) {
     for (i, (pattern, expected)) in patterns.iter().enumerate() {
         let s = stat(&arm_ms[i]);
         let c = counts[i].last().copied().unwrap_or((0, 0, 0));
-        let only_matching = counts[i].iter().all(|&(m, cl, log)| m as usize == *expected && cl == *expected && (log == *expected || log == 0));
+        let only_matching = counts[i]
+            .iter()
+            .all(|&(m, cl, log)| m as usize == *expected && cl == *expected && (log == *expected || log == 0));
         row_push_scale(ctx, pattern, *expected, total, loaded_total, s, c, only_matching);
     }
     ctx.json.insert(
@@ -1129,7 +1236,16 @@ fn measure_scale(ctx: &mut Ctx) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn row_push_scale(ctx: &mut Ctx, pattern: &str, expected: usize, total: usize, loaded: u64, s: Stat, c: (u64, usize, usize), ok: bool) {
+fn row_push_scale(
+    ctx: &mut Ctx,
+    pattern: &str,
+    expected: usize,
+    total: usize,
+    loaded: u64,
+    s: Stat,
+    c: (u64, usize, usize),
+    ok: bool,
+) {
     ctx.rows.push(row(
         &format!("8 arm `{pattern}` ({total} gen.)"),
         fmt_stat(s, 1, "ms"),
