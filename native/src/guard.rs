@@ -28,7 +28,16 @@ pub fn enter_java(thread: u64) -> bool {
     if NATIVE.try_with(Cell::get).unwrap_or(true) {
         return false;
     }
-    OWNER.try_with(|owner| if owner.get() == thread { false } else { owner.set(thread); true }).unwrap_or(false)
+    OWNER
+        .try_with(|owner| {
+            if owner.get() == thread {
+                false
+            } else {
+                owner.set(thread);
+                true
+            }
+        })
+        .unwrap_or(false)
 }
 
 pub fn exit_java(thread: u64) {

@@ -235,7 +235,12 @@ fn system_property(env: &mut JNIEnv, key: &str) -> Option<String> {
     guard::with(|| {
         let key = env.new_string(key).ok()?;
         let value = env
-            .call_static_method("java/lang/System", "getProperty", "(Ljava/lang/String;)Ljava/lang/String;", &[JValue::Object(&key)])
+            .call_static_method(
+                "java/lang/System",
+                "getProperty",
+                "(Ljava/lang/String;)Ljava/lang/String;",
+                &[JValue::Object(&key)],
+            )
             .and_then(|v| v.l());
         match value {
             Ok(v) if !v.is_null() => java_string(env, &JString::from(v)),

@@ -354,7 +354,8 @@ impl Jvmti {
 
     /// Opens `package` of `module` to `to_module` for deep reflection (JVMTI 9+).
     pub fn add_module_opens(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
-        let f = jvmti_fn!(self, 96, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
+        let f =
+            jvmti_fn!(self, 96, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
         // SAFETY: live references and a NUL-terminated package name.
         check("AddModuleOpens", unsafe { f(self.0, module, package.as_ptr(), to_module) })
     }
