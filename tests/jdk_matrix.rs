@@ -407,7 +407,7 @@ fn ps_entry(service: &JdkService) -> serde_json::Value {
     list.as_array()
         .expect("array")
         .iter()
-        .find(|j| j["pid"] == service.pid())
+        .find(|j| j["pid"].as_u64() == service.pid().parse::<u64>().ok())
         .cloned()
         .unwrap_or_else(|| panic!("ps does not list JVM {}:\n{}", service.pid(), run.stdout))
 }
