@@ -63,9 +63,10 @@ fn exception_injected_by_attach_reaches_the_code_and_stop_restores_it() {
     );
 
     ok(&faultline(&["stop", &pid(&s), "boom"]));
+    // The first call reported after stop may have entered the method before it: judge the next three.
     let mark = s.output().len();
-    let calls = s.calls_since(mark, 3);
-    assert!(calls.iter().all(|c| c.starts_with("call ok")), "after stop: {calls:?}");
+    let calls = s.calls_since(mark, 4);
+    assert!(calls[1..].iter().all(|c| c.starts_with("call ok")), "after stop: {calls:?}");
 
     let events = faultline(&["events", &pid(&s), "--json"]);
     ok(&events);

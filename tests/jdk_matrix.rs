@@ -31,27 +31,17 @@ struct Jdk {
     java: PathBuf,
 }
 
-/// The major of a version string: "11.0.13" -> 11, "1.8.0_402" -> 8, "25" -> 25.
-fn major_of(version: &str) -> Option<u32> {
-    let mut parts = version.split(|c: char| !c.is_ascii_digit());
-    let first: u32 = parts.next()?.parse().ok()?;
-    if first == 1 {
-        parts.next()?.parse().ok()
-    } else {
-        Some(first)
-    }
-}
+/// The major of a version string, as `faultline ps` computes it.
+use faultline::attach::jdk::major as major_of;
 
 /// The version of the runtime whose launcher is `java`: the home's `release` file, else
 /// `java -version`.
 fn version_of(java: &Path) -> Option<String> {
     let home = java.parent()?.parent()?;
-    if let Ok(release) = std::fs::read_to_string(home.join("release")) {
-        for line in release.lines() {
-            if let Some(v) = line.strip_prefix("JAVA_VERSION=") {
-                return Some(v.trim_matches('"').to_string());
-            }
-        }
+    if let Some(v) =
+        std::fs::read_to_string(home.join("release")).ok().and_then(|r| faultline::attach::jdk::parse_release(&r))
+    {
+        return Some(v);
     }
     let out = Command::new(java).arg("-version").stdin(Stdio::null()).output().ok()?;
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -451,9 +441,10 @@ fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
     let calls = s.calls_since(mark, 3);
     assert!(calls.iter().all(|c| c == "call ex java.io.IOException: from the cli"), "{calls:?}");
     cli(&["stop", &pid, "boom"]);
+    // The first call reported after stop may have entered the method before it: judge the next three.
     let mark = s.output().len();
-    let calls = s.calls_since(mark, 3);
-    assert!(calls.iter().all(|c| c.starts_with("call ok")), "after stop: {calls:?}");
+    let calls = s.calls_since(mark, 4);
+    assert!(calls[1..].iter().all(|c| c.starts_with("call ok")), "after stop: {calls:?}");
 
     // Later commands reuse the loaded agent: no second note, no second load.
     let run =
