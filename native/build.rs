@@ -113,7 +113,20 @@ impl Jdk {
         collect(src, "java", &mut sources);
         sources.sort();
         let mut cmd = Command::new(&self.javac);
-        cmd.args(["--release", "11", "-encoding", "UTF-8", "-Xlint:-options", "-nowarn", "-d"]).arg(out);
+        // String concatenation through StringBuilder, not invokedynamic: the first indy
+        // concatenation in a fresh JVM bootstraps java.lang.invoke (tens of milliseconds), and
+        // the hook must not pay that on the application thread of the first injection.
+        cmd.args([
+            "--release",
+            "11",
+            "-XDstringConcat=inline",
+            "-encoding",
+            "UTF-8",
+            "-Xlint:-options",
+            "-nowarn",
+            "-d",
+        ])
+        .arg(out);
         if !classpath.is_empty() {
             let cp = env::join_paths(classpath).expect("classpath entries are plain paths");
             cmd.arg("-cp").arg(cp);

@@ -87,7 +87,11 @@ impl AgentClient {
 
     /// Sends one request; an `"ok": false` reply becomes an error with the agent's reason.
     pub fn request(&mut self, request: &Value) -> Result<Value> {
-        writeln!(self.writer, "{request}").context("sending a request to the agent")?;
+        // One write per request: the agent reads whole lines, and piecewise writes of the
+        // serializer would cost it a wake-up each.
+        let mut line = request.to_string();
+        line.push('\n');
+        self.writer.write_all(line.as_bytes()).context("sending a request to the agent")?;
         let mut line = String::new();
         self.reader.read_line(&mut line).context("reading the agent's reply")?;
         if line.is_empty() {

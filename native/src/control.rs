@@ -164,8 +164,11 @@ fn handle_connection(agent: &'static Agent, stream: UnixStream) {
                 Err(e) => json!({"ok": false, "error": format!("malformed request: {e}")}),
             }
         });
+        // One write per reply (the serializer would otherwise write it piece by piece).
+        let mut text = reply.to_string();
+        text.push('\n');
         let mut s = &stream;
-        if writeln!(s, "{reply}").is_err() {
+        if s.write_all(text.as_bytes()).is_err() {
             return;
         }
     }
