@@ -15,6 +15,7 @@ pub fn methods() -> Vec<NativeMethod> {
     vec![
         NativeMethod { name: "guardEnter0".into(), sig: "(J)Z".into(), fn_ptr: guard_enter as *mut c_void },
         NativeMethod { name: "guardExit0".into(), sig: "(J)V".into(), fn_ptr: guard_exit as *mut c_void },
+        NativeMethod { name: "timerSlack".into(), sig: "(J)J".into(), fn_ptr: timer_slack as *mut c_void },
         NativeMethod {
             name: "fired".into(),
             sig: "(IILjava/lang/String;JLjava/lang/String;)V".into(),
@@ -44,6 +45,25 @@ extern "system" fn guard_enter(_env: JNIEnv, _class: JClass, thread: jlong) -> j
 
 extern "system" fn guard_exit(_env: JNIEnv, _class: JClass, thread: jlong) {
     guard::exit_java(thread as u64);
+}
+
+/// Sets the calling thread's timer slack; returns the previous one, or -1.
+extern "system" fn timer_slack(_env: JNIEnv, _class: JClass, nanos: jlong) -> jlong {
+    // Cannot panic: two system calls on the calling thread.
+    if nanos <= 0 {
+        return -1;
+    }
+    // SAFETY: PR_GET_TIMERSLACK takes no pointer arguments and only reads this thread's setting.
+    let previous = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
+    if previous < 0 {
+        return -1;
+    }
+    // SAFETY: PR_SET_TIMERSLACK takes a plain value and changes only this thread's setting.
+    let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, nanos as libc::c_ulong, 0, 0, 0) };
+    if rc != 0 {
+        return -1;
+    }
+    jlong::from(previous)
 }
 
 extern "system" fn fired(

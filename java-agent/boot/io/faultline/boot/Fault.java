@@ -19,8 +19,23 @@ final class Fault {
     static final int EXCEPTION = 1;
     static final int HANG = 2;
 
-    /** The last part of a wait is spun rather than parked: parking overshoots by the timer slack. */
-    private static final long SPIN_NANOS = 120_000L;
+    /*
+     * Landing a wait on time. A timed park wakes up late: by the timer slack (50 us by default
+     * on Linux) plus the time to get a CPU back, which after a long sleep (a virtualized host
+     * above all) is often 0.1-0.5 ms; and the first instructions after a long sleep run on
+     * cold caches. So a wait parks in stages: until COARSE_NANOS before the deadline, then
+     * until a margin before it with the thread's timer slack lowered to TIMER_SLACK_NANOS
+     * (platform threads; restored after). In that margin it does its bookkeeping (the event,
+     * the guard) and spins only what is left. The margin adapts to how late this JVM's
+     * wake-ups and bookkeeping actually run (see #learnMargin): a few hundred microseconds of
+     * spinning per wait, under 0.5% of a core for a 50 ms delay.
+     */
+    private static final long COARSE_NANOS = 1_000_000L;
+    private static final long TIMER_SLACK_NANOS = 1_000L;
+    private static final long MIN_MARGIN_NANOS = 40_000L;
+    private static final long MAX_MARGIN_NANOS = 800_000L;
+    /** What the last park plus the bookkeeping took past their planned end: a high estimate. */
+    private static volatile long lateNanos = 150_000L;
 
     final int serial;
     final String id;
@@ -30,6 +45,8 @@ final class Fault {
     private final long limit;
     private final String threads;
     private final String scope;
+    /** threads != null || scope != null. */
+    private final boolean filtered;
     private final long delayNanos;
     private final long jitterNanos;
     private final Constructor<? extends Throwable> constructor;
@@ -62,6 +79,7 @@ final class Fault {
         this.limit = limit;
         this.threads = threads;
         this.scope = scope;
+        this.filtered = threads != null || scope != null;
         this.delayNanos = delayNanos;
         this.jitterNanos = jitterNanos;
         this.constructor = constructor;
@@ -142,6 +160,19 @@ final class Fault {
             // those handlers now, not on (possibly virtual) application threads.
             new java.io.File(System.getProperty("java.home")).toURI().toURL().openConnection();
             new java.net.URL("jar:file:/faultline-warm-up.jar!/x").openConnection();
+            // The first class file read through the application class loader opens its
+            // class path: do it with the main class (or the main jar's manifest).
+            String command = System.getProperty("sun.java.command", "");
+            int space = command.indexOf(' ');
+            String main = space < 0 ? command : command.substring(0, space);
+            if (!main.isEmpty()) {
+                String resource = main.endsWith(".jar") ? "META-INF/MANIFEST.MF" : main.replace('.', '/') + ".class";
+                try (InputStream in = ClassLoader.getSystemClassLoader().getResourceAsStream(resource)) {
+                    if (in != null) {
+                        in.readAllBytes();
+                    }
+                }
+            }
             Glob.matches("warm-*", "warm-up");
             ThreadLocalRandom.current().nextDouble();
         } catch (Throwable ignored) {
@@ -175,17 +206,15 @@ final class Fault {
      */
     void onCall(int site, boolean guardHeld) {
         // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
-        if (threads != null && !Glob.matches(threads, Thread.currentThread().getName())) {
-            return;
-        }
-        if (scope != null && !scope.equals(Scope.current())) {
+        // One flag guards both filters: the hot path of an unfiltered fault reads one field.
+        if (filtered && !admits()) {
             return;
         }
         calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
-        double p = probability;
-        if (p <= 0.0 || removed) {
+        if (probability <= 0.0 || removed) {
             return;
         }
+        double p = probability;
         if (after > 0 && matching.incrementAndGet() <= after) {
             return;
         }
@@ -208,6 +237,14 @@ final class Fault {
                 Hook.guardExit();
             }
         }
+    }
+
+    /** Whether this thread passes the fault's threads and scope filters. */
+    private boolean admits() {
+        if (threads != null && !Glob.matches(threads, Thread.currentThread().getName())) {
+            return false;
+        }
+        return scope == null || scope.equals(Scope.current());
     }
 
     private boolean claimInjection() {
@@ -246,13 +283,11 @@ final class Fault {
                 if (jitterNanos > 0) {
                     nanos += ThreadLocalRandom.current().nextLong(-jitterNanos, jitterNanos + 1);
                 }
-                long waited = waitUnguarded(Math.max(0L, nanos));
-                Hook.fired(serial, site, Thread.currentThread().getName(), waited, null);
+                waitAndReport(site, Math.max(0L, nanos));
                 return;
             }
             case HANG: {
-                long waited = waitUnguarded(delayNanos);
-                Hook.fired(serial, site, Thread.currentThread().getName(), waited, null);
+                waitAndReport(site, delayNanos);
                 return;
             }
             default:
@@ -261,34 +296,79 @@ final class Fault {
     }
 
     /**
-     * Waits like real I/O: in Java (a virtual thread unmounts instead of pinning its
-     * carrier), ended early by Thread.interrupt (the interrupt status stays set) or by the
-     * fault's removal. Releases the guard while waiting, so the thread runs no faultline
-     * code then. Returns the nanoseconds actually waited.
+     * Waits like real I/O, then reports the event: in Java (a virtual thread unmounts instead
+     * of pinning its carrier), ended early by Thread.interrupt (the interrupt status stays
+     * set) or by the fault's removal. Releases the guard while parked, so the thread runs no
+     * faultline code then. The event is reported in the last margin before the deadline, so
+     * its cost does not lengthen the delay.
      */
-    private long waitUnguarded(long nanos) {
+    private void waitAndReport(int site, long nanos) {
         Thread me = Thread.currentThread();
-        waiting.add(me);
         long start = System.nanoTime();
         long deadline = start + nanos;
+        long margin = Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, lateNanos + lateNanos / 4));
+        boolean cut = false;
+        long plannedWake = 0L;
+        waiting.add(me);
+        // A virtual thread may resume on another carrier: its carrier's slack is left alone.
+        long slack = isVirtual(me) ? -1L : Hook.timerSlack(TIMER_SLACK_NANOS);
         Hook.guardExit();
         try {
-            while (!removed && !me.isInterrupted()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
+            while (true) {
+                if (removed || me.isInterrupted()) {
+                    cut = true;
                     break;
                 }
-                if (left > SPIN_NANOS) {
-                    LockSupport.parkNanos(this, left - SPIN_NANOS);
+                long left = deadline - System.nanoTime();
+                if (left <= margin) {
+                    break;
+                }
+                if (left > COARSE_NANOS + margin) {
+                    LockSupport.parkNanos(this, left - COARSE_NANOS);
                 } else {
-                    Thread.onSpinWait();
+                    plannedWake = deadline - margin;
+                    LockSupport.parkNanos(this, left - margin);
                 }
             }
         } finally {
             Hook.guardEnter();
+            if (slack > 0) {
+                Hook.timerSlack(slack);
+            }
             waiting.remove(me);
         }
-        return System.nanoTime() - start;
+        long now = System.nanoTime();
+        long waited = cut ? now - start : Math.max(now, deadline) - start;
+        Hook.fired(serial, site, me.getName(), waited, null);
+        if (cut) {
+            return;
+        }
+        if (plannedWake != 0L) {
+            learnMargin(System.nanoTime() - plannedWake);
+        }
+        while (deadline - System.nanoTime() > 0 && !removed && !me.isInterrupted()) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * Folds one observation of (last park's lateness + bookkeeping) into the shared estimate:
+     * up fast, down slowly, so the margin covers the slow tail rather than the average.
+     * Unsynchronized on purpose: a lost update only delays the adaptation by one wait.
+     */
+    private static void learnMargin(long observed) {
+        long estimate = lateNanos;
+        if (observed > estimate) {
+            estimate += (observed - estimate) / 2;
+        } else {
+            estimate -= (estimate - observed) / 32;
+        }
+        lateNanos = Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, estimate));
+    }
+
+    /** Thread.isVirtual() without needing JDK 21 to compile or run. */
+    private static boolean isVirtual(Thread thread) {
+        return thread.getClass().getName().equals("java.lang.VirtualThread");
     }
 
     private Throwable newThrowable() throws Exception {

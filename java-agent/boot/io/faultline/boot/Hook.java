@@ -15,12 +15,12 @@ public final class Hook {
      * Faults bound to each site (one site per instrumented method). Written only by the
      * native agent, through JNI, under its own lock; read here without locking.
      */
-    static volatile Fault[][] sites = new Fault[0][];
+    static volatile Fault[][] sites = new Fault[0][];  // never null
 
     /** Prologue of methods outside the JDK: faultline's own code never runs them. */
     public static void enter(int site) {
         Fault[][] all = sites;
-        if (all != null && site < all.length) {
+        if (site < all.length) {
             Fault[] faults = all[site];
             if (faults != null) {
                 for (Fault fault : faults) {
@@ -38,7 +38,7 @@ public final class Hook {
      */
     public static void enterGuarded(int site) {
         Fault[][] all = sites;
-        if (all == null || site >= all.length || all[site] == null) {
+        if (site >= all.length || all[site] == null) {
             return;
         }
         if (!guardEnter()) {
@@ -67,6 +67,12 @@ public final class Hook {
     private static native boolean guardEnter0(long thread);
 
     private static native void guardExit0(long thread);
+
+    /**
+     * Sets this OS thread's timer slack (Linux prctl) and returns the previous value, or -1
+     * where that is not possible. A timed park is late by up to the slack (50 us by default).
+     */
+    static native long timerSlack(long nanos);
 
     /** Reports an injection to the native event queue (never blocks). */
     static native void fired(int serial, int site, String thread, long delayNanos, String caught);
