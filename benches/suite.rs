@@ -3,8 +3,8 @@
 //! printed as one table with ratios. Raw numbers go to `<target dir>/bench-suite.json`.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/tmp/target-bench8 cargo build --release --workspace
-//! CARGO_TARGET_DIR=/tmp/target-bench8 cargo bench --bench suite
+//! cargo build --release --workspace
+//! cargo bench --bench suite
 //! ```
 //!
 //! The eight measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
@@ -35,10 +35,10 @@
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
 //! reported as such in its row; no number is made up.
 //!
-//! Environment (defaults give about 6 to 8 minutes on 2 cores):
+//! Environment (defaults give about 4 to 5 minutes on 2 cores):
 //! `FAULTLINE_SUITE_ONLY` (e.g. `1,4,8`: measures to run; 1-3 run together),
-//! `FAULTLINE_SUITE_ROUNDS` (3), `FAULTLINE_SUITE_WARMUP_MS` (2000),
-//! `FAULTLINE_SUITE_ITERATIONS` (8), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
+//! `FAULTLINE_SUITE_ROUNDS` (6), `FAULTLINE_SUITE_WARMUP_MS` (2000),
+//! `FAULTLINE_SUITE_ITERATIONS` (6), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
 //! `FAULTLINE_SUITE_RUNS` (5) fresh JVMs per tool for 4-5; `FAULTLINE_SUITE_LAT_ROUNDS` (2)
 //! and `FAULTLINE_SUITE_LAT_SAMPLES` (150) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;
 //! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8.
