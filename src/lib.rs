@@ -12,3 +12,4 @@ pub mod drill;
 pub mod duration;
 pub mod scenario;
 pub mod target;
+mod toml_table;

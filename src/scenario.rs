@@ -12,7 +12,7 @@
 //! line and key at fault, explain the rule, and list what is valid; serde's
 //! generic messages cannot do that.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -20,8 +20,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use crate::duration::{format_duration, parse_duration};
+use crate::duration::format_duration;
 use crate::target::{check_binary_name, ClassPattern, Target};
+pub use crate::toml_table::RawTable;
+pub(crate) use crate::toml_table::{suggestion, type_name};
+use crate::toml_table::{unknown_key, Entry, Source, Table};
 
 /// How long a hang fault blocks a thread when its `max` is not given: long
 /// enough to trip any sane timeout, short enough that a forgotten fault does
@@ -203,7 +206,7 @@ impl std::error::Error for ScenarioError {}
 impl Scenario {
     /// Parses and validates a scenario; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-        Parser { text, origin }.scenario()
+        Parser(Source { text, origin }).scenario()
     }
 
     /// Parses fault tables that sit inside a larger TOML document (a drill's
@@ -215,7 +218,7 @@ impl Scenario {
         origin: &str,
         tables: Vec<Spanned<RawTable>>,
     ) -> Result<Scenario, ScenarioError> {
-        let faults = Parser { text, origin }.faults(tables)?;
+        let faults = Parser(Source { text, origin }).faults(tables)?;
         Ok(Scenario { name: None, description: None, faults, origin: origin.to_string() })
     }
 
@@ -320,9 +323,6 @@ fn toml_duration(d: Duration) -> String {
     toml_string(&format_duration(d))
 }
 
-/// A table whose keys and values remember where they were in the text.
-pub type RawTable = BTreeMap<Spanned<String>, Spanned<Value>>;
-
 /// The second look at a file, once its top level is known to be sound: the
 /// `[[fault]]` tables with their own spans, which the first look loses.
 #[derive(Deserialize)]
@@ -331,10 +331,14 @@ struct RawFaults {
     fault: Vec<Spanned<RawTable>>,
 }
 
-/// The text being parsed, for turning byte offsets into located errors.
-struct Parser<'a> {
-    text: &'a str,
-    origin: &'a str,
+/// Reads scenario text; errors are located through its [`Source`].
+struct Parser<'a>(Source<'a>);
+
+impl<'a> std::ops::Deref for Parser<'a> {
+    type Target = Source<'a>;
+    fn deref(&self) -> &Source<'a> {
+        &self.0
+    }
 }
 
 impl Parser<'_> {
@@ -399,21 +403,10 @@ impl Parser<'_> {
     /// Parses the fault at `index` (0-based), returning it with the line
     /// that gave it its id, for duplicate-id messages.
     fn fault(&self, index: usize, table: Spanned<RawTable>) -> Result<(FaultSpec, usize), ScenarioError> {
-        let header = self.line(table.span().start);
-        let mut entries: Vec<Entry> = table
-            .into_inner()
-            .into_iter()
-            .map(|(key, value)| Entry {
-                offset: key.span().start,
-                line: self.line(key.span().start),
-                key: key.into_inner(),
-                value: value.into_inner(),
-            })
-            .collect();
-        entries.sort_by_key(|entry| entry.offset);
-        let fields = Fields { parser: self, header, entries };
+        let fields = Fields(self.spanned_table(table, None));
+        let header = fields.header;
 
-        fields.check_known_keys()?;
+        fields.check_known_keys(&FAULT_KEYS)?;
         let kind = fields.kind()?;
         fields.check_keys_apply_to(kind)?;
 
@@ -439,69 +432,19 @@ impl Parser<'_> {
         let spec = FaultSpec { id, kind, probability, after, limit, duration, threads, scope, line: header };
         Ok((spec, id_line))
     }
-
-    /// 1-based line of a byte offset.
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
-    }
-
-    fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
-        ScenarioError { origin: self.origin.to_string(), line, key: key.map(str::to_string), message }
-    }
-
-    /// A TOML syntax error, located by the toml crate's span and flattened
-    /// to one line.
-    fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
-        let line = e.span().map(|span| self.line(span.start));
-        let message = e.message().trim().replace('\n', "; ");
-        self.error(line, None, format!("invalid TOML: {message}"))
-    }
 }
 
-/// One `key = value` of a fault table.
-struct Entry {
-    key: String,
-    value: Value,
-    line: usize,
-    offset: usize,
-}
+/// The keys of one `[[fault]]` table: a located [`Table`] with the fault's own rules.
+struct Fields<'a>(Table<'a>);
 
-/// The keys of one `[[fault]]` table, with typed, located accessors.
-struct Fields<'a> {
-    parser: &'a Parser<'a>,
-    /// Line of the `[[fault]]` header, where missing keys are reported.
-    header: usize,
-    entries: Vec<Entry>,
+impl<'a> std::ops::Deref for Fields<'a> {
+    type Target = Table<'a>;
+    fn deref(&self) -> &Table<'a> {
+        &self.0
+    }
 }
 
 impl Fields<'_> {
-    fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|entry| entry.key == key)
-    }
-
-    /// An error about a key that is present, on the key's line.
-    fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
-        let line = self.get(key).map_or(self.header, |entry| entry.line);
-        self.parser.error(Some(line), Some(key), message.into())
-    }
-
-    /// An error about a key that is missing, on the header's line.
-    fn missing(&self, key: &str, what: &str) -> ScenarioError {
-        self.parser.error(Some(self.header), Some(key), format!("missing, and required: {what}"))
-    }
-
-    fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
-        self.error_at(&entry.key, format!("expected {expected}, found {}", type_name(&entry.value)))
-    }
-
-    fn check_known_keys(&self) -> Result<(), ScenarioError> {
-        match self.entries.iter().find(|entry| !FAULT_KEYS.contains(&entry.key.as_str())) {
-            Some(entry) => Err(self.error_at(&entry.key, unknown_key(&entry.key, &FAULT_KEYS, &FAULT_KEYS))),
-            None => Ok(()),
-        }
-    }
-
     fn kind(&self) -> Result<&'static str, ScenarioError> {
         let Some((entry, kind)) = self.string("kind")? else {
             return Err(self.missing("kind", "one of latency, exception, hang, pool"));
@@ -608,8 +551,8 @@ impl Fields<'_> {
             None => None,
         };
         if pool.is_none() && executor.is_none() {
-            return Err(self.parser.error(
-                Some(self.header),
+            return Err(self.error(
+                self.header,
                 None,
                 "a pool fault needs 'pool' (a glob on worker thread names, e.g. \"orders-*\") \
                  or 'executor' (a class pattern, e.g. \"com.acme.*Executor+\"), or both"
@@ -636,53 +579,6 @@ impl Fields<'_> {
         Target::parse(text).map_err(|message| self.error_at(&entry.key, message))
     }
 
-    fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(entry) => match &entry.value {
-                Value::String(text) => Ok(Some((entry, text))),
-                _ => Err(self.wrong_type(entry, "a string")),
-            },
-        }
-    }
-
-    fn non_empty_string(&self, key: &str) -> Result<Option<String>, ScenarioError> {
-        match self.string(key)? {
-            Some((entry, "")) => Err(self.error_at(&entry.key, "must not be empty")),
-            other => Ok(other.map(|(_, text)| text.to_string())),
-        }
-    }
-
-    fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
-        let Some(entry) = self.get(key) else {
-            return Ok(None);
-        };
-        let Value::String(text) = &entry.value else {
-            return Err(self.wrong_type(entry, "a string with a unit, such as \"200ms\""));
-        };
-        parse_duration(text).map(Some).map_err(|message| self.error_at(key, message))
-    }
-
-    /// A duration where zero would make the fault meaningless.
-    fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
-        match self.duration(key)? {
-            Some(d) if d.is_zero() => Err(self.error_at(key, "must be greater than zero")),
-            other => Ok(other),
-        }
-    }
-
-    fn count(&self, key: &str) -> Result<Option<u64>, ScenarioError> {
-        let Some(entry) = self.get(key) else {
-            return Ok(None);
-        };
-        match entry.value {
-            Value::Integer(n) => u64::try_from(n)
-                .map(Some)
-                .map_err(|_| self.error_at(key, format!("expected a non-negative integer, found {n}"))),
-            _ => Err(self.wrong_type(entry, "a non-negative integer")),
-        }
-    }
-
     fn probability(&self) -> Result<Option<f64>, ScenarioError> {
         let Some(entry) = self.get("probability") else {
             return Ok(None);
@@ -700,56 +596,12 @@ impl Fields<'_> {
     }
 }
 
-/// "unknown key 'dealy' (did you mean 'delay'?); valid keys are ..."
-fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
-    format!("unknown key{}; valid keys are {}", suggestion(key, candidates), shown.join(", "))
-}
-
-/// " (did you mean 'x'?)" for the closest candidate within two edits, or "".
-pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .map(|candidate| (edit_distance(word, candidate), candidate))
-        .filter(|&(distance, _)| distance <= 2)
-        .min_by_key(|&(distance, _)| distance)
-        .map_or(String::new(), |(_, candidate)| format!(" (did you mean '{candidate}'?)"))
-}
-
-/// Levenshtein distance, for typo suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substituted = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
 /// "latency", "latency and hang", "latency, exception and hang".
 fn join_words(words: &[&str], last: &str) -> String {
     match words {
         [] => String::new(),
         [one] => one.to_string(),
         [init @ .., tail] => format!("{} {last} {tail}", init.join(", ")),
-    }
-}
-
-/// The TOML type of a value, with its article, for "found ..." messages.
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a date-time",
-        Value::Array(_) => "an array",
-        Value::Table(_) => "a table",
     }
 }
 
@@ -1336,13 +1188,5 @@ mode = "saturate"                        # saturate: occupy every worker and fil
             let moved = FaultSpec { line: a.line, ..b.clone() };
             assert_eq!(*a, moved, "{written}");
         }
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("dealy", "delay"), 2);
-        assert_eq!(edit_distance("faults", "fault"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use crate::duration::{format_duration, parse_duration};
-use crate::scenario::{suggestion, type_name, RawTable, Scenario, ScenarioError};
+use crate::duration::format_duration;
+use crate::scenario::{RawTable, Scenario, ScenarioError};
+use crate::toml_table::{Source, Table};
 
 /// The keys of a drill file's top level.
 const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];
@@ -123,7 +124,7 @@ impl Drill {
 
     /// Parses and validates a drill; `base` is where relative scenario paths start.
     pub fn parse(text: &str, origin: &str, base: &Path) -> Result<Drill, ScenarioError> {
-        DrillParser { text, origin, base }.drill()
+        DrillParser { source: Source { text, origin }, base }.drill()
     }
 
     /// The sum of the phases.
@@ -203,15 +204,22 @@ struct PhaseFaults {
 }
 
 struct DrillParser<'a> {
-    text: &'a str,
-    origin: &'a str,
+    source: Source<'a>,
     base: &'a Path,
+}
+
+impl<'a> std::ops::Deref for DrillParser<'a> {
+    type Target = Source<'a>;
+    fn deref(&self) -> &Source<'a> {
+        &self.source
+    }
 }
 
 impl DrillParser<'_> {
     fn drill(&self) -> Result<Drill, ScenarioError> {
         let top: RawTable = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
-        let top = self.section(top, None, 1, &TOP_KEYS)?;
+        let top = self.table(top, None, 1);
+        top.check_known_keys(&TOP_KEYS)?;
         for (key, want_table) in [("load", true), ("steady_state", true), ("abort", true)] {
             if let Some(entry) = top.get(key) {
                 if want_table && !entry.value.is_table() {
@@ -235,7 +243,7 @@ impl DrillParser<'_> {
         let objective = top.string("objective")?.map(|(_, s)| s.to_string());
         let targets = match top.get("targets") {
             None => Vec::new(),
-            Some(entry) => top.string_list(entry, "targets")?,
+            Some(entry) => top.string_list(entry)?,
         };
 
         let raw: RawSections = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
@@ -277,7 +285,7 @@ impl DrillParser<'_> {
     }
 
     /// Rules that span sections.
-    fn check_whole(&self, drill: &Drill, top: &Section) -> Result<(), ScenarioError> {
+    fn check_whole(&self, drill: &Drill, top: &Table) -> Result<(), ScenarioError> {
         if drill.total() > MAX_TOTAL {
             return Err(self.error(None, Some("phase.duration"), "the phases add up to more than 24h".into()));
         }
@@ -311,11 +319,11 @@ impl DrillParser<'_> {
     }
 
     fn load(&self, table: Spanned<RawTable>) -> Result<Load, ScenarioError> {
-        let s = self.section_spanned(table, "load", &LOAD_KEYS)?;
-        let url = s
-            .url("url")?
+        let s = self.section(table, "load", &LOAD_KEYS)?;
+        let url = loopback_url(&s, "url")?
             .ok_or_else(|| s.missing("url", "where to send requests, e.g. \"http://127.0.0.1:8080/checkout\""))?;
-        let rate = s.number("rate")?.ok_or_else(|| s.missing("rate", "requests per second, e.g. rate = 100"))?;
+        let rate =
+            s.number("rate", "a number")?.ok_or_else(|| s.missing("rate", "requests per second, e.g. rate = 100"))?;
         if !(rate > 0.0 && rate <= MAX_RATE) {
             return Err(s.error_at(
                 "rate",
@@ -327,8 +335,8 @@ impl DrillParser<'_> {
     }
 
     fn steady(&self, table: Spanned<RawTable>, has_load: bool) -> Result<SteadyState, ScenarioError> {
-        let s = self.section_spanned(table, "steady_state", &STEADY_KEYS)?;
-        let url = s.url("url")?;
+        let s = self.section(table, "steady_state", &STEADY_KEYS)?;
+        let url = loopback_url(&s, "url")?;
         if url.is_none() && !has_load {
             return Err(s.missing("url", "something to measure: a probe url here, or a [load] section"));
         }
@@ -340,7 +348,7 @@ impl DrillParser<'_> {
         if window < every {
             return Err(s.error_at("window", format!("must be at least `every` ({})", format_duration(every))));
         }
-        let max_error_rate = s.fraction("max_error_rate")?;
+        let max_error_rate = fraction(&s, "max_error_rate")?;
         let max_p99 = s.positive_duration("max_p99")?;
         if max_error_rate.is_none() && max_p99.is_none() {
             return Err(s.missing("max_error_rate", "a hypothesis: max_error_rate, max_p99 or both"));
@@ -349,12 +357,12 @@ impl DrillParser<'_> {
     }
 
     fn alarm(&self, table: Spanned<RawTable>) -> Result<Alarm, ScenarioError> {
-        let s = self.section_spanned(table, "alarm", &ALARM_KEYS)?;
+        let s = self.section(table, "alarm", &ALARM_KEYS)?;
         let name = s.required_string("name", "what the alarm is called")?;
         let entry = s.get("command").ok_or_else(|| {
             s.missing("command", "the check to run, e.g. command = [\"sh\", \"-c\", \"test -e /run/alerts/x\"]")
         })?;
-        let command = s.string_list(entry, "command")?;
+        let command = s.string_list(entry)?;
         if command.is_empty() || command[0].is_empty() {
             return Err(s.error_at("command", "must name a program to run"));
         }
@@ -374,7 +382,7 @@ impl DrillParser<'_> {
         inline: Vec<Spanned<RawTable>>,
         index: usize,
     ) -> Result<Phase, ScenarioError> {
-        let s = self.section_spanned(table, "phase", &PHASE_KEYS)?;
+        let s = self.section(table, "phase", &PHASE_KEYS)?;
         let name = match s.string("name")? {
             Some((_, n)) if !n.is_empty() => n.to_string(),
             Some(_) => return Err(s.error_at("name", "must not be empty")),
@@ -421,8 +429,8 @@ impl DrillParser<'_> {
     }
 
     fn abort(&self, table: Spanned<RawTable>) -> Result<Abort, ScenarioError> {
-        let s = self.section_spanned(table, "abort", &ABORT_KEYS)?;
-        let max_error_rate = s.fraction("max_error_rate")?;
+        let s = self.section(table, "abort", &ABORT_KEYS)?;
+        let max_error_rate = fraction(&s, "max_error_rate")?;
         let max_p99 = s.positive_duration("max_p99")?;
         if max_error_rate.is_none() && max_p99.is_none() {
             return Err(s.missing("max_error_rate", "when to abort: max_error_rate, max_p99 or both"));
@@ -431,170 +439,29 @@ impl DrillParser<'_> {
         Ok(Abort { max_error_rate, max_p99, sustained })
     }
 
-    fn section_spanned(
-        &self,
-        table: Spanned<RawTable>,
-        name: &str,
-        known: &[&str],
-    ) -> Result<Section<'_>, ScenarioError> {
-        let header = self.line(table.span().start);
-        self.section(table.into_inner(), Some(name), header, known)
-    }
-
-    fn section(
-        &self,
-        table: RawTable,
-        name: Option<&str>,
-        header: usize,
-        known: &[&str],
-    ) -> Result<Section<'_>, ScenarioError> {
-        let mut entries: Vec<Entry> = table
-            .into_iter()
-            .map(|(key, value)| Entry {
-                offset: key.span().start,
-                line: self.line(key.span().start),
-                key: key.into_inner(),
-                value: value.into_inner(),
-            })
-            .collect();
-        entries.sort_by_key(|e| e.offset);
-        let section = Section { parser: self, name: name.map(str::to_string), header, entries };
-        if let Some(entry) = section.entries.iter().find(|e| !known.contains(&e.key.as_str())) {
-            return Err(section.error_at(
-                &entry.key,
-                format!("unknown key{}; valid keys are {}", suggestion(&entry.key, known), known.join(", ")),
-            ));
-        }
+    /// One table of the drill file, its keys checked against `known`; keys in errors are
+    /// dotted (`load.rate`).
+    fn section(&self, table: Spanned<RawTable>, name: &str, known: &[&str]) -> Result<Table<'_>, ScenarioError> {
+        let section = self.spanned_table(table, Some(name));
+        section.check_known_keys(known)?;
         Ok(section)
     }
+}
 
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
-    }
-
-    fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
-        ScenarioError { origin: self.origin.to_string(), line, key: key.map(str::to_string), message }
-    }
-
-    fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
-        let line = e.span().map(|span| self.line(span.start));
-        self.error(line, None, format!("invalid TOML: {}", e.message().trim().replace('\n', "; ")))
+/// A share between 0 and 1.
+fn fraction(s: &Table, key: &str) -> Result<Option<f64>, ScenarioError> {
+    match s.number(key, "a number")? {
+        Some(x) if !(0.0..=1.0).contains(&x) => {
+            Err(s.error_at(key, format!("must be between 0 and 1 (a share: 0.01 is 1%), found {x}")))
+        }
+        other => Ok(other),
     }
 }
 
-struct Entry {
-    key: String,
-    value: Value,
-    line: usize,
-    offset: usize,
-}
-
-/// One table of the drill file with typed, located accessors; keys in errors are dotted
-/// (`load.rate`).
-struct Section<'a> {
-    parser: &'a DrillParser<'a>,
-    name: Option<String>,
-    header: usize,
-    entries: Vec<Entry>,
-}
-
-impl Section<'_> {
-    fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
-    }
-
-    fn dotted(&self, key: &str) -> String {
-        match &self.name {
-            Some(name) => format!("{name}.{key}"),
-            None => key.to_string(),
-        }
-    }
-
-    fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
-        let line = self.get(key).map_or(self.header, |e| e.line);
-        self.parser.error(Some(line), Some(&self.dotted(key)), message.into())
-    }
-
-    fn missing(&self, key: &str, what: &str) -> ScenarioError {
-        self.parser.error(Some(self.header), Some(&self.dotted(key)), format!("missing, and required: {what}"))
-    }
-
-    fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
-        self.error_at(&entry.key, format!("expected {expected}, found {}", type_name(&entry.value)))
-    }
-
-    fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(entry) => match &entry.value {
-                Value::String(text) => Ok(Some((entry, text))),
-                _ => Err(self.wrong_type(entry, "a string")),
-            },
-        }
-    }
-
-    fn required_string(&self, key: &str, what: &str) -> Result<String, ScenarioError> {
-        match self.string(key)? {
-            None => Err(self.missing(key, what)),
-            Some((_, "")) => Err(self.error_at(key, "must not be empty")),
-            Some((_, text)) => Ok(text.to_string()),
-        }
-    }
-
-    fn string_list(&self, entry: &Entry, key: &str) -> Result<Vec<String>, ScenarioError> {
-        match &entry.value {
-            Value::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(self.error_at(key, format!("expected strings only, found {}", type_name(other)))),
-                })
-                .collect(),
-            _ => Err(self.wrong_type(entry, "an array of strings")),
-        }
-    }
-
-    fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
-        let Some(entry) = self.get(key) else {
-            return Ok(None);
-        };
-        let Value::String(text) = &entry.value else {
-            return Err(self.wrong_type(entry, "a string with a unit, such as \"200ms\""));
-        };
-        parse_duration(text).map(Some).map_err(|message| self.error_at(key, message))
-    }
-
-    fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
-        match self.duration(key)? {
-            Some(d) if d.is_zero() => Err(self.error_at(key, "must be greater than zero")),
-            other => Ok(other),
-        }
-    }
-
-    fn number(&self, key: &str) -> Result<Option<f64>, ScenarioError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Entry { value: Value::Float(x), .. }) => Ok(Some(*x)),
-            Some(Entry { value: Value::Integer(n), .. }) => Ok(Some(*n as f64)),
-            Some(entry) => Err(self.wrong_type(entry, "a number")),
-        }
-    }
-
-    fn fraction(&self, key: &str) -> Result<Option<f64>, ScenarioError> {
-        match self.number(key)? {
-            Some(x) if !(0.0..=1.0).contains(&x) => {
-                Err(self.error_at(key, format!("must be between 0 and 1 (a share: 0.01 is 1%), found {x}")))
-            }
-            other => Ok(other),
-        }
-    }
-
-    fn url(&self, key: &str) -> Result<Option<String>, ScenarioError> {
-        match self.string(key)? {
-            None => Ok(None),
-            Some((_, text)) => check_url(text).map(|()| Some(text.to_string())).map_err(|m| self.error_at(key, m)),
-        }
+fn loopback_url(s: &Table, key: &str) -> Result<Option<String>, ScenarioError> {
+    match s.string(key)? {
+        None => Ok(None),
+        Some((_, text)) => check_url(text).map(|()| Some(text.to_string())).map_err(|m| s.error_at(key, m)),
     }
 }
 
