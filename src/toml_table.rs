@@ -135,10 +135,12 @@ impl Table<'_> {
         }
     }
 
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
     pub(crate) fn required_string(&self, key: &str, what: &str) -> Result<String, ScenarioError> {
         self.non_empty_string(key)?.ok_or_else(|| self.missing(key, what))
     }
 
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
     pub(crate) fn string_list(&self, entry: &Entry) -> Result<Vec<String>, ScenarioError> {
         match &entry.value {
             Value::Array(items) => items
@@ -173,6 +175,7 @@ impl Table<'_> {
     }
 
     /// An integer or a float (`1` is as natural to write as `1.0`).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
     pub(crate) fn number(&self, key: &str, expected: &str) -> Result<Option<f64>, ScenarioError> {
         match self.get(key) {
             None => Ok(None),

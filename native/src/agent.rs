@@ -13,22 +13,25 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use faultline::scenario::{FaultKind, FaultSpec, Scenario};
-use faultline::target::method_display;
-use jni::objects::{GlobalRef, JClass, JObject, JString, JValue};
+use jni::objects::{GlobalRef, JObject};
 use jni::sys::jclass;
 use jni::{JNIEnv, JavaVM};
 use once_cell::sync::OnceCell;
 use serde_json::{json, Value};
 
+use crate::class_match::{self, class_pattern, internal_name};
 use crate::events::{Event, EventLog};
 use crate::hook::{self, FaultDefinition, JavaSide};
 use crate::jvmti::{self, Jvmti};
+use crate::lease::LeaseWorker;
+use crate::modules;
 use crate::options::AgentOptions;
-use crate::{guard, transform};
+use crate::sites::Sites;
+use crate::transform;
 
 /// Labels of removed faults kept for their late events.
 const RETIRED_LABELS: usize = 1000;
@@ -61,47 +64,6 @@ struct Label {
     exception: Option<String>,
 }
 
-/// Instrumented methods ("sites"); ids are stable per method for the life of the JVM, so
-/// repeated arm/stop cycles do not grow anything.
-#[derive(Default)]
-pub struct Sites {
-    ids: HashMap<(String, String, String), i32>,
-    display: Vec<String>,
-    /// Prologue length of sites whose current code carries the hook.
-    pub instrumented: HashMap<i32, u16>,
-    /// Serials bound to each site.
-    bound: HashMap<i32, Vec<i32>>,
-}
-
-impl Sites {
-    pub fn site_for(&mut self, class: &str, name: &str, descriptor: &str) -> i32 {
-        let key = (class.to_string(), name.to_string(), descriptor.to_string());
-        if let Some(id) = self.ids.get(&key) {
-            return *id;
-        }
-        let id = self.display.len() as i32;
-        self.display.push(method_display(class, name, descriptor));
-        self.ids.insert(key, id);
-        id
-    }
-
-    pub fn site_of(&self, class: &str, name: &str, descriptor: &str) -> Option<i32> {
-        self.ids.get(&(class.to_string(), name.to_string(), descriptor.to_string())).copied()
-    }
-
-    pub fn display(&self, site: i32) -> Option<&str> {
-        self.display.get(site as usize).map(String::as_str)
-    }
-
-    pub fn set_bound(&mut self, site: i32, serials: Vec<i32>) {
-        if serials.is_empty() {
-            self.bound.remove(&site);
-        } else {
-            self.bound.insert(site, serials);
-        }
-    }
-}
-
 pub enum Removal {
     Stopped,
     Expired,
@@ -129,14 +91,8 @@ pub struct Agent {
     next_serial: AtomicI32,
     hooks_enabled: AtomicBool,
     prepare_enabled: AtomicBool,
-    worker: Mutex<WorkerState>,
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct WorkerState {
-    running: bool,
-    prepared: Vec<GlobalRef>,
+    /// The lease thread: ends expired faults, rewrites late-prepared subtypes.
+    worker: LeaseWorker,
 }
 
 impl Agent {
@@ -155,8 +111,7 @@ impl Agent {
             next_serial: AtomicI32::new(1),
             hooks_enabled: AtomicBool::new(false),
             prepare_enabled: AtomicBool::new(false),
-            worker: Mutex::new(WorkerState::default()),
-            wake: Condvar::new(),
+            worker: LeaseWorker::default(),
         }
     }
 
@@ -261,9 +216,9 @@ impl Agent {
         all.extend(fresh.iter().cloned());
         self.publish(all);
         self.update_event_modes();
-        open_modules_to_hook(self, env);
+        modules::open_modules_to_hook(self, env);
 
-        let classes = hook::in_local_frame(env, 64, |env| self.loaded_matches(env, &fresh));
+        let classes = hook::in_local_frame(env, 64, |env| class_match::loaded_matches(&self.jvmti, env, &fresh));
         self.retransform(env, &classes);
 
         let mut out = Vec::new();
@@ -306,7 +261,7 @@ impl Agent {
         }
         drop(_control);
         if fresh.iter().any(|f| f.deadline.is_some()) {
-            self.ensure_worker();
+            self.worker.ensure_running(self);
         }
         Ok(out)
     }
@@ -326,12 +281,12 @@ impl Agent {
             }
             FaultKind::Hang { max, .. } => (hook::KIND_HANG, nanos(*max), 0, None, None),
             FaultKind::Pool { pool, executor, mode } => {
-                open_packages_for_pools(self, env);
+                modules::open_packages_for_pools(self, env);
                 return crate::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str());
             }
         };
         let throw_class = match throw {
-            Some(name) => Some(self.resolve_class(env, name)?),
+            Some(name) => Some(class_match::resolve_class(&self.jvmti, env, name)?),
             None => None,
         };
         let def = FaultDefinition {
@@ -348,95 +303,6 @@ impl Agent {
             message,
         };
         java.define_fault(env, &def, throw_class.as_ref().map(|c| c.as_obj().into()))
-    }
-
-    /// Finds a class by binary name: one already loaded by any loader (so application
-    /// exception classes behind custom loaders work), else through the system loader.
-    fn resolve_class(&self, env: &mut JNIEnv, name: &str) -> Result<GlobalRef, String> {
-        let from_system = guard::with(|| -> Option<GlobalRef> {
-            let jname = env.new_string(name).ok()?;
-            let loader = env
-                .call_static_method("java/lang/ClassLoader", "getSystemClassLoader", "()Ljava/lang/ClassLoader;", &[])
-                .and_then(|v| v.l())
-                .ok()?;
-            let class = env
-                .call_static_method(
-                    "java/lang/Class",
-                    "forName",
-                    "(Ljava/lang/String;ZLjava/lang/ClassLoader;)Ljava/lang/Class;",
-                    &[JValue::Object(&jname), JValue::Bool(0), JValue::Object(&loader)],
-                )
-                .and_then(|v| v.l());
-            match class {
-                Ok(c) if !c.is_null() => env.new_global_ref(c).ok(),
-                _ => {
-                    let _ = env.exception_clear();
-                    None
-                }
-            }
-        });
-        if let Some(c) = from_system {
-            return Ok(c);
-        }
-        let wanted = format!("L{};", name.replace('.', "/"));
-        let classes = self.jvmti.loaded_classes().map_err(|e| e.to_string())?;
-        let mut found = None;
-        for raw in classes {
-            // SAFETY: GetLoadedClasses returned a local reference of this thread.
-            let class = unsafe { JClass::from_raw(raw) };
-            if found.is_none() && self.jvmti.class_signature(raw).is_ok_and(|s| s == wanted) {
-                found = env.new_global_ref(&class).ok();
-            }
-            let _ = env.delete_local_ref(class);
-        }
-        found.ok_or_else(|| {
-            format!(
-                "exception class {name} not found: it is not loaded and the system class loader cannot load it \
-                 (check the name, e.g. java.net.SocketTimeoutException, and that the class is on the classpath)"
-            )
-        })
-    }
-
-    /// Loaded classes that `faults` may instrument (by name, or by supertype for `Class+`).
-    fn loaded_matches(&self, env: &mut JNIEnv, faults: &[Arc<ArmedFault>]) -> Vec<GlobalRef> {
-        let Ok(classes) = self.jvmti.loaded_classes() else {
-            return Vec::new();
-        };
-        let any_subtypes = faults.iter().any(|f| class_pattern(f).is_some_and(|p| p.subtypes()));
-        let mut memo: HashMap<String, bool> = HashMap::new();
-        let mut out = Vec::new();
-        for raw in classes {
-            let Some(name) = internal_name(&self.jvmti, raw) else {
-                // SAFETY: a local reference from GetLoadedClasses.
-                let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
-                continue;
-            };
-            let mut wanted = false;
-            if !transform::never_instrumented(&name) {
-                for f in faults {
-                    let Some(pattern) = class_pattern(f) else { continue };
-                    if pattern.matches_name(&name) {
-                        wanted = true;
-                    } else if pattern.subtypes() && is_subtype(self, env, raw, pattern, &mut memo) {
-                        f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
-                        wanted = true;
-                    }
-                }
-            }
-            let _ = any_subtypes;
-            if wanted && self.jvmti.is_modifiable_class(raw) {
-                // SAFETY: a live local reference from GetLoadedClasses.
-                let class = unsafe { JObject::from_raw(raw) };
-                if let Ok(global) = env.new_global_ref(&class) {
-                    out.push(global);
-                }
-                let _ = env.delete_local_ref(class);
-            } else {
-                // SAFETY: as above.
-                let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
-            }
-        }
-        out
     }
 
     /// Retransforms `classes` (our hook decides the new code). One batch first; if the JVM
@@ -501,7 +367,7 @@ impl Agent {
         for f in &removed {
             touched.extend(f.hits.lock().unwrap_or_else(|p| p.into_inner()).classes.iter().cloned());
         }
-        let classes = hook::in_local_frame(env, 64, |env| self.loaded_named(env, &touched));
+        let classes = hook::in_local_frame(env, 64, |env| class_match::loaded_named(&self.jvmti, env, &touched));
         self.retransform(env, &classes);
         self.update_event_modes();
 
@@ -533,12 +399,7 @@ impl Agent {
     /// Drops removed faults from every site; sites left with no fault are cleared.
     fn unbind(&self, env: &mut JNIEnv, java: &JavaSide, removed: &HashSet<i32>, kept: &[Arc<ArmedFault>]) {
         let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
-        let affected: Vec<(i32, Vec<i32>)> = sites
-            .bound
-            .iter()
-            .filter(|(_, serials)| serials.iter().any(|s| removed.contains(s)))
-            .map(|(site, serials)| (*site, serials.iter().copied().filter(|s| !removed.contains(s)).collect()))
-            .collect();
+        let affected = sites.bindings_without(removed);
         for (site, serials) in affected {
             let refs: Vec<GlobalRef> =
                 kept.iter().filter(|f| serials.contains(&f.serial)).map(|f| f.java.clone()).collect();
@@ -550,28 +411,6 @@ impl Agent {
             }
             sites.set_bound(site, serials);
         }
-    }
-
-    /// Loaded classes with the given internal names.
-    fn loaded_named(&self, env: &mut JNIEnv, names: &BTreeSet<String>) -> Vec<GlobalRef> {
-        if names.is_empty() {
-            return Vec::new();
-        }
-        let Ok(classes) = self.jvmti.loaded_classes() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for raw in classes {
-            // SAFETY: a live local reference from GetLoadedClasses.
-            let class = unsafe { JObject::from_raw(raw) };
-            if internal_name(&self.jvmti, raw).is_some_and(|n| names.contains(&n)) {
-                if let Ok(g) = env.new_global_ref(&class) {
-                    out.push(g);
-                }
-            }
-            let _ = env.delete_local_ref(class);
-        }
-        out
     }
 
     /// ClassFileLoadHook only while a fault is armed: with it off, the JVM neither calls us
@@ -611,7 +450,7 @@ impl Agent {
             if known || pattern.matches_name(&name) {
                 continue; // already handled when the class file was loaded
             }
-            if is_subtype(self, env, class, pattern, &mut memo) {
+            if class_match::is_subtype(&self.jvmti, env, class, pattern, &mut memo) {
                 f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
                 wanted = true;
             }
@@ -620,9 +459,7 @@ impl Agent {
             // SAFETY: `class` is the live local reference the event handed us.
             let local = unsafe { JObject::from_raw(class) };
             if let Ok(global) = env.new_global_ref(&local) {
-                self.worker.lock().unwrap_or_else(|p| p.into_inner()).prepared.push(global);
-                self.ensure_worker();
-                self.wake.notify_all();
+                self.worker.queue_prepared(self, global);
             }
         }
     }
@@ -727,150 +564,4 @@ impl Agent {
         }
         Ok(json!({ "faults": faults, "events_dropped": self.events.dropped() }))
     }
-
-    fn ensure_worker(&'static self) {
-        let mut state = self.worker.lock().unwrap_or_else(|p| p.into_inner());
-        if state.running {
-            return;
-        }
-        state.running = true;
-        let spawned = std::thread::Builder::new().name("faultline-leases".into()).spawn(move || self.worker_loop());
-        if let Err(e) = spawned {
-            state.running = false;
-            eprintln!("faultline: cannot start the lease thread ({e}); fault durations will not be enforced");
-        }
-    }
-
-    /// Ends faults whose lease ran out and rewrites late-loaded subtypes. Exits when no
-    /// fault is armed, so an idle agent has no thread of its own in the JVM.
-    fn worker_loop(&'static self) {
-        let mut env = match self.vm.attach_current_thread_as_daemon() {
-            Ok(env) => env,
-            Err(e) => {
-                eprintln!("faultline: lease thread cannot attach to the JVM: {e}");
-                self.worker.lock().unwrap_or_else(|p| p.into_inner()).running = false;
-                return;
-            }
-        };
-        loop {
-            let prepared = std::mem::take(&mut self.worker.lock().unwrap_or_else(|p| p.into_inner()).prepared);
-            if !prepared.is_empty() {
-                self.retransform(&mut env, &prepared);
-            }
-            let now = Instant::now();
-            let table = self.table();
-            let due: Vec<String> =
-                table.iter().filter(|f| f.deadline.is_some_and(|d| d <= now)).map(|f| f.spec.id.clone()).collect();
-            if !due.is_empty() {
-                let result = guard::with(|| self.stop(&mut env, &due, Removal::Expired, true));
-                if let Err(e) = result {
-                    tracing::debug!("expiring {due:?}: {e}");
-                }
-                continue;
-            }
-            let next = table.iter().filter_map(|f| f.deadline).min();
-            let state = self.worker.lock().unwrap_or_else(|p| p.into_inner());
-            if table.is_empty() && state.prepared.is_empty() {
-                let mut state = state;
-                state.running = false;
-                return;
-            }
-            let wait = next.map(|d| d.saturating_duration_since(now)).unwrap_or(Duration::from_secs(1));
-            let wait = wait.clamp(Duration::from_millis(1), Duration::from_secs(1));
-            let _unused = self.wake.wait_timeout(state, wait);
-        }
-    }
-}
-
-fn class_pattern(f: &ArmedFault) -> Option<&faultline::target::ClassPattern> {
-    f.spec.kind.target().map(|t| &t.class)
-}
-
-/// `com/acme/Repo` from a class reference; None for arrays and primitives.
-pub fn internal_name(jvmti: &Jvmti, class: jclass) -> Option<String> {
-    let sig = jvmti.class_signature(class).ok()?;
-    sig.strip_prefix('L').and_then(|s| s.strip_suffix(';')).map(str::to_string)
-}
-
-/// Whether `class` or any of its supertypes matches the glob of a `Class+` pattern.
-fn is_subtype(
-    agent: &Agent,
-    env: &mut JNIEnv,
-    class: jclass,
-    pattern: &faultline::target::ClassPattern,
-    memo: &mut HashMap<String, bool>,
-) -> bool {
-    let Some(name) = internal_name(&agent.jvmti, class) else { return false };
-    if let Some(known) = memo.get(&name) {
-        return *known;
-    }
-    memo.insert(name.clone(), false); // cycles cannot happen, but be safe
-    let mut result = pattern.matches_name(&name);
-    if !result {
-        // SAFETY: `class` is a live reference for the duration of this call.
-        let local = unsafe { JClass::from_raw(class) };
-        if let Ok(Some(sup)) = env.get_superclass(&local) {
-            result = is_subtype(agent, env, sup.as_raw(), pattern, memo);
-            let _ = env.delete_local_ref(sup);
-        }
-        if !result {
-            for iface in agent.jvmti.implemented_interfaces(class).unwrap_or_default() {
-                if !result {
-                    result = is_subtype(agent, env, iface, pattern, memo);
-                }
-                // SAFETY: a local reference returned by GetImplementedInterfaces.
-                let _ = env.delete_local_ref(unsafe { JObject::from_raw(iface) });
-            }
-        }
-    }
-    memo.insert(name, result);
-    result
-}
-
-/// Opens `java.lang` and `java.util.concurrent` of java.base to the hook's module: pool
-/// faults find an executor from its worker threads, which no public API allows.
-pub fn open_packages_for_pools(agent: &Agent, env: &mut JNIEnv) {
-    let Some(java) = agent.java.get() else { return };
-    hook::in_local_frame(env, 16, |env| {
-        let modules = guard::with(|| -> jni::errors::Result<(JObject, JObject)> {
-            let hook_module = env.call_method(java.hook_class(), "getModule", "()Ljava/lang/Module;", &[])?.l()?;
-            let object = env.find_class("java/lang/Object")?;
-            let base = env.call_method(&object, "getModule", "()Ljava/lang/Module;", &[])?.l()?;
-            Ok((base, hook_module))
-        });
-        let Ok((base, hook_module)) = modules else {
-            let _ = env.exception_clear();
-            return;
-        };
-        for package in [c"java.lang", c"java.util.concurrent"] {
-            if let Err(e) = agent.jvmti.add_module_opens(base.as_raw(), package, hook_module.as_raw()) {
-                tracing::warn!("opening {package:?} to the hook: {e}");
-            }
-        }
-    });
-}
-
-/// Lets every named module read the hook's module: JDK classes live in named modules, and
-/// a call from them into the boot loader's unnamed module is otherwise illegal.
-fn open_modules_to_hook(agent: &Agent, env: &mut JNIEnv) {
-    let Some(java) = agent.java.get() else { return };
-    hook::in_local_frame(env, 32, |env| {
-        let hook_module = guard::with(|| {
-            env.call_method(java.hook_class(), "getModule", "()Ljava/lang/Module;", &[]).and_then(|v| v.l())
-        });
-        let Ok(hook_module) = hook_module else {
-            let _ = env.exception_clear();
-            return;
-        };
-        for module in agent.jvmti.all_modules().unwrap_or_default() {
-            let _ = agent.jvmti.add_module_reads(module, hook_module.as_raw());
-            // SAFETY: a local reference returned by GetAllModules.
-            let _ = env.delete_local_ref(unsafe { JObject::from_raw(module) });
-        }
-    });
-}
-
-/// Reads a Java string argument of a native method.
-pub fn arg_string(env: &mut JNIEnv, s: &JString) -> Option<String> {
-    hook::java_string(env, s)
 }

@@ -3,11 +3,15 @@
 //! touched and the JVM runs its original bytecode.
 //!
 //! Layout: `entry` (the JVM's doors and event callbacks), `agent` (arm, stop, status),
-//! `transform` (which methods to rewrite), `classfile` (the rewriter itself), `hook` and
-//! `hook_natives` (the Java hook classes and their natives), `java_api` (the in-process
-//! API's natives), `control` (the CLI's socket), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
+//! `lease` (the thread that expires faults and rewrites late subtypes), `sites`
+//! (instrumented methods and their faults), `class_match` (finding loaded classes),
+//! `modules` (module reads and opens for the hook), `transform` (which methods to
+//! rewrite), `classfile` (the rewriter itself), `hook` and `hook_natives` (the Java hook
+//! classes and their natives), `java_api` (the in-process API's natives), `control` (the
+//! CLI's socket), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
 
 pub mod agent;
+mod class_match;
 pub mod classfile;
 pub mod control;
 pub mod entry;
@@ -17,6 +21,9 @@ pub mod hook;
 pub mod hook_natives;
 pub mod java_api;
 pub mod jvmti;
+mod lease;
+mod modules;
 pub mod options;
 pub mod pools;
+pub mod sites;
 pub mod transform;

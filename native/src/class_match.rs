@@ -1,0 +1,173 @@
+//! Finding loaded classes: those a fault's class pattern matches (by name, or by supertype
+//! for `Class+`), those with given names, and a class by binary name.
+//!
+//! JNI references (`jclass`) come in as the raw handles JVMTI hands out; they are opaque
+//! to Rust and validated by the JVM.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use faultline::target::ClassPattern;
+use jni::objects::{GlobalRef, JClass, JObject, JValue};
+use jni::sys::jclass;
+use jni::JNIEnv;
+
+use crate::agent::ArmedFault;
+use crate::jvmti::Jvmti;
+use crate::{guard, transform};
+
+/// The class part of a fault's target; None for faults without a method target (pools).
+pub(crate) fn class_pattern(f: &ArmedFault) -> Option<&ClassPattern> {
+    f.spec.kind.target().map(|t| &t.class)
+}
+
+/// `com/acme/Repo` from a class reference; None for arrays and primitives.
+pub(crate) fn internal_name(jvmti: &Jvmti, class: jclass) -> Option<String> {
+    let sig = jvmti.class_signature(class).ok()?;
+    sig.strip_prefix('L').and_then(|s| s.strip_suffix(';')).map(str::to_string)
+}
+
+/// Whether `class` or any of its supertypes matches the glob of a `Class+` pattern.
+pub(crate) fn is_subtype(
+    jvmti: &Jvmti,
+    env: &mut JNIEnv,
+    class: jclass,
+    pattern: &ClassPattern,
+    memo: &mut HashMap<String, bool>,
+) -> bool {
+    let Some(name) = internal_name(jvmti, class) else { return false };
+    if let Some(known) = memo.get(&name) {
+        return *known;
+    }
+    memo.insert(name.clone(), false); // cycles cannot happen, but be safe
+    let mut result = pattern.matches_name(&name);
+    if !result {
+        // SAFETY: `class` is a live reference for the duration of this call.
+        let local = unsafe { JClass::from_raw(class) };
+        if let Ok(Some(sup)) = env.get_superclass(&local) {
+            result = is_subtype(jvmti, env, sup.as_raw(), pattern, memo);
+            let _ = env.delete_local_ref(sup);
+        }
+        if !result {
+            for iface in jvmti.implemented_interfaces(class).unwrap_or_default() {
+                if !result {
+                    result = is_subtype(jvmti, env, iface, pattern, memo);
+                }
+                // SAFETY: a local reference returned by GetImplementedInterfaces.
+                let _ = env.delete_local_ref(unsafe { JObject::from_raw(iface) });
+            }
+        }
+    }
+    memo.insert(name, result);
+    result
+}
+
+/// Loaded classes that `faults` may instrument (by name, or by supertype for `Class+`).
+pub(crate) fn loaded_matches(jvmti: &Jvmti, env: &mut JNIEnv, faults: &[Arc<ArmedFault>]) -> Vec<GlobalRef> {
+    let Ok(classes) = jvmti.loaded_classes() else {
+        return Vec::new();
+    };
+    let mut memo: HashMap<String, bool> = HashMap::new();
+    let mut out = Vec::new();
+    for raw in classes {
+        let Some(name) = internal_name(jvmti, raw) else {
+            // SAFETY: a local reference from GetLoadedClasses.
+            let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
+            continue;
+        };
+        let mut wanted = false;
+        if !transform::never_instrumented(&name) {
+            for f in faults {
+                let Some(pattern) = class_pattern(f) else { continue };
+                if pattern.matches_name(&name) {
+                    wanted = true;
+                } else if pattern.subtypes() && is_subtype(jvmti, env, raw, pattern, &mut memo) {
+                    f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
+                    wanted = true;
+                }
+            }
+        }
+        if wanted && jvmti.is_modifiable_class(raw) {
+            // SAFETY: a live local reference from GetLoadedClasses.
+            let class = unsafe { JObject::from_raw(raw) };
+            if let Ok(global) = env.new_global_ref(&class) {
+                out.push(global);
+            }
+            let _ = env.delete_local_ref(class);
+        } else {
+            // SAFETY: as above.
+            let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
+        }
+    }
+    out
+}
+
+/// Loaded classes with the given internal names.
+pub(crate) fn loaded_named(jvmti: &Jvmti, env: &mut JNIEnv, names: &BTreeSet<String>) -> Vec<GlobalRef> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let Ok(classes) = jvmti.loaded_classes() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for raw in classes {
+        // SAFETY: a live local reference from GetLoadedClasses.
+        let class = unsafe { JObject::from_raw(raw) };
+        if internal_name(jvmti, raw).is_some_and(|n| names.contains(&n)) {
+            if let Ok(g) = env.new_global_ref(&class) {
+                out.push(g);
+            }
+        }
+        let _ = env.delete_local_ref(class);
+    }
+    out
+}
+
+/// Finds a class by binary name: through the system class loader first (which loads it if
+/// needed), else among the classes already loaded by any loader (so application exception
+/// classes behind custom loaders work).
+pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Result<GlobalRef, String> {
+    let from_system = guard::with(|| -> Option<GlobalRef> {
+        let jname = env.new_string(name).ok()?;
+        let loader = env
+            .call_static_method("java/lang/ClassLoader", "getSystemClassLoader", "()Ljava/lang/ClassLoader;", &[])
+            .and_then(|v| v.l())
+            .ok()?;
+        let class = env
+            .call_static_method(
+                "java/lang/Class",
+                "forName",
+                "(Ljava/lang/String;ZLjava/lang/ClassLoader;)Ljava/lang/Class;",
+                &[JValue::Object(&jname), JValue::Bool(0), JValue::Object(&loader)],
+            )
+            .and_then(|v| v.l());
+        match class {
+            Ok(c) if !c.is_null() => env.new_global_ref(c).ok(),
+            _ => {
+                let _ = env.exception_clear();
+                None
+            }
+        }
+    });
+    if let Some(c) = from_system {
+        return Ok(c);
+    }
+    let wanted = format!("L{};", name.replace('.', "/"));
+    let classes = jvmti.loaded_classes().map_err(|e| e.to_string())?;
+    let mut found = None;
+    for raw in classes {
+        // SAFETY: GetLoadedClasses returned a local reference of this thread.
+        let class = unsafe { JClass::from_raw(raw) };
+        if found.is_none() && jvmti.class_signature(raw).is_ok_and(|s| s == wanted) {
+            found = env.new_global_ref(&class).ok();
+        }
+        let _ = env.delete_local_ref(class);
+    }
+    found.ok_or_else(|| {
+        format!(
+            "exception class {name} not found: it is not loaded and the system class loader cannot load it \
+             (check the name, e.g. java.net.SocketTimeoutException, and that the class is on the classpath)"
+        )
+    })
+}
