@@ -26,7 +26,8 @@ final class Fault {
      * cold caches. So a wait parks in stages: until COARSE_NANOS before the deadline, then
      * until a margin before it with the thread's timer slack lowered to TIMER_SLACK_NANOS
      * (platform threads; restored after). In that margin it does its bookkeeping (the event,
-     * the guard) and spins only what is left. The margin adapts to how late this JVM's
+     * the guard) and spins only what is left (platform threads; a virtual thread parks to the
+     * deadline). The margin adapts to how late this JVM's
      * wake-ups and bookkeeping actually run (see #learnMargin): a few hundred microseconds of
      * spinning per wait, under 0.5% of a core for a 50 ms delay.
      */
@@ -306,12 +307,14 @@ final class Fault {
         Thread me = Thread.currentThread();
         long start = System.nanoTime();
         long deadline = start + nanos;
-        long margin = Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, lateNanos + lateNanos / 4));
+        // A virtual thread neither spins (its carrier belongs to other virtual threads too) nor
+        // touches its carrier's timer slack (it may resume on another carrier).
+        boolean virtual = isVirtual(me);
+        long margin = virtual ? 0L : Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, lateNanos + lateNanos / 4));
         boolean cut = false;
         long plannedWake = 0L;
         waiting.add(me);
-        // A virtual thread may resume on another carrier: its carrier's slack is left alone.
-        long slack = isVirtual(me) ? -1L : Hook.timerSlack(TIMER_SLACK_NANOS);
+        long slack = virtual ? -1L : Hook.timerSlack(TIMER_SLACK_NANOS);
         Hook.guardExit();
         try {
             while (true) {
@@ -326,7 +329,7 @@ final class Fault {
                 if (left > COARSE_NANOS + margin) {
                     LockSupport.parkNanos(this, left - COARSE_NANOS);
                 } else {
-                    plannedWake = deadline - margin;
+                    plannedWake = virtual ? 0L : deadline - margin;
                     LockSupport.parkNanos(this, left - margin);
                 }
             }
