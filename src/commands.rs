@@ -21,6 +21,9 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 pub struct Target {
     pub jvm: Jvm,
     pub client: AgentClient,
+    /// The agent library, and whether this command loaded it into the JVM.
+    pub library: PathBuf,
+    pub loaded_agent: bool,
 }
 
 impl Target {
@@ -36,7 +39,7 @@ impl Target {
             );
         }
         let client = AgentClient::connect(&jvm, &library, hotspot::DEFAULT_TIMEOUT)?;
-        Ok(Target { jvm, client })
+        Ok(Target { jvm, client, library, loaded_agent: first_load })
     }
 }
 
@@ -138,6 +141,14 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Option<&str>, json_out: 
         Some(text) => parse_duration(text).map_err(|e| anyhow!("--for: {e}"))?,
         None => DEFAULT_LEASE,
     };
+    if target.loaded_agent && !ps::started_with_agent(&target.jvm) {
+        eprintln!(
+            "faultline: note: the first fault armed in JVM {} makes HotSpot recompile its compiled code once \
+             (a JIT warm-up); a JVM started with -agentpath:{} (idle, no cost) avoids it",
+            target.jvm.info.pid,
+            target.library.display()
+        );
+    }
     let reply = target.client.request(&json!({
         "op": "arm",
         "scenario": scenario.to_toml(),

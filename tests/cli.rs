@@ -133,7 +133,7 @@ fn second_inject_reuses_the_loaded_agent() {
     let s = Service::start(&[]);
     for n in 0..3 {
         let id = format!("f{n}");
-        ok(&faultline(&[
+        let run = faultline(&[
             "inject",
             &pid(&s),
             "latency",
@@ -143,7 +143,11 @@ fn second_inject_reuses_the_loaded_agent() {
             "1ms",
             "--id",
             &id,
-        ]));
+        ]);
+        ok(&run);
+        // The first load by attach into a JVM started without an agent says what it costs.
+        let noted = run.stderr.contains("makes HotSpot recompile its compiled code once");
+        assert_eq!(noted, n == 0, "inject {n}: stderr {:?}", run.stderr);
     }
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.pid())).expect("maps");
     let mut paths: Vec<&str> = maps
@@ -161,7 +165,7 @@ fn second_inject_reuses_the_loaded_agent() {
 #[test]
 fn jvm_started_with_the_agent_flag_is_driven_the_same_way() {
     let s = Service::start(&[agentpath("")]);
-    ok(&faultline(&[
+    let run = faultline(&[
         "inject",
         &pid(&s),
         "exception",
@@ -169,7 +173,9 @@ fn jvm_started_with_the_agent_flag_is_driven_the_same_way() {
         "fixtures.Targets$Repo#save",
         "--throw",
         "java.lang.IllegalStateException",
-    ]));
+    ]);
+    ok(&run);
+    assert!(!run.stderr.contains("recompile"), "the agent was there from the start: {:?}", run.stderr);
     let mark = s.output().len();
     assert!(s.calls_since(mark, 2).iter().all(|c| c.starts_with("call ex java.lang.IllegalStateException")));
     ok(&faultline(&["stop", &pid(&s)]));

@@ -86,6 +86,15 @@ pub fn dynamic_agent_warning(jvm: &Jvm) -> bool {
         && !jvm_flags(&jvm.info).iter().any(|f| f == "-XX:+EnableDynamicAgentLoading")
 }
 
+/// Whether the JVM was started with an agent (`-agentpath:`, `-agentlib:`, `-javaagent:`). An
+/// agent present from the start lets HotSpot record what a class redefinition needs; without
+/// one, the first redefinition deoptimizes every compiled method of the JVM once.
+pub fn started_with_agent(jvm: &Jvm) -> bool {
+    jvm_flags(&jvm.info)
+        .iter()
+        .any(|f| f.starts_with("-agentpath:") || f.starts_with("-agentlib:") || f.starts_with("-javaagent:"))
+}
+
 fn launcher_is_java(cmdline: &[String]) -> bool {
     cmdline.first().is_some_and(|arg0| Path::new(arg0).file_name().is_some_and(|name| name == "java"))
 }
