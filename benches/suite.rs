@@ -1120,13 +1120,16 @@ fn measure_scale(ctx: &mut Ctx) {
     let patterns = [("scalegen.p07.*#*", per_package), ("scalegen.**#*", total)];
     let mut results: Vec<Value> = vec![];
     let mut arm_ms: Vec<Vec<f64>> = vec![vec![]; patterns.len()];
+    let mut pauses: Vec<Vec<f64>> = vec![vec![]; patterns.len()];
     let mut counts: Vec<Vec<(u64, usize, usize)>> = vec![vec![]; patterns.len()];
     let mut loaded_total = 0u64;
     for round in 1..=rounds {
         let log = ctx.scratch.join(format!("redefine-{round}.log"));
+        let safepoints = ctx.scratch.join(format!("safepoints-{round}.log"));
         let mut child = Command::new(&ctx.java)
             .args(JVM_FLAGS)
             .arg(format!("-Xlog:redefine+class+load=info:file={}", log.display()))
+            .arg(format!("-Xlog:safepoint=info:file={}", safepoints.display()))
             .arg("-cp")
             .arg(&classes)
             .arg("scalebench.Main")
@@ -1166,8 +1169,24 @@ fn measure_scale(ctx: &mut Ctx) {
                 std::fs::read_to_string(&log).map(|s| s.lines().filter(|l| l.contains("redefine")).count()).unwrap_or(0)
             };
             let mut round_results = vec![];
+            // The longest pause of the application (a RedefineClasses safepoint) since `from` bytes of the log.
+            let longest_pause_ms = |from: usize| -> (f64, usize) {
+                let text = std::fs::read_to_string(&safepoints).unwrap_or_default();
+                let pauses: Vec<f64> = text
+                    .get(from..)
+                    .unwrap_or("")
+                    .lines()
+                    .filter(|l| l.contains("\"RedefineClasses\""))
+                    .filter_map(|l| l.split("At safepoint: ").nth(1))
+                    .filter_map(|rest| rest.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()))
+                    .map(|ns| ns / 1e6)
+                    .collect();
+                (pauses.iter().copied().fold(0.0, f64::max), pauses.len())
+            };
+            let log_len = || std::fs::metadata(&safepoints).map(|m| m.len() as usize).unwrap_or(0);
             for (i, (pattern, expected)) in patterns.iter().enumerate() {
                 let before = redefined();
+                let pauses_from = log_len();
                 let t = Instant::now();
                 let reply = run_ok(
                     Command::new(&ctx.cli).args([
@@ -1213,16 +1232,20 @@ fn measure_scale(ctx: &mut Ctx) {
                 let t = Instant::now();
                 run_ok(Command::new(&ctx.cli).args(["stop", &pid, "wide"]), "faultline stop")?;
                 let stop_ms = t.elapsed().as_secs_f64() * 1000.0;
+                std::thread::sleep(Duration::from_millis(200));
+                let (pause_ms, pause_count) = longest_pause_ms(pauses_from);
                 eprintln!(
-                    "  round {round}/{rounds} {pattern}: armed in {ms:.1} ms; reply {methods} methods, status method_count {method_count} over {} classes, JVM log {jvm_redefined} classes retransformed (expected {expected}); stop {stop_ms:.1} ms",
+                    "  round {round}/{rounds} {pattern}: armed in {ms:.1} ms; reply {methods} methods, status method_count {method_count} over {} classes, JVM log {jvm_redefined} classes retransformed (expected {expected}); stop {stop_ms:.1} ms; longest of {pause_count} redefinition pauses {pause_ms:.1} ms",
                     status_classes.len()
                 );
                 arm_ms[i].push(ms);
+                pauses[i].push(pause_ms);
                 counts[i].push((method_count, status_classes.len(), jvm_redefined));
                 round_results.push(
                     json!({"pattern": pattern, "expected_classes": expected, "arm_ms": ms, "reply_methods": methods,
                     "status_method_count": method_count, "status_distinct_classes": status_classes.len(),
-                    "jvm_log_retransformed": jvm_redefined, "stop_ms": stop_ms}),
+                    "jvm_log_retransformed": jvm_redefined, "stop_ms": stop_ms,
+                    "redefinition_pauses": pause_count, "longest_pause_ms": pause_ms}),
                 );
             }
             Ok(round_results)
@@ -1242,6 +1265,17 @@ fn measure_scale(ctx: &mut Ctx) {
             .all(|&(m, cl, log)| m as usize == *expected && cl == *expected && (log == *expected || log == 0));
         row_push_scale(ctx, pattern, *expected, total, loaded_total, s, c, only_matching);
     }
+    // The application is stopped while the JVM swaps classes in: the longest such pause over
+    // arming and removing the widest pattern.
+    let wide = stat(&pauses[patterns.len() - 1]);
+    ctx.rows.push(row(
+        &format!("8 longest JVM pause, arm+stop `{}`", patterns[patterns.len() - 1].0),
+        fmt_stat(wide, 1, "ms"),
+        format!("batches of {} classes", 500),
+        "-".into(),
+        "(for reference)",
+        None,
+    ));
     ctx.json.insert(
         "scale".into(),
         json!({"generated_classes": total, "classes_loaded_in_jvm": loaded_total, "rounds": results,

@@ -33,6 +33,12 @@ use crate::options::AgentOptions;
 use crate::sites::Sites;
 use crate::transform;
 
+/// Classes per RetransformClasses call. The JVM swaps a batch in at one safepoint, with
+/// every application thread stopped, for about 20-45 us per class: a pattern over 20,000
+/// classes in one batch stopped the JVM for 0.35 s (arm) and 0.9 s (stop). Batches of this
+/// size keep each pause in the tens of milliseconds.
+const RETRANSFORM_CHUNK: usize = 500;
+
 /// Labels of removed faults kept for their late events.
 const RETIRED_LABELS: usize = 1000;
 
@@ -305,16 +311,21 @@ impl Agent {
         java.define_fault(env, &def, throw_class.as_ref().map(|c| c.as_obj().into()))
     }
 
-    /// Retransforms `classes` (our hook decides the new code). One batch first; if the JVM
-    /// refuses it, class by class, so one bad class does not stop the rest.
+    /// Retransforms `classes` (our hook decides the new code), in batches of
+    /// `RETRANSFORM_CHUNK`, so the application runs between the JVM's redefinition pauses.
     pub fn retransform(&self, _env: &mut JNIEnv, classes: &[GlobalRef]) {
-        if classes.is_empty() {
-            return;
-        }
         let raws: Vec<jclass> = classes.iter().map(|c| c.as_obj().as_raw()).collect();
-        if let Err(batch) = self.jvmti.retransform_classes(&raws) {
+        for chunk in raws.chunks(RETRANSFORM_CHUNK) {
+            self.retransform_chunk(chunk);
+        }
+    }
+
+    /// One RetransformClasses call; if the JVM refuses it, class by class, so one bad class
+    /// does not stop the rest.
+    fn retransform_chunk(&self, raws: &[jclass]) {
+        if let Err(batch) = self.jvmti.retransform_classes(raws) {
             tracing::warn!("batch retransform failed ({batch}); retrying class by class");
-            for raw in raws {
+            for &raw in raws {
                 if let Err(e) = self.jvmti.retransform_classes(&[raw]) {
                     let name = internal_name(&self.jvmti, raw).unwrap_or_default().replace('/', ".");
                     eprintln!("faultline: could not rewrite class {name}: {e}; it keeps its original code");
