@@ -274,6 +274,17 @@ impl Jvmti {
     }
 
     /// The JVM signature of a class, such as `Lcom/acme/Repo;` or `[I`.
+    /// A system property of the JVM (as set at startup; readable in every phase but dead).
+    pub fn system_property(&self, name: &str) -> JvmtiResult<String> {
+        let f =
+            jvmti_fn!(self, 131, unsafe extern "system" fn(RawJvmtiEnv, *const c_char, *mut *mut c_char) -> JvmtiError);
+        let name = std::ffi::CString::new(name).map_err(|_| JvmtiCallError::new("property name with a NUL byte", 0))?;
+        let mut value: *mut c_char = ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated and outlives the call; `value` is a valid out pointer.
+        check("GetSystemProperty", unsafe { f(self.0, name.as_ptr(), &mut value) })?;
+        Ok(self.take_string(value).unwrap_or_default())
+    }
+
     pub fn class_signature(&self, class: jclass) -> JvmtiResult<String> {
         let f = jvmti_fn!(
             self,
