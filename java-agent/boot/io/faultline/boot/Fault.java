@@ -27,9 +27,8 @@ final class Fault {
      * until a margin before it with the thread's timer slack lowered to TIMER_SLACK_NANOS
      * (platform threads; restored after). In that margin it does its bookkeeping (the event,
      * the guard) and spins only what is left (platform threads; a virtual thread parks to the
-     * deadline). The margin adapts to how late this JVM's
-     * wake-ups and bookkeeping actually run (see #learnMargin): a few hundred microseconds of
-     * spinning per wait, under 0.5% of a core for a 50 ms delay.
+     * deadline). The margin adapts to how late this JVM's wake-ups and bookkeeping actually
+     * run (see #learnMargin); what is left to spin is typically under 0.1 ms per wait.
      */
     private static final long COARSE_NANOS = 1_000_000L;
     private static final long TIMER_SLACK_NANOS = 1_000L;
@@ -212,10 +211,10 @@ final class Fault {
             return;
         }
         calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
-        if (probability <= 0.0 || removed) {
+        double p = probability;
+        if (p <= 0.0 || removed) {
             return;
         }
-        double p = probability;
         if (after > 0 && matching.incrementAndGet() <= after) {
             return;
         }
