@@ -126,6 +126,11 @@ fn stat(values: &[f64]) -> Stat {
     }
 }
 
+/// The latest value of a run's series with one decimal, or "-" when that tool gave none.
+fn last_or_dash(values: &[f64]) -> String {
+    values.last().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
+}
+
 fn fmt_stat(s: Stat, decimals: usize, unit: &str) -> String {
     format!("{:.d$} [{:.d$}..{:.d$}] {unit}", s.med, s.min, s.max, d = decimals)
 }
@@ -723,9 +728,9 @@ fn measure_first_fault(ctx: &mut Ctx) {
             run + 1,
             a,
             b,
-            bm1.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
-            bm2.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
-            ja.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
+            last_or_dash(&bm1),
+            last_or_dash(&bm2),
+            last_or_dash(&ja),
         );
     }
     if fl1.is_empty() {
@@ -1003,9 +1008,9 @@ fn measure_footprint(ctx: &mut Ctx) {
             "  run {}/{runs}: target RSS added: faultline {:.1} MiB, Byteman {} MiB; tool peak RSS: faultline {} MiB, Byteman {} MiB",
             run + 1,
             d / 1024.0,
-            bm_rss.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
-            fl_cli.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
-            bm_cli.last().map(|v| format!("{v:.1}")).unwrap_or("-".into()),
+            last_or_dash(&bm_rss),
+            last_or_dash(&fl_cli),
+            last_or_dash(&bm_cli),
         );
     }
     if fl_rss.is_empty() {
