@@ -44,6 +44,10 @@ const CONFIGS: [&str; 4] = ["baseline", "idle", "armed-p0", "after-stop"];
 
 /// Flags every JVM gets, whatever the configuration.
 const JVM_FLAGS: [&str; 3] = ["-Xms256m", "-Xmx256m", "-XX:+UseParallelGC"];
+/// Added for a configuration named `<config>-noinline`: the measured method is compiled on
+/// its own, never inlined into the loop, so the JIT cannot hoist the hook's checks out of
+/// the loop and every call pays for them.
+const NOT_INLINED_FLAGS: [&str; 2] = ["-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,bench.Hot::step"];
 
 pub(crate) struct Settings {
     pub(crate) rounds: usize,
@@ -252,6 +256,13 @@ fn main() {
 pub(crate) fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOutput {
     let mut cmd = Command::new(&setup.java);
     cmd.args(JVM_FLAGS);
+    let config = match config.strip_suffix("-noinline") {
+        Some(inlined) => {
+            cmd.args(NOT_INLINED_FLAGS);
+            inlined
+        }
+        None => config,
+    };
     let mut events = None;
     match config {
         "baseline" => {}

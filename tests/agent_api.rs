@@ -134,3 +134,8 @@ fn arm_and_stop_under_load_never_break_the_method() {
 fn scope_limits_the_fault_to_the_scoped_threads() {
     api_case("apiScopeLimitsTheFaultToTheScopedThreads");
 }
+
+#[test]
+fn a_compiled_hot_loop_sees_faults_come_and_go() {
+    api_case("apiHotLoopSeesFaultChanges");
+}

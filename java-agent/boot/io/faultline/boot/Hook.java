@@ -4,18 +4,29 @@ package io.faultline.boot;
  * The entry point that instrumented methods call. The native agent defines this class in
  * the bootstrap class loader, so every class, the JDK's included, can reach it.
  *
- * <p>The fast path is one volatile array load and a null check: a method whose class was
+ * <p>The fast path is two plain array loads and a null check: a method whose class was
  * rewritten for a fault that is no longer bound costs almost nothing, and a method that
  * matches no fault is never rewritten at all.
+ *
+ * <p>The fast path has no volatile read and no loop, so the JIT compiles an armed method
+ * like ordinary code: in a hot loop it hoists the site lookup and the fault's checks out of
+ * the loop and batches the call counter. A volatile read here (an acquire fence for the
+ * JIT) made the compiler reload the caller's own fields on every call. The plain read is
+ * safe because every change of a site's faults is followed by a retransformation of the
+ * site's class (arming rebinds sites inside the class file load hook of that
+ * retransformation, removing unbinds and then retransforms): HotSpot then deoptimizes every
+ * compiled method that contains or inlined the site, running loops included, at the
+ * redefinition safepoint, so no compiled code keeps a stale view.
  */
 public final class Hook {
     private Hook() {}
 
     /**
-     * Faults bound to each site (one site per instrumented method). Written only by the
-     * native agent, through JNI, under its own lock; read here without locking.
+     * Faults bound to each site (one site per instrumented method); a bound entry is never
+     * empty. Written only by the native agent, through JNI, under its own lock; read here
+     * without locking and without volatile (see the class comment).
      */
-    static volatile Fault[][] sites = new Fault[0][];  // never null
+    static Fault[][] sites = new Fault[0][];  // never null
 
     /** Prologue of methods outside the JDK: faultline's own code never runs them. */
     public static void enter(int site) {
@@ -23,10 +34,19 @@ public final class Hook {
         if (site < all.length) {
             Fault[] faults = all[site];
             if (faults != null) {
-                for (Fault fault : faults) {
-                    fault.onCall(site, false);
+                // One fault per site is the common case: no loop on the fast path.
+                faults[0].onCall(site, false);
+                if (faults.length > 1) {
+                    enterRest(faults, site);
                 }
             }
+        }
+    }
+
+    /** The second and later faults of a site, out of the fast path. */
+    private static void enterRest(Fault[] faults, int site) {
+        for (int i = 1; i < faults.length; i++) {
+            faults[i].onCall(site, false);
         }
     }
 
