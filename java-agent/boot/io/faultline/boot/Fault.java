@@ -101,6 +101,8 @@ final class Fault {
         Constructor<? extends Throwable> constructor = null;
         boolean takesMessage = false;
         if (kind == EXCEPTION) {
+            // Before the fault can fire, whatever the warm-up has got to (see warmUp).
+            CatchSites.prepare();
             if (throwClass == null) {
                 throw new IllegalArgumentException("exception fault '" + id + "' names no class to throw");
             }
@@ -155,6 +157,9 @@ final class Fault {
             Throwable t = c.newInstance("faultline warm-up");
             trimHookFrames(t);
             caughtSite(t);
+            // Thousands of virtual threads may fire at once: none may wait for another to
+            // load or initialize these classes (that wait pins a carrier).
+            CatchSites.prepare();
             ClassBytes.of(Thread.class);
             // Class files of the application come through file: and jar: URLs: initialize
             // those handlers now, not on (possibly virtual) application threads.
@@ -404,8 +409,23 @@ final class Fault {
      * and the class files, since a live JVM offers no exception-catch events.
      */
     private static String caughtSite(Throwable t) {
+        List<StackWalker.StackFrame> frames;
         try {
-            List<StackWalker.StackFrame> frames = WALKER.walk(CALLER_FRAMES);
+            frames = WALKER.walk(CALLER_FRAMES);
+        } catch (Throwable e) {
+            return "unknown";
+        }
+        // Reading a class file can load and initialize classes, which pins a virtual thread
+        // to its carrier: a virtual thread hands the lookup to a platform thread and parks.
+        if (isVirtual(Thread.currentThread())) {
+            return CatchSites.lookUp(frames, t);
+        }
+        return caughtSite(frames, t);
+    }
+
+    /** The lookup of {@link #caughtSite(Throwable)} over frames already walked. */
+    static String caughtSite(List<StackWalker.StackFrame> frames, Throwable t) {
+        try {
             for (StackWalker.StackFrame frame : frames) {
                 Class<?> owner = frame.getDeclaringClass();
                 byte[] bytes = ClassBytes.of(owner);
@@ -479,6 +499,110 @@ final class Fault {
     @SuppressWarnings("unchecked")
     private static <T extends Throwable> T sneaky(Throwable t) throws T {
         throw (T) t;
+    }
+
+    /**
+     * Catch-site lookups for virtual threads, done on one platform thread that exists only
+     * while there is work: it ends after a second with no request and is started again by the
+     * next one. It holds the guard for its whole life, so faults on the JDK code it runs
+     * (class-file reading) never fire on it.
+     */
+    static final class CatchSites {
+        /** A virtual thread waits this long at most; past it the event says "unknown". */
+        private static final long WAIT_NANOS = 2_000_000_000L;
+        private static final long IDLE_MILLIS = 1_000L;
+        private static final java.util.concurrent.LinkedBlockingQueue<Request> QUEUE =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        private static final java.util.concurrent.atomic.AtomicBoolean RUNNING =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        private static final class Request {
+            final List<StackWalker.StackFrame> frames;
+            final Throwable thrown;
+            final Thread waiter;
+            volatile String result;
+
+            Request(List<StackWalker.StackFrame> frames, Throwable thrown, Thread waiter) {
+                this.frames = frames;
+                this.thrown = thrown;
+                this.waiter = waiter;
+            }
+        }
+
+        /** Loads and initializes what a lookup uses, starting no thread. */
+        static void prepare() {
+            new Request(null, null, null).result = "";
+            new Worker();
+        }
+
+        static String lookUp(List<StackWalker.StackFrame> frames, Throwable t) {
+            Request request = new Request(frames, t, Thread.currentThread());
+            QUEUE.add(request);
+            if (RUNNING.compareAndSet(false, true) && !startWorker()) {
+                RUNNING.set(false);
+                QUEUE.remove(request);
+                return "unknown";
+            }
+            long deadline = System.nanoTime() + WAIT_NANOS;
+            String result;
+            while ((result = request.result) == null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    QUEUE.remove(request);
+                    return "unknown";
+                }
+                LockSupport.parkNanos(request, left);
+            }
+            return result;
+        }
+
+        private static boolean startWorker() {
+            try {
+                Thread worker = new Thread(new Worker(), "faultline-catch-sites");
+                worker.setDaemon(true);
+                worker.start();
+                return true;
+            } catch (Throwable e) {
+                return false;
+            }
+        }
+
+        /** A named class, not a method reference: no invokedynamic on a firing thread. */
+        private static final class Worker implements Runnable {
+            @Override
+            public void run() {
+                work();
+            }
+        }
+
+        private static void work() {
+            boolean guarded = Hook.guardEnter();
+            try {
+                while (true) {
+                    Request request;
+                    try {
+                        request = QUEUE.poll(IDLE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        request = null;
+                    }
+                    if (request == null) {
+                        RUNNING.set(false);
+                        // A request queued after the poll but before RUNNING was cleared
+                        // started no worker: take it over unless a new worker already has.
+                        if (QUEUE.isEmpty() || !RUNNING.compareAndSet(false, true)) {
+                            return;
+                        }
+                        continue;
+                    }
+                    request.result = caughtSite(request.frames, request.thrown);
+                    LockSupport.unpark(request.waiter);
+                }
+            } finally {
+                if (guarded) {
+                    Hook.guardExit();
+                }
+            }
+        }
     }
 
     /** Class files read back from the class's own loader, cached per class. */

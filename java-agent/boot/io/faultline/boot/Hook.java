@@ -16,7 +16,8 @@ package io.faultline.boot;
  * site's class (arming rebinds sites inside the class file load hook of that
  * retransformation, removing unbinds and then retransforms): HotSpot then deoptimizes every
  * compiled method that contains or inlined the site, running loops included, at the
- * redefinition safepoint, so no compiled code keeps a stale view.
+ * redefinition safepoint, so no compiled code keeps a stale view. A removed fault never fires
+ * even through a stale view: its {@code removed} flag is volatile and read before it fires.
  */
 public final class Hook {
     private Hook() {}
