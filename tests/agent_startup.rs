@@ -4,19 +4,10 @@ mod common;
 
 use common::*;
 
-const EXCEPTION_SCENARIO: &str = r#"
-name = "payment client down"
-[[fault]]
-kind = "exception"
-target = "fixtures.Targets$Client#charge"
-throw = "java.sql.SQLException"
-message = "db down"
-"#;
-
 #[test]
 fn agentpath_scenario_throws_the_configured_exception() {
     let dir = Scratch::new("agentpath");
-    let scenario = dir.write("s.toml", EXCEPTION_SCENARIO);
+    let scenario = dir.write("s.toml", CLIENT_DOWN_SCENARIO);
     let run =
         run_java(&[agentpath(&format!("scenario={}", scenario.display()))], &["fixtures.Cases", "startupException"]);
     run.assert_passed("startupException");
@@ -25,7 +16,7 @@ fn agentpath_scenario_throws_the_configured_exception() {
 #[test]
 fn javaagent_scenario_throws_the_configured_exception() {
     let dir = Scratch::new("javaagent");
-    let scenario = dir.write("s.toml", EXCEPTION_SCENARIO);
+    let scenario = dir.write("s.toml", CLIENT_DOWN_SCENARIO);
     let flag = format!("-javaagent:{}=scenario={}", agent_jar().display(), scenario.display());
     let run = run_java(&[flag], &["fixtures.Cases", "startupException"]);
     run.assert_passed("startupException");
@@ -52,7 +43,7 @@ fn agentpath_latency_delays_each_call_by_the_requested_time() {
 #[test]
 fn events_file_gets_one_json_line_per_outcome() {
     let dir = Scratch::new("events");
-    let scenario = dir.write("s.toml", &EXCEPTION_SCENARIO.replace("[[fault]]", "[[fault]]\nid = \"pay\""));
+    let scenario = dir.write("s.toml", &CLIENT_DOWN_SCENARIO.replace("[[fault]]", "[[fault]]\nid = \"pay\""));
     let events = dir.path("events.jsonl");
     let run = run_java(
         &[agentpath(&format!("scenario={},events={}", scenario.display(), events.display()))],

@@ -14,6 +14,15 @@ fn ok(run: &JvmRun) {
     assert_eq!(run.status, 0, "faultline failed:\n{}", run.describe());
 }
 
+/// `faultline inject PID exception --target fixtures.Targets$Repo#save --throw THROW EXTRA...`
+fn inject_save_exception(s: &Service, throw: &str, extra: &[&str]) -> JvmRun {
+    let pid = pid(s);
+    let mut args =
+        vec!["inject", pid.as_str(), "exception", "--target", "fixtures.Targets$Repo#save", "--throw", throw];
+    args.extend_from_slice(extra);
+    faultline(&args)
+}
+
 #[test]
 fn ps_finds_a_jvm_started_without_perf_data() {
     let s = Service::start(&["-XX:-UsePerfData".into()]);
@@ -32,19 +41,7 @@ fn ps_finds_a_jvm_started_without_perf_data() {
 #[test]
 fn exception_injected_by_attach_reaches_the_code_and_stop_restores_it() {
     let s = Service::start(&[]);
-    let run = faultline(&[
-        "inject",
-        &pid(&s),
-        "exception",
-        "--target",
-        "fixtures.Targets$Repo#save",
-        "--throw",
-        "java.io.IOException",
-        "--message",
-        "from the cli",
-        "--id",
-        "boom",
-    ]);
+    let run = inject_save_exception(&s, "java.io.IOException", &["--message", "from the cli", "--id", "boom"]);
     ok(&run);
     assert!(run.stdout.contains("armed 'boom'") && run.stdout.contains("1 method instrumented"), "{}", run.stdout);
     let mark = s.output().len();
@@ -108,17 +105,7 @@ fn hang_injected_by_attach_holds_the_call_until_stop() {
 #[test]
 fn lease_ends_the_fault_without_the_cli() {
     let s = Service::start(&[]);
-    ok(&faultline(&[
-        "inject",
-        &pid(&s),
-        "exception",
-        "--target",
-        "fixtures.Targets$Repo#save",
-        "--throw",
-        "java.lang.IllegalStateException",
-        "--for",
-        "1s",
-    ]));
+    ok(&inject_save_exception(&s, "java.lang.IllegalStateException", &["--for", "1s"]));
     // The CLI has exited: only the agent's lease can end the fault.
     std::thread::sleep(Duration::from_millis(1500));
     let mark = s.output().len();
@@ -165,15 +152,7 @@ fn second_inject_reuses_the_loaded_agent() {
 #[test]
 fn jvm_started_with_the_agent_flag_is_driven_the_same_way() {
     let s = Service::start(&[agentpath("")]);
-    let run = faultline(&[
-        "inject",
-        &pid(&s),
-        "exception",
-        "--target",
-        "fixtures.Targets$Repo#save",
-        "--throw",
-        "java.lang.IllegalStateException",
-    ]);
+    let run = inject_save_exception(&s, "java.lang.IllegalStateException", &[]);
     ok(&run);
     assert!(!run.stderr.contains("recompile"), "the agent was there from the start: {:?}", run.stderr);
     let mark = s.output().len();
@@ -240,17 +219,7 @@ fn inject_stop_cycles_do_not_grow_the_jvm() {
     let threads = || std::fs::read_dir(format!("/proc/{}/task", s.pid())).map(|d| d.count()).unwrap_or(0);
     let cycle = |n: usize| {
         let id = format!("c{n}");
-        ok(&faultline(&[
-            "inject",
-            &pid(&s),
-            "exception",
-            "--target",
-            "fixtures.Targets$Repo#save",
-            "--throw",
-            "java.lang.IllegalStateException",
-            "--id",
-            &id,
-        ]));
+        ok(&inject_save_exception(&s, "java.lang.IllegalStateException", &["--id", &id]));
         let mark = s.output().len();
         s.calls_since(mark, 1);
         ok(&faultline(&["stop", &pid(&s), &id]));
@@ -327,15 +296,7 @@ fn bad_fault_flags_name_the_flag() {
     let run = faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "fast"]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("--delay"), "{}", run.stderr);
-    let run = faultline(&[
-        "inject",
-        &pid(&s),
-        "exception",
-        "--target",
-        "fixtures.Targets$Repo#save",
-        "--throw",
-        "com.nowhere.Nope",
-    ]);
+    let run = inject_save_exception(&s, "com.nowhere.Nope", &[]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("com.nowhere.Nope"), "{}", run.stderr);
     let status = faultline(&["status", &pid(&s), "--json"]);
@@ -369,17 +330,7 @@ fn another_retransforming_agent_and_faultline_coexist() {
         .expect("jar");
     assert!(status.success());
     let s = Service::start(&[format!("-javaagent:{}", jar.display())]);
-    ok(&faultline(&[
-        "inject",
-        &pid(&s),
-        "exception",
-        "--target",
-        "fixtures.Targets$Repo#save",
-        "--throw",
-        "java.lang.IllegalStateException",
-        "--message",
-        "coexist",
-    ]));
+    ok(&inject_save_exception(&s, "java.lang.IllegalStateException", &["--message", "coexist"]));
     // Over a second the other agent retransforms the class about ten times: our hook must stay.
     std::thread::sleep(Duration::from_millis(1000));
     let mark = s.output().len();

@@ -251,22 +251,13 @@ fn cli(args: &[&str]) -> JvmRun {
 // ---------------------------------------------------------------------------------------------
 // (1) startup flags
 
-const EXCEPTION_SCENARIO: &str = r#"
-name = "payment client down"
-[[fault]]
-kind = "exception"
-target = "fixtures.Targets$Client#charge"
-throw = "java.sql.SQLException"
-message = "db down"
-"#;
-
 const LATENCY_SCENARIO: &str =
     "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n";
 
 fn startup_flags(jdk: &Jdk) {
     let mut log = Log::new(jdk, "startup flags");
     let dir = Scratch::new(&format!("jdk{}-startup", jdk.major));
-    let exception = dir.write("exception.toml", EXCEPTION_SCENARIO);
+    let exception = dir.write("exception.toml", CLIENT_DOWN_SCENARIO);
     let latency = dir.write("latency.toml", LATENCY_SCENARIO);
     let events = dir.path("events.jsonl");
 

@@ -42,16 +42,6 @@ fn extension_jar() -> PathBuf {
     jar
 }
 
-fn javac() -> PathBuf {
-    if let Some(home) = std::env::var_os("JAVA_HOME") {
-        let j = PathBuf::from(home).join("bin/javac");
-        if j.exists() {
-            return j;
-        }
-    }
-    PathBuf::from("javac")
-}
-
 fn java_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())).flatten() {
         let p = entry.path();

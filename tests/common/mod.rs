@@ -48,7 +48,8 @@ pub fn java() -> PathBuf {
     PathBuf::from("java")
 }
 
-fn javac() -> PathBuf {
+/// `$JAVA_HOME/bin/javac`, else `javac` from the PATH.
+pub fn javac() -> PathBuf {
     if let Some(home) = std::env::var_os("JAVA_HOME") {
         let j = PathBuf::from(home).join("bin/javac");
         if j.exists() {
@@ -288,3 +289,13 @@ pub fn faultline(args: &[&str]) -> JvmRun {
     cmd.args(args);
     run_with_timeout(cmd, Duration::from_secs(60))
 }
+
+/// A startup scenario used by several suites: the payment client throws a checked exception.
+pub const CLIENT_DOWN_SCENARIO: &str = r#"
+name = "payment client down"
+[[fault]]
+kind = "exception"
+target = "fixtures.Targets$Client#charge"
+throw = "java.sql.SQLException"
+message = "db down"
+"#;
