@@ -544,16 +544,26 @@ final class Fault {
                 return "unknown";
             }
             long deadline = System.nanoTime() + WAIT_NANOS;
-            String result;
-            while ((result = request.result) == null) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    QUEUE.remove(request);
-                    return "unknown";
+            // An interrupt status would make every park return at once: set it aside while
+            // waiting, and set it again after.
+            boolean interrupted = Thread.interrupted();
+            try {
+                String result;
+                while ((result = request.result) == null) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        QUEUE.remove(request);
+                        return "unknown";
+                    }
+                    LockSupport.parkNanos(request, left);
+                    interrupted |= Thread.interrupted();
                 }
-                LockSupport.parkNanos(request, left);
+                return result;
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
-            return result;
         }
 
         private static boolean startWorker() {
@@ -577,6 +587,7 @@ final class Fault {
 
         private static void work() {
             boolean guarded = Hook.guardEnter();
+            boolean idle = false;
             try {
                 while (true) {
                     Request request;
@@ -590,6 +601,7 @@ final class Fault {
                         // A request queued after the poll but before RUNNING was cleared
                         // started no worker: take it over unless a new worker already has.
                         if (QUEUE.isEmpty() || !RUNNING.compareAndSet(false, true)) {
+                            idle = true;
                             return;
                         }
                         continue;
@@ -598,6 +610,10 @@ final class Fault {
                     LockSupport.unpark(request.waiter);
                 }
             } finally {
+                if (!idle) {
+                    // Ended by an error: the next request starts a new worker.
+                    RUNNING.set(false);
+                }
                 if (guarded) {
                     Hook.guardExit();
                 }
