@@ -547,23 +547,30 @@ final class Fault {
             // An interrupt status would make every park return at once: set it aside while
             // waiting, and set it again after.
             boolean interrupted = Thread.interrupted();
+            String result;
+            // The guard is per carrier: a virtual thread holds none while it parks (it may
+            // resume on another carrier), as in waitAndReport.
+            Hook.guardExit();
             try {
-                String result;
                 while ((result = request.result) == null) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
-                        QUEUE.remove(request);
-                        return "unknown";
+                        break;
                     }
                     LockSupport.parkNanos(request, left);
                     interrupted |= Thread.interrupted();
                 }
-                return result;
             } finally {
+                Hook.guardEnter();
                 if (interrupted) {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (result == null) {
+                QUEUE.remove(request);
+                return "unknown";
+            }
+            return result;
         }
 
         private static boolean startWorker() {

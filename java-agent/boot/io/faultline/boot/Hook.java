@@ -59,14 +59,15 @@ public final class Hook {
      */
     public static void enterGuarded(int site) {
         Fault[][] all = sites;
-        if (site >= all.length || all[site] == null) {
+        // One read of the entry: removal may clear it at any moment.
+        Fault[] faults = site < all.length ? all[site] : null;
+        if (faults == null) {
             return;
         }
         if (!guardEnter()) {
             return;
         }
         try {
-            Fault[] faults = all[site];
             for (Fault fault : faults) {
                 fault.onCall(site, true);
             }
