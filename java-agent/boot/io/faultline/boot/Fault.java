@@ -505,16 +505,21 @@ final class Fault {
      * Catch-site lookups for virtual threads, done on one platform thread that exists only
      * while there is work: it ends after a second with no request and is started again by the
      * next one. It holds the guard for its whole life, so faults on the JDK code it runs
-     * (class-file reading) never fire on it.
+     * (class-file reading) never fire on it. Nothing on the virtual thread's side takes a
+     * lock: a lock contended by a thousand virtual threads at once has been seen to pin
+     * carriers on its first use (JDK 25), so requests go through a lock-free queue and
+     * LockSupport.
      */
     static final class CatchSites {
         /** A virtual thread waits this long at most; past it the event says "unknown". */
         private static final long WAIT_NANOS = 2_000_000_000L;
-        private static final long IDLE_MILLIS = 1_000L;
-        private static final java.util.concurrent.LinkedBlockingQueue<Request> QUEUE =
-                new java.util.concurrent.LinkedBlockingQueue<>();
+        private static final long IDLE_NANOS = 1_000_000_000L;
+        private static final java.util.concurrent.ConcurrentLinkedQueue<Request> QUEUE =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
         private static final java.util.concurrent.atomic.AtomicBoolean RUNNING =
                 new java.util.concurrent.atomic.AtomicBoolean();
+        /** The running worker, to wake when a request arrives; null before the first. */
+        private static volatile Thread worker;
 
         private static final class Request {
             final List<StackWalker.StackFrame> frames;
@@ -531,17 +536,27 @@ final class Fault {
 
         /** Loads and initializes what a lookup uses, starting no thread. */
         static void prepare() {
-            new Request(null, null, null).result = "";
+            Request probe = new Request(null, null, null);
+            probe.result = "";
+            QUEUE.add(probe);
+            QUEUE.remove(probe);
             new Worker();
         }
 
         static String lookUp(List<StackWalker.StackFrame> frames, Throwable t) {
             Request request = new Request(frames, t, Thread.currentThread());
             QUEUE.add(request);
-            if (RUNNING.compareAndSet(false, true) && !startWorker()) {
-                RUNNING.set(false);
-                QUEUE.remove(request);
-                return "unknown";
+            if (RUNNING.compareAndSet(false, true)) {
+                if (!startWorker()) {
+                    RUNNING.set(false);
+                    QUEUE.remove(request);
+                    return "unknown";
+                }
+            } else {
+                Thread running = worker;
+                if (running != null) {
+                    LockSupport.unpark(running);
+                }
             }
             long deadline = System.nanoTime() + WAIT_NANOS;
             // An interrupt status would make every park return at once: set it aside while
@@ -575,9 +590,10 @@ final class Fault {
 
         private static boolean startWorker() {
             try {
-                Thread worker = new Thread(new Worker(), "faultline-catch-sites");
-                worker.setDaemon(true);
-                worker.start();
+                Thread thread = new Thread(new Worker(), "faultline-catch-sites");
+                thread.setDaemon(true);
+                worker = thread;
+                thread.start();
                 return true;
             } catch (Throwable e) {
                 return false;
@@ -596,25 +612,30 @@ final class Fault {
             boolean guarded = Hook.guardEnter();
             boolean idle = false;
             try {
+                long lastWork = System.nanoTime();
                 while (true) {
-                    Request request;
-                    try {
-                        request = QUEUE.poll(IDLE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-                    } catch (InterruptedException e) {
-                        request = null;
-                    }
-                    if (request == null) {
-                        RUNNING.set(false);
-                        // A request queued after the poll but before RUNNING was cleared
-                        // started no worker: take it over unless a new worker already has.
-                        if (QUEUE.isEmpty() || !RUNNING.compareAndSet(false, true)) {
-                            idle = true;
-                            return;
-                        }
+                    Request request = QUEUE.poll();
+                    if (request != null) {
+                        request.result = caughtSite(request.frames, request.thrown);
+                        LockSupport.unpark(request.waiter);
+                        lastWork = System.nanoTime();
                         continue;
                     }
-                    request.result = caughtSite(request.frames, request.thrown);
-                    LockSupport.unpark(request.waiter);
+                    long quiet = System.nanoTime() - lastWork;
+                    if (quiet < IDLE_NANOS) {
+                        // A request unparks this thread; a stray wake-up just polls again.
+                        LockSupport.parkNanos(IDLE_NANOS - quiet);
+                        Thread.interrupted();
+                        continue;
+                    }
+                    RUNNING.set(false);
+                    // A request queued after the poll but before RUNNING was cleared started
+                    // no worker: take it over unless a new worker already has.
+                    if (QUEUE.isEmpty() || !RUNNING.compareAndSet(false, true)) {
+                        idle = true;
+                        return;
+                    }
+                    lastWork = System.nanoTime();
                 }
             } finally {
                 if (!idle) {
