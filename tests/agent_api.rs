@@ -139,3 +139,8 @@ fn scope_limits_the_fault_to_the_scoped_threads() {
 fn a_compiled_hot_loop_sees_faults_come_and_go() {
     api_case("apiHotLoopSeesFaultChanges");
 }
+
+#[test]
+fn classes_loading_while_a_fault_is_armed_all_get_it() {
+    api_case("apiArmWhileClassesLoad");
+}

@@ -54,6 +54,11 @@ fn retransform_batch(jvmti: &Jvmti) -> usize {
 /// Labels of removed faults kept for their late events.
 const RETIRED_LABELS: usize = 1000;
 
+/// Extra searches for classes that finished loading while a fault was being armed (see
+/// `retransform_late_arrivals`) or removed (see `stop`); each runs only if the one before
+/// found any.
+const LATE_ARRIVAL_PASSES: usize = 3;
+
 /// One armed fault, as the agent tracks it.
 pub struct ArmedFault {
     pub serial: i32,
@@ -241,6 +246,7 @@ impl Agent {
 
         let classes = hook::in_local_frame(env, 64, |env| class_match::loaded_matches(&self.jvmti, env, &fresh));
         self.retransform(env, &classes);
+        self.retransform_late_arrivals(env, &fresh, &classes);
 
         let mut out = Vec::new();
         for f in &fresh {
@@ -335,6 +341,29 @@ impl Agent {
         }
     }
 
+    /// A class that was being loaded while faults were published ran the class file hook
+    /// before it saw them (or before the hook was switched on) and was listed as loaded only
+    /// after the search for matching classes: it would never get the fault. Searches again,
+    /// and rewrites the matching classes that have appeared since; repeats while any do.
+    fn retransform_late_arrivals(&self, env: &mut JNIEnv, fresh: &[Arc<ArmedFault>], first: &[GlobalRef]) {
+        let name_of = |c: &GlobalRef| internal_name(&self.jvmti, c.as_obj().as_raw());
+        let mut seen: HashSet<String> = first.iter().filter_map(name_of).collect();
+        for _ in 0..LATE_ARRIVAL_PASSES {
+            let again = hook::in_local_frame(env, 64, |env| class_match::loaded_matches(&self.jvmti, env, fresh));
+            // Classes the hook already rewrote for these faults as they loaded are done.
+            for f in fresh {
+                seen.extend(f.hits.lock().unwrap_or_else(|p| p.into_inner()).classes.iter().cloned());
+            }
+            let late: Vec<GlobalRef> =
+                again.into_iter().filter(|c| name_of(c).is_some_and(|n| seen.insert(n))).collect();
+            if late.is_empty() {
+                return;
+            }
+            tracing::debug!("{} classes finished loading while faults were armed; rewriting them", late.len());
+            self.retransform(env, &late);
+        }
+    }
+
     /// One RetransformClasses call; if the JVM refuses it, class by class, so one bad class
     /// does not stop the rest.
     fn retransform_chunk(&self, raws: &[jclass]) {
@@ -395,6 +424,21 @@ impl Agent {
         }
         let classes = hook::in_local_frame(env, 64, |env| class_match::loaded_named(&self.jvmti, env, &touched));
         self.retransform(env, &classes);
+        // A class that was loading during the removal may have been rewritten for a removed
+        // fault (the hook's snapshot of faults predates it) after the list above was made.
+        for _ in 0..LATE_ARRIVAL_PASSES {
+            let mut late: BTreeSet<String> = BTreeSet::new();
+            for f in &removed {
+                let hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
+                late.extend(hits.classes.iter().filter(|c| !touched.contains(*c)).cloned());
+            }
+            if late.is_empty() {
+                break;
+            }
+            touched.extend(late.iter().cloned());
+            let classes = hook::in_local_frame(env, 64, |env| class_match::loaded_named(&self.jvmti, env, &late));
+            self.retransform(env, &classes);
+        }
         self.update_event_modes();
 
         let kind = match why {
