@@ -546,13 +546,14 @@ fn measure_overhead(ctx: &mut Ctx) {
     let jvm_medians =
         |c: &str| -> Vec<f64> { samples.get(c).map(|r| r.iter().map(|v| median(v)).collect()).unwrap_or_default() };
     // Per-round ratios: configurations of one round ran back to back.
-    let per_round = |c: &str, f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
-        samples["baseline"]
+    let per_round_vs = |baseline: &str, c: &str, f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
+        samples[baseline]
             .iter()
             .zip(samples.get(c).into_iter().flatten())
             .map(|(b, x)| f(median(b), median(x)))
             .collect()
     };
+    let per_round = |c: &str, f: &dyn Fn(f64, f64) -> f64| per_round_vs("baseline", c, f);
     let base = stat(&jvm_medians("baseline"));
     let base_s = format!("no agent {:.3} ns/call", base.med);
     let base_noinline = stat(&jvm_medians("baseline-noinline"));
@@ -643,12 +644,7 @@ fn measure_overhead(ctx: &mut Ctx) {
     ctx.rows.insert(2, bm_row);
     // 2, not inlined: what each call pays when the JIT cannot hoist the hook (reference).
     let fl_noinline = stat(&jvm_medians("armed-p0-noinline"));
-    let noinline_rounds: Vec<f64> = samples["baseline-noinline"]
-        .iter()
-        .zip(samples.get("armed-p0-noinline").into_iter().flatten())
-        .map(|(b, x)| median(x) - median(b))
-        .collect();
-    let noinline_rounds = stat(&noinline_rounds);
+    let noinline_rounds = stat(&per_round_vs("baseline-noinline", "armed-p0-noinline", &|b, x| x - b));
     ctx.rows.insert(
         3,
         row(

@@ -350,12 +350,13 @@ impl Agent {
         let mut seen: HashSet<String> = first.iter().filter_map(name_of).collect();
         for _ in 0..LATE_ARRIVAL_PASSES {
             let again = hook::in_local_frame(env, 64, |env| class_match::loaded_matches(&self.jvmti, env, fresh));
-            // Classes the hook already rewrote for these faults as they loaded are done.
-            for f in fresh {
-                seen.extend(f.hits.lock().unwrap_or_else(|p| p.into_inner()).classes.iter().cloned());
-            }
+            // Classes the hook already rewrote for these faults as they loaded are done. (The
+            // hits are released before retransforming: the hook locks them on this thread.)
+            let hits: Vec<_> = fresh.iter().map(|f| f.hits.lock().unwrap_or_else(|p| p.into_inner())).collect();
+            let rewritten = |n: &String| hits.iter().any(|h| h.classes.contains(n));
             let late: Vec<GlobalRef> =
-                again.into_iter().filter(|c| name_of(c).is_some_and(|n| seen.insert(n))).collect();
+                again.into_iter().filter(|c| name_of(c).is_some_and(|n| !rewritten(&n) && seen.insert(n))).collect();
+            drop(hits);
             if late.is_empty() {
                 return;
             }
