@@ -63,6 +63,8 @@ fn build_junit(jdk: &Jdk, root: &Path, out_dir: &Path, artifacts: &Path, api_out
         env::var_os("FAULTLINE_JUNIT_JARS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/java"));
     let api = jar_dir.join("junit-jupiter-api.jar");
     if !api.is_file() {
+        // Build again once the jar appears (the directory changes when a package adds it).
+        println!("cargo:rerun-if-changed={}", jar_dir.display());
         let _ = fs::remove_file(artifacts.join("faultline-junit.jar"));
         println!(
             "cargo:warning=faultline-junit.jar was not built: {} is missing (install Debian's junit5 package, \

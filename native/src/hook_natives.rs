@@ -9,13 +9,13 @@ use jni::sys::{jboolean, jint, jlong, jobjectArray, JNI_FALSE, JNI_TRUE};
 use jni::{JNIEnv, NativeMethod};
 
 use crate::classfile;
-use crate::{entry, guard, hook};
+use crate::{entry, guard, hook, landing};
 
 pub fn methods() -> Vec<NativeMethod> {
     vec![
         NativeMethod { name: "guardEnter0".into(), sig: "(J)Z".into(), fn_ptr: guard_enter as *mut c_void },
         NativeMethod { name: "guardExit0".into(), sig: "(J)V".into(), fn_ptr: guard_exit as *mut c_void },
-        NativeMethod { name: "timerSlack".into(), sig: "(J)J".into(), fn_ptr: timer_slack as *mut c_void },
+        NativeMethod { name: "landAt".into(), sig: "(J)V".into(), fn_ptr: land_at as *mut c_void },
         NativeMethod {
             name: "fired".into(),
             sig: "(IILjava/lang/String;JLjava/lang/String;)V".into(),
@@ -47,23 +47,10 @@ extern "system" fn guard_exit(_env: JNIEnv, _class: JClass, thread: jlong) {
     guard::exit_java(thread as u64);
 }
 
-/// Sets the calling thread's timer slack; returns the previous one, or -1.
-extern "system" fn timer_slack(_env: JNIEnv, _class: JClass, nanos: jlong) -> jlong {
-    // Cannot panic: two system calls on the calling thread.
-    if nanos <= 0 {
-        return -1;
-    }
-    // SAFETY: PR_GET_TIMERSLACK takes no pointer arguments and only reads this thread's setting.
-    let previous = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
-    if previous < 0 {
-        return -1;
-    }
-    // SAFETY: PR_SET_TIMERSLACK takes a plain value and changes only this thread's setting.
-    let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, nanos as libc::c_ulong, 0, 0, 0) };
-    if rc != 0 {
-        return -1;
-    }
-    jlong::from(previous)
+/// The last stretch of a latency wait (see `landing`).
+extern "system" fn land_at(_env: JNIEnv, _class: JClass, deadline: jlong) {
+    // Cannot panic: clock and sleep system calls on the calling thread.
+    landing::land_at(deadline);
 }
 
 extern "system" fn fired(

@@ -7,8 +7,9 @@
 //! (instrumented methods and their faults), `class_match` (finding loaded classes),
 //! `modules` (module reads and opens for the hook), `transform` (which methods to
 //! rewrite), `classfile` (the rewriter itself), `hook` and `hook_natives` (the Java hook
-//! classes and their natives), `java_api` (the in-process API's natives), `control` (the
-//! CLI's socket), `events` (outcomes), `jvmti` (raw JVMTI calls), `guard`, `options`.
+//! classes and their natives), `landing` (the last stretch of a latency wait), `java_api`
+//! (the in-process API's natives), `control` (the CLI's socket), `events` (outcomes),
+//! `jvmti` (raw JVMTI calls), `guard`, `options`.
 
 pub mod agent;
 mod class_match;
@@ -21,6 +22,7 @@ pub mod hook;
 pub mod hook_natives;
 pub mod java_api;
 pub mod jvmti;
+mod landing;
 mod lease;
 mod modules;
 pub mod options;

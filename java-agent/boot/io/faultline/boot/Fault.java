@@ -20,22 +20,15 @@ final class Fault {
     static final int HANG = 2;
 
     /*
-     * Landing a wait on time. A timed park wakes up late: by the timer slack (50 us by default
-     * on Linux) plus the time to get a CPU back, which after a long sleep (a virtualized host
-     * above all) is often 0.1-0.5 ms; and the first instructions after a long sleep run on
-     * cold caches. So a wait parks in stages: until COARSE_NANOS before the deadline, then
-     * until a margin before it with the thread's timer slack lowered to TIMER_SLACK_NANOS
-     * (platform threads; restored after). In that margin it does its bookkeeping (the event,
-     * the guard) and spins only what is left (platform threads; a virtual thread parks to the
-     * deadline). The margin adapts to how late this JVM's wake-ups and bookkeeping actually
-     * run (see #learnMargin); what is left to spin is typically under 0.1 ms per wait.
+     * Landing a wait on time. A wait parks (interruptible, ended by the fault's removal)
+     * until STRETCH_NANOS before its deadline, reports its event there, and hands the last
+     * stretch to native code (Hook.landAt: a sleep with a fine timer slack, then a short
+     * spin), which lands on the deadline. The event's cost, and any JIT compilation that its
+     * first runs set off, fall before the stretch, not into the delay; the stretch runs no
+     * Java. A virtual thread parks to the deadline instead (its carrier serves other
+     * virtual threads) and reports after.
      */
-    private static final long COARSE_NANOS = 1_000_000L;
-    private static final long TIMER_SLACK_NANOS = 1_000L;
-    private static final long MIN_MARGIN_NANOS = 40_000L;
-    private static final long MAX_MARGIN_NANOS = 800_000L;
-    /** What the last park plus the bookkeeping took past their planned end: a high estimate. */
-    private static volatile long lateNanos = 150_000L;
+    private static final long STRETCH_NANOS = 2_000_000L;
 
     final int serial;
     final String id;
@@ -303,22 +296,18 @@ final class Fault {
     /**
      * Waits like real I/O, then reports the event: in Java (a virtual thread unmounts instead
      * of pinning its carrier), ended early by Thread.interrupt (the interrupt status stays
-     * set) or by the fault's removal. Releases the guard while parked, so the thread runs no
-     * faultline code then. The event is reported in the last margin before the deadline, so
-     * its cost does not lengthen the delay.
+     * set) or by the fault's removal, except in the last STRETCH_NANOS, which no longer
+     * checks either. Releases the guard while parked, so the thread runs no faultline code
+     * then.
      */
     private void waitAndReport(int site, long nanos) {
         Thread me = Thread.currentThread();
         long start = System.nanoTime();
         long deadline = start + nanos;
-        // A virtual thread neither spins (its carrier belongs to other virtual threads too) nor
-        // touches its carrier's timer slack (it may resume on another carrier).
         boolean virtual = isVirtual(me);
-        long margin = virtual ? 0L : Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, lateNanos + lateNanos / 4));
+        long handOver = virtual ? 0L : STRETCH_NANOS;
         boolean cut = false;
-        long plannedWake = 0L;
         waiting.add(me);
-        long slack = virtual ? -1L : Hook.timerSlack(TIMER_SLACK_NANOS);
         Hook.guardExit();
         try {
             while (true) {
@@ -327,50 +316,21 @@ final class Fault {
                     break;
                 }
                 long left = deadline - System.nanoTime();
-                if (left <= margin) {
+                if (left <= handOver) {
                     break;
                 }
-                if (left > COARSE_NANOS + margin) {
-                    LockSupport.parkNanos(this, left - COARSE_NANOS);
-                } else {
-                    plannedWake = virtual ? 0L : deadline - margin;
-                    LockSupport.parkNanos(this, left - margin);
-                }
+                LockSupport.parkNanos(this, left - handOver);
             }
         } finally {
             Hook.guardEnter();
-            if (slack > 0) {
-                Hook.timerSlack(slack);
-            }
             waiting.remove(me);
         }
         long now = System.nanoTime();
         long waited = cut ? now - start : Math.max(now, deadline) - start;
         Hook.fired(serial, site, me.getName(), waited, null);
-        if (cut) {
-            return;
+        if (!cut && !virtual) {
+            Hook.landAt(deadline);
         }
-        if (plannedWake != 0L) {
-            learnMargin(System.nanoTime() - plannedWake);
-        }
-        while (deadline - System.nanoTime() > 0 && !removed && !me.isInterrupted()) {
-            Thread.onSpinWait();
-        }
-    }
-
-    /**
-     * Folds one observation of (last park's lateness + bookkeeping) into the shared estimate:
-     * up fast, down slowly, so the margin covers the slow tail rather than the average.
-     * Unsynchronized on purpose: a lost update only delays the adaptation by one wait.
-     */
-    private static void learnMargin(long observed) {
-        long estimate = lateNanos;
-        if (observed > estimate) {
-            estimate += (observed - estimate) / 2;
-        } else {
-            estimate -= (estimate - observed) / 32;
-        }
-        lateNanos = Math.min(MAX_MARGIN_NANOS, Math.max(MIN_MARGIN_NANOS, estimate));
     }
 
     /** Thread.isVirtual() without needing JDK 21 to compile or run. */

@@ -91,10 +91,11 @@ public final class Hook {
     private static native void guardExit0(long thread);
 
     /**
-     * Sets this OS thread's timer slack (Linux prctl) and returns the previous value, or -1
-     * where that is not possible. A timed park is late by up to the slack (50 us by default).
+     * The last stretch of a latency wait, in native code: returns when System.nanoTime()
+     * reaches {@code deadline} (a precise sleep, then a short spin), or after 4 ms at most.
+     * Runs no Java, so nothing in it gets compiled while the caller waits for the deadline.
      */
-    static native long timerSlack(long nanos);
+    static native void landAt(long deadline);
 
     /** Reports an injection to the native event queue (never blocks). */
     static native void fired(int serial, int site, String thread, long delayNanos, String caught);
