@@ -1,5 +1,6 @@
 //! The CLI verbs, one function each. They print for people by default and JSON with
-//! `--json`; errors go back to `main`, which prints one line and exits 1.
+//! `--json`; errors go back to `main`, which prints one line and exits 1 (2 for a
+//! [`UsageError`]). Everything the user typed is checked before the JVM is touched.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -108,39 +109,86 @@ pub enum KeyValue {
     Number(String),
 }
 
-pub fn inject(target: &mut Target, args: InjectArgs, json_out: bool) -> Result<()> {
-    let id = match args.id {
-        Some(id) => id,
-        None => free_id(target, &args.kind)?,
-    };
-    let mut toml = format!("[[fault]]\nid = {}\nkind = {}\n", quote(&id), quote(&args.kind));
-    for (key, value) in &args.keys {
-        let v = match value {
-            KeyValue::Text(t) => quote(t),
-            KeyValue::Number(n) => n.clone(),
-        };
-        toml.push_str(&format!("{key} = {v}\n"));
+/// Bad flags or flag values: `main` exits 2 for these (exit 1 is for failures).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    let scenario = Scenario::parse(&toml, "command line").map_err(|e| match &e.key {
-        Some(key) => anyhow!("--{key}: {}", e.message),
-        None => anyhow!("{}", e.message),
-    })?;
-    arm(target, &scenario, args.lease.as_deref(), json_out)
 }
 
-pub fn apply(target: &mut Target, file: &Path, lease: Option<&str>, json_out: bool) -> Result<()> {
+impl std::error::Error for UsageError {}
+
+/// An `inject` whose flags were checked: ready to arm once the JVM is attached.
+pub struct Injection {
+    args: InjectArgs,
+    lease: Duration,
+}
+
+impl InjectArgs {
+    /// The flags as a one-fault scenario with this id; a bad flag names itself.
+    fn scenario(&self, id: &str) -> Result<Scenario, UsageError> {
+        let mut toml = format!("[[fault]]\nid = {}\nkind = {}\n", quote(id), quote(&self.kind));
+        for (key, value) in &self.keys {
+            let v = match value {
+                KeyValue::Text(t) => quote(t),
+                KeyValue::Number(n) => n.clone(),
+            };
+            toml.push_str(&format!("{key} = {v}\n"));
+        }
+        Scenario::parse(&toml, "command line").map_err(|e| match &e.key {
+            Some(key) => UsageError(format!("--{key}: {}", e.message)),
+            None => UsageError(e.message),
+        })
+    }
+
+    /// Checks every flag without touching a JVM (the id is not known yet when it is free).
+    pub fn check(self) -> Result<Injection, UsageError> {
+        let probe = self.id.clone().unwrap_or_else(|| format!("{}-1", self.kind));
+        self.scenario(&probe)?;
+        let lease = check_lease(self.lease.as_deref())?;
+        Ok(Injection { args: self, lease })
+    }
+}
+
+fn check_lease(text: Option<&str>) -> Result<Duration, UsageError> {
+    match text {
+        Some(text) => parse_duration(text).map_err(|e| UsageError(format!("--for: {e}"))),
+        None => Ok(DEFAULT_LEASE),
+    }
+}
+
+pub fn inject(target: &mut Target, injection: Injection, json_out: bool) -> Result<()> {
+    let id = match &injection.args.id {
+        Some(id) => id.clone(),
+        None => free_id(target, &injection.args.kind)?,
+    };
+    let scenario = injection.args.scenario(&id)?;
+    arm(target, &scenario, injection.lease, json_out)
+}
+
+/// A scenario file and lease, read and checked before any JVM is touched.
+pub struct Application {
+    scenario: Scenario,
+    lease: Duration,
+}
+
+pub fn load_application(file: &Path, lease: Option<&str>) -> Result<Application> {
+    let lease = check_lease(lease)?;
     let scenario = Scenario::load(file).map_err(|e| anyhow!("{e}"))?;
     if scenario.faults.is_empty() {
         bail!("{} has no [[fault]] to arm", file.display());
     }
-    arm(target, &scenario, lease, json_out)
+    Ok(Application { scenario, lease })
 }
 
-fn arm(target: &mut Target, scenario: &Scenario, lease: Option<&str>, json_out: bool) -> Result<()> {
-    let lease = match lease {
-        Some(text) => parse_duration(text).map_err(|e| anyhow!("--for: {e}"))?,
-        None => DEFAULT_LEASE,
-    };
+pub fn apply(target: &mut Target, application: &Application, json_out: bool) -> Result<()> {
+    arm(target, &application.scenario, application.lease, json_out)
+}
+
+fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool) -> Result<()> {
     if target.loaded_agent && !ps::started_with_agent(&target.jvm) {
         eprintln!(
             "faultline: note: the first fault armed in JVM {} makes HotSpot recompile its compiled code once \

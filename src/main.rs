@@ -184,11 +184,12 @@ fn main() -> ExitCode {
         Command::Check { scenarios } => commands::check(&scenarios),
         Command::Inject(cmd) => {
             let (pid, json, args) = cmd.into_args();
-            Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, args, json))
+            args.check()
+                .map_err(anyhow::Error::from)
+                .and_then(|injection| Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, injection, json)))
         }
-        Command::Apply { pid, scenario, lease, json } => {
-            Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &scenario, lease.as_deref(), json))
-        }
+        Command::Apply { pid, scenario, lease, json } => commands::load_application(&scenario, lease.as_deref())
+            .and_then(|application| Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))),
         Command::Status { pid, json } => Target::open(&pid, agent).and_then(|mut t| commands::status(&mut t, json)),
         Command::Stop { pid, ids, json } => {
             Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json))
@@ -202,7 +203,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("faultline: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<commands::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

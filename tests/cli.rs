@@ -293,14 +293,44 @@ fn stop_of_an_unknown_fault_is_an_error() {
 #[test]
 fn bad_fault_flags_name_the_flag() {
     let s = Service::start(&[]);
-    let run = faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "fast"]);
+    let p = pid(&s);
+    let dir = Scratch::new("badflags");
+    let malformed = dir.write("malformed.toml", "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\n");
+    // Bad flags are bad usage (exit 2) and are refused before the JVM is touched: no agent loaded.
+    for (args, flag) in [
+        (vec!["--target", "fixtures.Targets$Repo#save", "--delay", "fast"], "--delay"),
+        (vec!["--target", "fixtures.Targets$Repo#save", "--delay", "10ms", "--probability", "2"], "--probability"),
+        (vec!["--target", "fixtures.Targets$Repo#save", "--delay", "10ms", "--for", "soon"], "--for"),
+        (vec!["--delay", "10ms"], "--target"),
+    ] {
+        let mut argv = vec!["inject", p.as_str(), "latency"];
+        argv.extend(args.iter().copied());
+        let run = faultline(&argv);
+        assert_eq!(run.status, 2, "{argv:?}: {}", run.describe());
+        assert!(run.stderr.contains(flag), "{argv:?}: {}", run.stderr);
+    }
+    // A malformed scenario file is a failure (exit 1), found before attaching too.
+    let run = faultline(&["apply", &pid(&s), &malformed.display().to_string()]);
     assert_eq!(run.status, 1, "{}", run.describe());
-    assert!(run.stderr.contains("--delay"), "{}", run.stderr);
+    assert!(run.stderr.contains("malformed.toml"), "{}", run.stderr);
+    assert_eq!(ps_entry(&s)["agent_loaded"], false, "the JVM was left untouched");
+    // What only the JVM can tell (the exception class) is refused there, with nothing armed.
     let run = inject_save_exception(&s, "com.nowhere.Nope", &[]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("com.nowhere.Nope"), "{}", run.stderr);
     let status = faultline(&["status", &pid(&s), "--json"]);
     assert!(status.stdout.contains("\"faults\":[]"), "nothing half-applied: {}", status.stdout);
+}
+
+fn ps_entry(service: &Service) -> serde_json::Value {
+    let run = faultline(&["ps", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("ps --json is JSON");
+    list.as_array()
+        .expect("array")
+        .iter()
+        .find(|j| j["pid"].as_u64() == Some(u64::from(service.pid())))
+        .cloned()
+        .unwrap_or_else(|| panic!("ps does not list JVM {}:\n{}", service.pid(), run.stdout))
 }
 
 #[test]
