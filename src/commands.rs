@@ -12,7 +12,7 @@ use crate::attach::hotspot;
 use crate::attach::ps::{self, Jvm};
 use crate::client::{agent_library, AgentClient};
 use crate::duration::{format_duration, parse_duration};
-use crate::scenario::Scenario;
+use crate::scenario::{FaultKind, Scenario};
 
 /// Faults injected from the CLI end after this unless `--for` says otherwise: a forgotten
 /// fault must not outlive the experiment.
@@ -207,25 +207,52 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool
         println!("{reply}");
         return Ok(());
     }
+    let pool_status = if scenario.faults.iter().any(|f| matches!(f.kind, FaultKind::Pool { .. })) {
+        Some(target.client.request(&json!({"op": "status"}))?)
+    } else {
+        None
+    };
+    let pid = target.jvm.info.pid;
     for (fault, armed) in scenario.faults.iter().zip(reply["armed"].as_array().into_iter().flatten()) {
-        let methods = armed["methods"].as_u64().unwrap_or(0);
         let lasts = format_duration(fault.duration.unwrap_or(lease));
+        if let FaultKind::Pool { pool, executor, mode } = &fault.kind {
+            let aim = [pool.as_ref().map(|p| format!("pool {p}")), executor.as_ref().map(|e| format!("executor {e}"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            println!("armed '{}' (pool {aim}, {}) in JVM {pid} for {lasts}:", fault.id, mode.as_str());
+            let pools = pool_status
+                .as_ref()
+                .and_then(|s| s["faults"].as_array())
+                .and_then(|faults| faults.iter().find(|f| f["id"] == fault.id.as_str()))
+                .and_then(|f| f["pools"].as_array().cloned())
+                .unwrap_or_default();
+            for p in &pools {
+                match p["identity"].as_str() {
+                    Some(identity) => println!("  {identity}: {}", p["state"].as_str().unwrap_or("?")),
+                    None => println!(
+                        "  no matching executor yet; it stays armed and applies to pools that start later (rescanned every 200 ms)"
+                    ),
+                }
+            }
+            continue;
+        }
+        let methods = armed["methods"].as_u64().unwrap_or(0);
         let target_text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
         if methods == 0 {
             println!(
-                "armed '{}' ({} {}) in JVM {} for {lasts}: no loaded method matches yet; it applies to classes as they load",
+                "armed '{}' ({} {}) in JVM {pid} for {lasts}: no loaded method matches yet; it applies to classes as they load",
                 fault.id,
                 fault.kind.name(),
                 target_text,
-                target.jvm.info.pid
             );
         } else {
             println!(
-                "armed '{}' ({} {}) in JVM {} for {lasts}: {methods} method{} instrumented",
+                "armed '{}' ({} {}) in JVM {pid} for {lasts}: {methods} method{} instrumented",
                 fault.id,
                 fault.kind.name(),
                 target_text,
-                target.jvm.info.pid,
                 if methods == 1 { "" } else { "s" }
             );
         }
@@ -356,6 +383,25 @@ pub fn describe_event(e: &Value) -> String {
             e["thread"].as_str().unwrap_or(""),
             e["caught"].as_str().unwrap_or("?")
         ),
+        "pool" => format!(
+            "{} exhausted: {} workers occupied, queue {}{}",
+            e["executor"].as_str().unwrap_or(""),
+            e["occupied"],
+            match &e["queue"] {
+                Value::Number(n) => format!("{} of {n} filled", e["queue_filled"]),
+                other => other.as_str().unwrap_or("?").to_string(),
+            },
+            if e["rejecting"] == true { ", rejecting new tasks" } else { "" }
+        ),
+        "armed" if e["fault_kind"] == "pool" => format!(
+            "pool {} ({})",
+            ["pool", "executor"]
+                .iter()
+                .filter_map(|key| e[*key].as_str().map(|v| format!("{key} {v}")))
+                .collect::<Vec<_>>()
+                .join(" "),
+            e["mode"].as_str().unwrap_or("")
+        ),
         "armed" => format!(
             "{} {} ({} methods)",
             e["fault_kind"].as_str().unwrap_or(""),
@@ -398,4 +444,32 @@ fn quote(text: &str) -> String {
 
 fn truncate(text: &str, width: usize) -> String {
     text.chars().take(width).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_events_read_as_what_happened_to_the_pool() {
+        let exhausted = json!({"time": "2026-11-30T10:00:01.123456Z", "fault": "orders-full", "kind": "pool",
+            "executor": "com.acme.OrderExecutor@1de2164d", "occupied": 4, "queue_filled": 50, "queue": 50,
+            "rejecting": true, "mode": "reject"});
+        let line = describe_event(&exhausted);
+        assert!(line.starts_with("10:00:01.123  orders-full      pool"), "{line}");
+        assert!(
+            line.ends_with("com.acme.OrderExecutor@1de2164d exhausted: 4 workers occupied, queue 50 of 50 filled, rejecting new tasks"),
+            "{line}"
+        );
+        let unbounded = json!({"fault": "f", "kind": "pool", "executor": "E@1", "occupied": 2, "queue_filled": 0,
+            "queue": "unbounded", "mode": "saturate"});
+        assert!(describe_event(&unbounded).ends_with("E@1 exhausted: 2 workers occupied, queue unbounded"));
+        let armed = json!({"fault": "f", "kind": "armed", "fault_kind": "pool", "pool": "orders-*", "executor": null,
+            "mode": "saturate"});
+        assert!(
+            describe_event(&armed).ends_with("armed     pool pool orders-* (saturate)"),
+            "{}",
+            describe_event(&armed)
+        );
+    }
 }

@@ -184,12 +184,14 @@ fn main() -> ExitCode {
         Command::Check { scenarios } => commands::check(&scenarios),
         Command::Inject(cmd) => {
             let (pid, json, args) = cmd.into_args();
-            args.check()
-                .map_err(anyhow::Error::from)
-                .and_then(|injection| Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, injection, json)))
+            args.check().map_err(anyhow::Error::from).and_then(|injection| {
+                Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, injection, json))
+            })
         }
         Command::Apply { pid, scenario, lease, json } => commands::load_application(&scenario, lease.as_deref())
-            .and_then(|application| Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))),
+            .and_then(|application| {
+                Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))
+            }),
         Command::Status { pid, json } => Target::open(&pid, agent).and_then(|mut t| commands::status(&mut t, json)),
         Command::Stop { pid, ids, json } => {
             Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json))

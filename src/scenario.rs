@@ -57,6 +57,14 @@ const FAULT_KEYS: [&str; 17] = [
 
 /// The values of `kind`.
 const KINDS: [&str; 4] = ["latency", "exception", "hang", "pool"];
+/// Kinds of fault that act on calls of methods (every kind but `pool`, which acts on executors).
+const METHOD_KINDS: [&str; 3] = ["latency", "exception", "hang"];
+
+/// Whether an agent event of this kind is an injection (a fault acting on the application),
+/// as opposed to a lifecycle event (`armed`, `removed`, `expired`, `warning`).
+pub fn is_injection_event(kind: &str) -> bool {
+    KINDS.contains(&kind)
+}
 
 /// A set of faults to arm together, as read from one file or command.
 #[derive(Debug, Clone, PartialEq)]
@@ -466,7 +474,7 @@ impl Fields<'_> {
     fn check_keys_apply_to(&self, kind: &str) -> Result<(), ScenarioError> {
         for entry in &self.entries {
             let kinds: &[&str] = match entry.key.as_str() {
-                "target" => &["latency", "exception", "hang"],
+                "target" | "probability" | "after" | "limit" | "threads" | "scope" => &METHOD_KINDS,
                 "delay" | "jitter" => &["latency"],
                 "throw" | "message" => &["exception"],
                 "max" => &["hang"],
@@ -475,8 +483,17 @@ impl Fields<'_> {
             };
             if !kinds.contains(&kind) {
                 let mut message = format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"));
-                if entry.key == "target" {
-                    message.push_str(" (a pool fault is aimed with 'pool' or 'executor')");
+                match entry.key.as_str() {
+                    "target" => message.push_str(" (a pool fault is aimed with 'pool' or 'executor')"),
+                    "scope" => message.push_str(
+                        ": a pool fault acts on whole executors, which every thread shares, so it cannot be \
+                         scoped to one test; arm it process-wide (JUnit: global = true) and keep tests that \
+                         share the pool from running in parallel",
+                    ),
+                    "probability" | "after" | "limit" | "threads" => message.push_str(
+                        ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration'",
+                    ),
+                    _ => {}
                 }
                 return Err(self.error_at(&entry.key, message));
             }
@@ -884,6 +901,20 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
         assert_err(&e, 4, "target", "applies to latency, exception and hang faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
+    }
+
+    #[test]
+    fn per_call_keys_and_scope_do_not_apply_to_pool_faults() {
+        for (key, value) in [("probability", "0.5"), ("after", "3"), ("limit", "1"), ("threads", "\"w-*\"")] {
+            let e = fault_err(&format!("kind = \"pool\"\npool = \"p-*\"\n{key} = {value}\n"));
+            assert_err(&e, 4, key, "applies to latency, exception and hang faults only, not to pool faults");
+            assert!(e.message.contains("not on single calls"), "{e}");
+        }
+        let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nscope = \"t1\"\n");
+        assert_err(&e, 4, "scope", "cannot be scoped to one test");
+        assert!(e.message.contains("global = true"), "{e}");
+        let ok = parse("[[fault]]\nkind = \"pool\"\npool = \"p-*\"\nduration = \"5s\"\n");
+        assert_eq!(ok.faults[0].duration, Some(std::time::Duration::from_secs(5)));
     }
 
     #[test]

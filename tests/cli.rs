@@ -295,7 +295,8 @@ fn bad_fault_flags_name_the_flag() {
     let s = Service::start(&[]);
     let p = pid(&s);
     let dir = Scratch::new("badflags");
-    let malformed = dir.write("malformed.toml", "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\n");
+    let malformed =
+        dir.write("malformed.toml", "[[fault]]\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\n");
     // Bad flags are bad usage (exit 2) and are refused before the JVM is touched: no agent loaded.
     for (args, flag) in [
         (vec!["--target", "fixtures.Targets$Repo#save", "--delay", "fast"], "--delay"),
@@ -451,8 +452,21 @@ fn pool_fault_from_the_cli_saturates_the_demo_order_pool() {
     let stop = faultline(&["stop", &pid]);
     let after = http_status(port, "/checkout");
     let events = faultline(&["events", &pid, "--json"]);
+    let readable = faultline(&["events", &pid]);
     let _ = child.kill();
     let _ = child.wait();
+    // The command says what it did to the pool, not that no method matched.
+    assert!(run.stdout.contains("armed 'orders-full' (pool pool orders-*, saturate)"), "{}", run.stdout);
+    assert!(run.stdout.contains("com.acme.OrderExecutor@") && run.stdout.contains(": saturated"), "{}", run.stdout);
+    assert!(!run.stdout.contains("method"), "{}", run.stdout);
+    assert!(
+        readable
+            .stdout
+            .lines()
+            .any(|l| l.contains(" pool ") && l.contains("exhausted: 4 workers occupied, queue 50 of 50 filled")),
+        "{}",
+        readable.stdout
+    );
     assert_eq!(during, 503, "a saturated pool rejects the order");
     assert!(status.stdout.contains("\"pools\""), "{}", status.stdout);
     assert_eq!(stop.status, 0, "{}", stop.describe());

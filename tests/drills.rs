@@ -367,7 +367,9 @@ fn drill_check_shows_the_blast_radius_without_leaving_a_fault() {
     let demo = Demo::start();
     let phases = format!(
         "[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}\n\
-         [[phase.fault]]\nid = \"typo\"\nkind = \"latency\"\ntarget = \"com.acme.NoSuchClass#run\"\ndelay = \"1ms\"\n"
+         [[phase.fault]]\nid = \"typo\"\nkind = \"latency\"\ntarget = \"com.acme.NoSuchClass#run\"\ndelay = \"1ms\"\n\n\
+         [[phase]]\nname = \"orders pool full\"\nduration = \"3s\"\n\
+         [[phase.fault]]\nid = \"orders-full\"\nkind = \"pool\"\npool = \"orders-*\"\nmode = \"reject\"\n"
     );
     let scratch = Scratch::new("drill-check");
     let file = scratch.write("drill.toml", &drill_text(&demo, "check", HYPOTHESIS, &phases));
@@ -376,11 +378,26 @@ fn drill_check_shows_the_blast_radius_without_leaving_a_fault() {
     assert!(run.stdout.contains("com.acme.PaymentClient#charge(J)Ljava/lang/String;"), "{}", run.stdout);
     assert!(run.stdout.contains("warning: matches no loaded method"), "{}", run.stdout);
     assert!(run.stdout.contains("probability 0"), "the output says how it measured: {}", run.stdout);
+    assert!(run.stdout.contains("com.acme.OrderExecutor@"), "the pool it would exhaust: {}", run.stdout);
+    assert!(run.stdout.contains("would be made to reject new tasks"), "{}", run.stdout);
     assert!(demo.armed().is_empty());
     let json = faultline(&["drill", "check", file.to_str().unwrap(), "--json"]);
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["phases"][1]["faults"][0]["jvms"][0]["method_count"], 1);
+    let pool = &v["phases"][2]["faults"][0];
+    assert_eq!(pool["jvms"][0]["pool_count"], 1, "{pool}");
+    assert_eq!(pool["jvms"][0]["pools"][0]["workers"], 4, "{pool}");
     assert_eq!(v["warnings"], 1);
+    // A check touches no pool: the agent never armed the pool fault, so nothing was exhausted.
+    let events = faultline(&["events", &demo.pid(), "--json"]);
+    assert_eq!(events.status, 0, "{}", events.describe());
+    assert!(!events.stdout.contains("orders-full"), "the pool fault was armed by a check: {}", events.stdout);
+    let threads = std::fs::read_dir(format!("/proc/{}/task", demo.pid()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("faultline-pool"))
+        .count();
+    assert_eq!(threads, 0, "no pool scanner thread was started");
 }
 
 #[test]

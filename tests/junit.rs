@@ -190,8 +190,8 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
     compile_suite("selftest", &classes);
     let run = run_suite(&classes, "com.acme.selftest", &[]);
     assert_eq!(run.status, 1, "the self-test must report failures:\n{}", run.describe());
-    assert_eq!(summary(&run, "failed"), 12, "{}", run.describe());
-    assert_eq!(summary(&run, "successful"), 1, "{}", run.describe());
+    assert_eq!(summary(&run, "failed"), 13, "{}", run.describe());
+    assert_eq!(summary(&run, "successful"), 2, "{}", run.describe());
 
     let on = |m: &str| format!("on com.acme.selftest.BadAnnotationsTest#{m}");
     let expect = |method: &str, parts: &[&str]| {
@@ -243,6 +243,11 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
     );
     expect("sameIdTwice", &["fault id 'twice' is used twice in this test"]);
     expect("badProgrammaticFault", &["BadAnnotationsTest.badProgrammaticFault", "key 'delay'"]);
+    let scoped = failure_of(&run, "PoolFaultsTest", "scopedPoolFault");
+    for part in ["@FaultScenario(\"junit/selftest/pool.toml\")", "cannot be scoped to one test", "global = true"] {
+        assert!(scoped.contains(part), "scopedPoolFault: no '{part}' in:\n{scoped}");
+    }
+    assert!(!run.stdout.contains("JUnit Jupiter:PoolFaultsTest:globalPoolFault("), "{}", run.describe());
 
     assert!(
         failure_of(&run, "CleanupAfterFailureTest", "bodyThrows").contains("the body failed on purpose"),

@@ -199,6 +199,14 @@ impl Agent {
             if !seen.insert(spec.id.as_str()) {
                 return Err(format!("{}: fault id '{}' appears twice", scenario.origin, spec.id));
             }
+            if let Some(class) = spec.kind.target().and_then(|t| crate::transform::only_never_instrumented(&t.class)) {
+                return Err(format!(
+                    "{}: fault '{}': {class} is never instrumented: the hook itself runs it while a fault fires \
+                     (waiting, thread state, reflection), so a fault there could wait on itself; target the \
+                     application method that calls it instead",
+                    scenario.origin, spec.id
+                ));
+            }
         }
 
         let now = Instant::now();
@@ -605,6 +613,21 @@ impl Agent {
             }
         }
         Err(format!("no fault with id '{id}' is or was armed in this JVM"))
+    }
+
+    /// What the pool faults of `scenario` would act on if armed now, without arming them:
+    /// `[{"id", "pools": [...]}]` (see `Pools.preview`); other kinds are left out. An error
+    /// is what arming would say.
+    pub fn preview_pools(&self, env: &mut JNIEnv, scenario: &Scenario) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        for spec in &scenario.faults {
+            if let FaultKind::Pool { pool, executor, mode } = &spec.kind {
+                modules::open_packages_for_pools(self, env);
+                let pools = crate::pools::preview(env, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str())?;
+                out.push(json!({"id": spec.id, "pools": pools}));
+            }
+        }
+        Ok(out)
     }
 
     pub fn status(&self, env: &mut JNIEnv) -> Result<Value, String> {

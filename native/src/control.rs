@@ -202,6 +202,14 @@ fn execute(agent: &'static Agent, request: &Value) -> Value {
                     json!({"ok": true, "armed": faults})
                 })
         }
+        "preview" => {
+            let text = request["scenario"].as_str().unwrap_or("");
+            let origin = request["origin"].as_str().unwrap_or("<cli>");
+            Scenario::parse(text, origin)
+                .map_err(|e| e.to_string())
+                .and_then(|scenario| agent.preview_pools(&mut env, &scenario))
+                .map(|faults| json!({"ok": true, "faults": faults}))
+        }
         "stop" => {
             let ids: Vec<String> = request["ids"]
                 .as_array()

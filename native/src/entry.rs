@@ -100,13 +100,14 @@ fn install_java(agent: &'static Agent, env: &mut JNIEnv) -> Result<(), String> {
     Ok(())
 }
 
-/// Starts the agent in a live JVM and applies `options`.
-pub fn start_live(vm: *mut RawJavaVM, env: &mut JNIEnv, options: Option<&str>) -> Result<(), String> {
+/// Starts the agent in a live JVM and applies `options`; `at_startup` when they come from
+/// `-javaagent:` at JVM start (faults whose classes are not loaded yet are the rule then).
+pub fn start_live(vm: *mut RawJavaVM, env: &mut JNIEnv, options: Option<&str>, at_startup: bool) -> Result<(), String> {
     let agent = init(vm)?;
     install_java(agent, env)?;
     if let Some(text) = options {
         let options = options::parse(text)?;
-        agent.apply_options(env, &options, false)?;
+        agent.apply_options(env, &options, at_startup)?;
     }
     Ok(())
 }
@@ -181,7 +182,7 @@ pub unsafe extern "system" fn Agent_OnAttach(
                 return JNI_ERR;
             }
         };
-        let started = start_live(vm, &mut env, Some(&text))
+        let started = start_live(vm, &mut env, Some(&text), false)
             .and_then(|()| agent().ok_or_else(|| "the agent did not start".to_string()))
             .and_then(crate::control::ensure_started);
         match started {
@@ -204,7 +205,7 @@ pub unsafe extern "system" fn JNI_OnLoad(vm: *mut RawJavaVM, _reserved: *mut c_v
         // SAFETY: `vm` is valid; the loading thread is attached.
         let result = unsafe { JavaVM::from_raw(vm) }.map_err(|e| e.to_string()).and_then(|java_vm| {
             let mut env = java_vm.get_env().map_err(|e| e.to_string())?;
-            start_live(vm, &mut env, None)
+            start_live(vm, &mut env, None, false)
         });
         if let Err(e) = result {
             // Faultline.start0 reports it to the caller with the same reason.

@@ -29,6 +29,7 @@ pub extern "system" fn Java_io_faultline_Faultline_start0(
     mut env: JNIEnv,
     _class: JClass,
     options: JString,
+    at_startup: jboolean,
 ) -> jstring {
     catching("Faultline.start0", std::ptr::null_mut(), || {
         let problem = if let Some(e) = entry::LOAD_ERROR.lock().unwrap_or_else(|p| p.into_inner()).clone() {
@@ -36,7 +37,7 @@ pub extern "system" fn Java_io_faultline_Faultline_start0(
         } else {
             let options = java_string(&mut env, &options);
             let Ok(vm) = env.get_java_vm() else { return std::ptr::null_mut() };
-            entry::start_live(vm.get_java_vm_pointer(), &mut env, options.as_deref()).err()
+            entry::start_live(vm.get_java_vm_pointer(), &mut env, options.as_deref(), at_startup != 0).err()
         };
         match problem {
             Some(p) => env.new_string(p).map(|s| s.into_raw()).unwrap_or(std::ptr::null_mut()),

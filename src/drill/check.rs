@@ -1,11 +1,14 @@
 //! `faultline drill check`: the drill proposal a team reviews before running it. Validates
 //! the file, resolves and attaches to every target, runs each alarm command once, and shows
-//! per fault its blast radius: the loaded methods it would hit in each JVM.
+//! per fault its blast radius: the loaded methods it would hit in each JVM, or for a pool
+//! fault the executors it would exhaust.
 //!
-//! The agent has no dry run, so the blast radius is measured the only honest way it can be:
-//! each phase's faults are armed with `probability = 0` (no call is ever affected) and a 10 s
-//! lease, the agent's status lists the methods they matched, and they are removed at once.
-//! The matched methods are briefly instrumented meanwhile; the output says so.
+//! Pool faults are previewed: the agent lists the executors they match and touches none.
+//! Method faults have no dry run, so their blast radius is measured the only honest way it
+//! can be: each phase's method faults are armed with `probability = 0` (no call is ever
+//! affected) and a 10 s lease, the agent's status lists the methods they matched, and they
+//! are removed at once. The matched methods are briefly instrumented meanwhile; the output
+//! says so.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use super::alarm;
 use super::inject::{self, Injector};
 use super::model::Drill;
 use crate::duration::format_duration;
+use crate::scenario::{FaultKind, Scenario};
 
 /// The lease of a blast-radius probe: it is removed at once, this only bounds a crash.
 const PROBE_LEASE: Duration = Duration::from_secs(10);
@@ -38,39 +42,64 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let mut phases = Vec::new();
     let mut warnings = 0;
     for phase in &drill.phases {
-        let mut probe = phase.faults.clone();
+        let (pool_faults, method_faults): (Vec<_>, Vec<_>) =
+            phase.faults.faults.iter().cloned().partition(|f| matches!(f.kind, FaultKind::Pool { .. }));
+        let mut probe = Scenario { faults: method_faults, ..phase.faults.clone() };
         for f in &mut probe.faults {
             f.id = format!("drill-check.{}", f.id);
             f.probability = 0.0;
             f.duration = Some(PROBE_LEASE);
         }
-        let mut faults = Vec::new();
+        let mut armed = Vec::new();
         if !probe.faults.is_empty() {
-            let armed = injector.arm(&probe, PROBE_LEASE).with_context(|| format!("phase '{}'", phase.name));
+            let result = injector.arm(&probe, PROBE_LEASE).with_context(|| format!("phase '{}'", phase.name));
             let (_, remove_error) = injector.remove_all();
-            let armed = armed?;
+            armed = result?;
             if let Some(e) = remove_error {
                 return Err(e);
             }
-            for f in &phase.faults.faults {
+        }
+        let previews = if pool_faults.is_empty() {
+            Vec::new()
+        } else {
+            let pools = Scenario { faults: pool_faults, ..phase.faults.clone() };
+            injector.preview_pools(&pools).with_context(|| format!("phase '{}'", phase.name))?
+        };
+        let mut faults = Vec::new();
+        for f in &phase.faults.faults {
+            let (jvms, hits_nothing, warning) = if matches!(f.kind, FaultKind::Pool { .. }) {
+                let jvms: Vec<Value> = previews
+                    .iter()
+                    .filter(|(_, id, _)| *id == f.id)
+                    .map(|(pid, _, pools)| json!({"pid": pid, "pool_count": pools.len(), "pools": pools}))
+                    .collect();
+                let none = jvms.iter().all(|j| j["pool_count"] == 0);
+                (jvms, none, "matches no executor in any target: it would exhaust nothing unless a matching pool starts during the drill")
+            } else {
                 let probe_id = format!("drill-check.{}", f.id);
                 let jvms: Vec<Value> = armed
                     .iter()
                     .filter(|a| a.id == probe_id)
                     .map(|a| json!({"pid": a.pid, "method_count": a.method_count, "methods": a.methods}))
                     .collect();
-                let hits_nothing = jvms.iter().all(|j| j["method_count"] == 0);
-                warnings += usize::from(hits_nothing);
-                faults.push(json!({
-                    "id": f.id,
-                    "kind": f.kind.name(),
-                    "target": f.kind.target().map(|t| t.to_string()),
-                    "probability": f.probability,
-                    "jvms": jvms,
-                    "warning": hits_nothing.then_some(
-                        "matches no loaded method in any target: it would hit nothing unless a matching class loads during the drill"),
-                }));
-            }
+                let none = jvms.iter().all(|j| j["method_count"] == 0);
+                (jvms, none, "matches no loaded method in any target: it would hit nothing unless a matching class loads during the drill")
+            };
+            warnings += usize::from(hits_nothing);
+            let (pool, executor) = match &f.kind {
+                FaultKind::Pool { pool, executor, .. } => (pool.clone(), executor.as_ref().map(|e| e.to_string())),
+                _ => (None, None),
+            };
+            faults.push(json!({
+                "id": f.id,
+                "kind": f.kind.name(),
+                "target": f.kind.target().map(|t| t.to_string()),
+                "pool": pool,
+                "executor": executor,
+                "probability": f.probability,
+                "jvms": jvms,
+                "warning": hits_nothing.then_some(warning),
+            }));
         }
         phases.push(json!({
             "name": phase.name,
@@ -80,8 +109,9 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
             "faults": faults,
         }));
     }
-    let how = "blast radius measured by arming each fault with probability 0 (no call affected) for at most 10s \
-               and removing it at once: the matched methods were briefly instrumented";
+    let how = "blast radius of method faults measured by arming each with probability 0 (no call affected) for at \
+               most 10s and removing it at once: the matched methods were briefly instrumented; pool faults were \
+               previewed (their executors listed, none touched)";
     if json_out {
         println!(
             "{}",
@@ -153,9 +183,22 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
                 "    {} {} {}",
                 f["id"].as_str().unwrap_or(""),
                 f["kind"].as_str().unwrap_or(""),
-                f["target"].as_str().unwrap_or("(pool)")
+                f["target"].as_str().map_or_else(|| pool_aim(f), str::to_string)
             );
             for j in f["jvms"].as_array().into_iter().flatten() {
+                if let Some(pools) = j["pools"].as_array() {
+                    println!("      JVM {}: {} pool(s)", j["pid"], pools.len());
+                    for p in pools.iter().take(10) {
+                        println!(
+                            "        {} ({} workers{}): {}",
+                            p["identity"].as_str().unwrap_or(""),
+                            p["workers"],
+                            p["max_threads"].as_u64().map_or(String::new(), |m| format!(", at most {m}")),
+                            p["state"].as_str().unwrap_or("")
+                        );
+                    }
+                    continue;
+                }
                 println!("      JVM {}: {} method(s)", j["pid"], j["method_count"]);
                 for m in j["methods"].as_array().into_iter().flatten().take(10) {
                     println!("        {}", m.as_str().unwrap_or(""));
@@ -176,4 +219,11 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
         }
         println!("  abort: remove every fault when {} for {}", c.join(" or "), format_duration(a.sustained));
     }
+}
+
+/// How a pool fault is aimed, for people: `pool GLOB`, `executor PATTERN`, or both.
+fn pool_aim(fault: &Value) -> String {
+    let parts: Vec<String> =
+        ["pool", "executor"].iter().filter_map(|key| fault[*key].as_str().map(|v| format!("{key} {v}"))).collect();
+    parts.join(" ")
 }

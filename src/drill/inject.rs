@@ -130,6 +130,23 @@ impl Injector {
         Ok(out)
     }
 
+    /// The executors each pool fault of `scenario` would act on in each target, without
+    /// arming anything: (pid, fault id, pools as the agent lists them).
+    pub fn preview_pools(&self, scenario: &Scenario) -> Result<Vec<(i32, String, Vec<Value>)>> {
+        let mut out = Vec::new();
+        for t in &self.targets {
+            let pid = t.pid();
+            let reply = t
+                .request(&json!({"op": "preview", "scenario": scenario.to_toml(), "origin": scenario.origin}))
+                .with_context(|| format!("previewing the pool faults of {} in JVM {pid}", scenario.origin))?;
+            for f in reply["faults"].as_array().into_iter().flatten() {
+                let id = f["id"].as_str().unwrap_or_default().to_string();
+                out.push((pid, id, f["pools"].as_array().cloned().unwrap_or_default()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes the faults this drill armed, on every target; returns (pid, removed ids)
     /// and the first error, after trying every target.
     pub fn remove_all(&mut self) -> (Vec<(i32, Vec<String>)>, Option<anyhow::Error>) {

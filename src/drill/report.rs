@@ -88,7 +88,7 @@ pub fn facts(records: &[Value]) -> Facts {
     let phase_at =
         |x: f64| phases.iter().position(|p| !p.start.is_empty() && x >= p.start_ms && x < p.end_ms.max(p.start_ms));
     let injections = of(records, "agent_event")
-        .filter(|r| matches!(r["event"]["kind"].as_str(), Some("latency" | "exception" | "hang")))
+        .filter(|r| r["event"]["kind"].as_str().is_some_and(crate::scenario::is_injection_event))
         .filter_map(|r| phase_at(t(r)).map(|i| (t(r), i)))
         .collect();
     let alarms = plan["alarms"]

@@ -420,7 +420,7 @@ impl<'a> Drive<'a> {
                 .and_then(journal::parse_rfc3339_ms)
                 .map(|epoch| Duration::from_secs_f64(((epoch - self.start_epoch_ms) / 1000.0).max(0.0)))
                 .unwrap_or_else(|| self.start.elapsed());
-            if matches!(event["kind"].as_str(), Some("latency" | "exception" | "hang")) {
+            if event["kind"].as_str().is_some_and(crate::scenario::is_injection_event) {
                 self.injections += 1;
                 self.phase_injections += 1;
             }

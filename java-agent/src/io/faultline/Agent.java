@@ -11,16 +11,16 @@ public final class Agent {
     private Agent() {}
 
     public static void premain(String options, Instrumentation inst) {
-        start(options);
+        start(options, true);
     }
 
     public static void agentmain(String options, Instrumentation inst) {
-        start(options);
+        start(options, false);
     }
 
-    private static void start(String options) {
+    private static void start(String options, boolean atStartup) {
         try {
-            Faultline.install(options);
+            Faultline.install(options, atStartup);
         } catch (RuntimeException e) {
             // A bad option must not stop the application: report and run without faults.
             System.err.println(e.getMessage());

@@ -39,10 +39,15 @@ public final class Faultline {
      * @throws IllegalStateException when the agent cannot be found or loaded, saying why
      */
     public static void install() {
-        install(null);
+        install(null, false);
     }
 
-    static void install(String options) {
+    /**
+     * Loads the agent and applies {@code options}. {@code atStartup}: the options come from
+     * {@code -javaagent:} at JVM start, when a fault's classes are not loaded yet as a rule
+     * (no "matches no loaded method yet" warning then).
+     */
+    static void install(String options, boolean atStartup) {
         synchronized (LOCK) {
             if (!installed) {
                 Path library = locateAgent();
@@ -54,7 +59,7 @@ public final class Faultline {
                             + " and that the JVM may load native code (on JDK 25 add --enable-native-access=ALL-UNNAMED"
                             + " to silence the warning).", e);
                 }
-                String problem = start0(null);
+                String problem = start0(null, false);
                 if (problem != null) {
                     throw new IllegalStateException("faultline: " + problem);
                 }
@@ -62,7 +67,7 @@ public final class Faultline {
             }
         }
         if (options != null && !options.isEmpty()) {
-            String problem = start0(options);
+            String problem = start0(options, atStartup);
             if (problem != null) {
                 throw new IllegalArgumentException("faultline: " + problem);
             }
@@ -194,7 +199,7 @@ public final class Faultline {
     }
 
     // The native half lives in libfaultline_agent.so (module native/src/java_api.rs).
-    private static native String start0(String options);
+    private static native String start0(String options, boolean atStartup);
 
     private static native String[] arm0(String scenarioToml, String origin);
 

@@ -102,6 +102,69 @@ final class Pools {
      * @throws IllegalArgumentException with a message for the user when the fault cannot work
      */
     static Object define(int serial, String id, String poolGlob, String executorGlob, boolean subtypes, String mode) {
+        Pools fault = checked(serial, id, poolGlob, executorGlob, subtypes, mode);
+        synchronized (LOCK) {
+            ARMED.add(fault);
+            scanRequests++;
+            if (scanner == null) {
+                Thread t = new Thread(rootGroup(), new Runnable() {
+                    @Override
+                    public void run() {
+                        scanLoop();
+                    }
+                }, "faultline-pools", 0, false);
+                t.setDaemon(true);
+                t.setContextClassLoader(ClassLoader.getSystemClassLoader());
+                scanner = t;
+                t.start();
+            }
+            LOCK.notifyAll();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (!fault.scannedOnce && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+        return fault;
+    }
+
+    /**
+     * What arming this fault would act on, without arming it: the matching executors found
+     * now, as a JSON array (class, identity, worker names, sizes, and whether the fault would
+     * occupy the pool or leave it alone). Nothing is submitted and no thread is started.
+     *
+     * @throws IllegalArgumentException when arming would be refused, with the same message
+     */
+    static String preview(String id, String poolGlob, String executorGlob, boolean subtypes, String mode) {
+        Pools fault = checked(0, id, poolGlob, executorGlob, subtypes, mode);
+        StringBuilder out = new StringBuilder("[");
+        for (Map.Entry<Object, List<Thread>> e : fault.discover(allThreads()).entrySet()) {
+            Object executor = e.getKey();
+            if (out.length() > 1) {
+                out.append(',');
+            }
+            out.append("{\"class\":").append(quote(executor.getClass().getName()));
+            out.append(",\"identity\":").append(quote(identity(executor)));
+            out.append(",\"workers\":").append(e.getValue().size());
+            out.append(",\"sample\":[");
+            for (int i = 0; i < Math.min(3, e.getValue().size()); i++) {
+                out.append(i > 0 ? "," : "").append(quote(e.getValue().get(i).getName()));
+            }
+            out.append(']');
+            if (executor instanceof ThreadPoolExecutor) {
+                out.append(",\"max_threads\":").append(((ThreadPoolExecutor) executor).getMaximumPoolSize());
+            } else if (executor instanceof ForkJoinPool) {
+                out.append(",\"max_threads\":").append(((ForkJoinPool) executor).getParallelism());
+            }
+            // (checked() has refused a reject fault on any pool that cannot reject.)
+            out.append(",\"state\":").append(quote(fault.reject ? "would be made to reject new tasks" : "would be saturated"));
+            out.append('}');
+        }
+        return out.append(']').toString();
+    }
+
+    /** A pool fault checked as arming checks it; a reject fault on pools that never reject is refused. */
+    private static Pools checked(int serial, String id, String poolGlob, String executorGlob, boolean subtypes,
+                                 String mode) {
         if (mode == null || !(mode.equals("saturate") || mode.equals("reject"))) {
             throw new IllegalArgumentException("pool fault '" + id + "': mode must be \"saturate\" or \"reject\", not "
                     + quote(mode));
@@ -124,27 +187,6 @@ final class Pools {
                             + ": mode = \"reject\" cannot be honoured; use mode = \"saturate\"");
                 }
             }
-        }
-        synchronized (LOCK) {
-            ARMED.add(fault);
-            scanRequests++;
-            if (scanner == null) {
-                Thread t = new Thread(rootGroup(), new Runnable() {
-                    @Override
-                    public void run() {
-                        scanLoop();
-                    }
-                }, "faultline-pools", 0, false);
-                t.setDaemon(true);
-                t.setContextClassLoader(ClassLoader.getSystemClassLoader());
-                scanner = t;
-                t.start();
-            }
-            LOCK.notifyAll();
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        while (!fault.scannedOnce && System.nanoTime() < deadline) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
         }
         return fault;
     }

@@ -341,7 +341,9 @@ public final class Faults {
                 if (fault == null) {
                     continue; // expired (duration) before the end of the test
                 }
-                if (Json.number(fault.get("method_count")) == 0 && Json.number(fault.get("injected")) == 0) {
+                // A pool fault matches executors, not methods: it has no method to miss.
+                if (!"pool".equals(fault.get("kind"))
+                        && Json.number(fault.get("method_count")) == 0 && Json.number(fault.get("injected")) == 0) {
                     StringBuilder why = new StringBuilder(a.description).append(": fault '")
                             .append(userIds.getOrDefault(agentId, agentId)).append("': target '")
                             .append(fault.get("target")).append("' matched no method while the test ran");
