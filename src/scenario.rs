@@ -487,8 +487,8 @@ impl Fields<'_> {
                     "target" => message.push_str(" (a pool fault is aimed with 'pool' or 'executor')"),
                     "scope" => message.push_str(
                         ": a pool fault acts on whole executors, which every thread shares, so it cannot be \
-                         scoped to one test; arm it process-wide (JUnit: global = true) and keep tests that \
-                         share the pool from running in parallel",
+                         scoped to one test; arm it process-wide (JUnit: global = true, faults.armGlobal or \
+                         faults.applyGlobal) and keep tests that share the pool from running in parallel",
                     ),
                     "probability" | "after" | "limit" | "threads" => message.push_str(
                         ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration'",

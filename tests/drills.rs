@@ -401,6 +401,34 @@ fn drill_check_shows_the_blast_radius_without_leaving_a_fault() {
 }
 
 #[test]
+fn a_pool_phase_is_journaled_and_reported_as_pools_exhausted() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = "[[phase]]\nname = \"orders pool full\"\nduration = \"3s\"\nexpect = \"degraded\"\n\n\
+                  [[phase.fault]]\nid = \"orders-full\"\nkind = \"pool\"\npool = \"orders-*\"\n";
+    let d = run_drill(&drill_text(&demo, "pool", HYPOTHESIS, phases));
+    assert!(matches!(d.run.status, 0 | 1), "{}", d.run.describe());
+    let j = d.journal();
+    let armed = records(&j, "fault_armed");
+    assert_eq!(armed.len(), 1, "{armed:?}");
+    assert_eq!(armed[0]["kind"], "pool");
+    let pools = armed[0]["pools"].as_array().unwrap_or_else(|| panic!("no pools: {}", armed[0]));
+    assert_eq!(pools.len(), 1, "{}", armed[0]);
+    assert!(pools[0]["identity"].as_str().unwrap_or("").starts_with("com.acme.OrderExecutor@"), "{}", armed[0]);
+    assert!(armed[0].get("method_count").is_none(), "a pool fault has no methods: {}", armed[0]);
+    assert!(
+        d.run.stdout.contains("armed 'orders-full' in JVM") && d.run.stdout.contains(": 1 pool"),
+        "{}",
+        d.run.stdout
+    );
+    let end = records(&j, "end");
+    assert!(end[0]["injections"].as_u64().unwrap_or(0) >= 1, "the exhaustion counts as an injection: {}", end[0]);
+    let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
+    assert!(html.contains("pools hit") && html.contains("com.acme.OrderExecutor@"), "report lists the pool");
+    assert!(demo.armed().is_empty(), "nothing left armed");
+}
+
+#[test]
 fn bad_drill_files_are_refused_before_anything_is_injected() {
     let _serial = serial();
     let demo = Demo::start();

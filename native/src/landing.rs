@@ -14,7 +14,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// How long before the deadline the Java side hands over (`Fault.STRETCH_NANOS` agrees).
+/// How long before the deadline the Java side hands over: `Fault.STRETCH_NANOS` must be the
+/// same value (a larger one would be cut short by [`MAX_NANOS`]).
 pub const STRETCH_NANOS: i64 = 2_000_000;
 /// The longest wait this module does, whatever it is asked: a fault's wait stays bounded.
 const MAX_NANOS: i64 = 2 * STRETCH_NANOS;
@@ -38,7 +39,7 @@ pub fn land_at(deadline: i64) {
     let now = now_nanos();
     let deadline = deadline.min(now.saturating_add(MAX_NANOS));
     let margin = LATENESS_NANOS.load(Ordering::Relaxed);
-    let wake = deadline - margin;
+    let wake = deadline.saturating_sub(margin);
     if wake > now {
         let slack = TimerSlack::lower_to(TIMER_SLACK_NANOS);
         sleep_until(wake);

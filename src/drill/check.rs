@@ -73,8 +73,10 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
                     .filter(|(_, id, _)| *id == f.id)
                     .map(|(pid, _, pools)| json!({"pid": pid, "pool_count": pools.len(), "pools": pools}))
                     .collect();
-                let none = jvms.iter().all(|j| j["pool_count"] == 0);
-                (jvms, none, "matches no executor in any target: it would exhaust nothing unless a matching pool starts during the drill")
+                let would_act = |p: &Value| !p["state"].as_str().unwrap_or("").starts_with("would be left alone");
+                let none =
+                    previews.iter().filter(|(_, id, _)| *id == f.id).all(|(_, _, pools)| !pools.iter().any(would_act));
+                (jvms, none, "matches no executor it could exhaust in any target: it would exhaust nothing unless a matching pool starts during the drill")
             } else {
                 let probe_id = format!("drill-check.{}", f.id);
                 let jvms: Vec<Value> = armed

@@ -71,6 +71,8 @@ pub struct ArmedFault {
     pub id: String,
     pub methods: Vec<String>,
     pub method_count: u64,
+    /// Pool faults: the executors found and their state, as the agent's status lists them.
+    pub pools: Vec<Value>,
 }
 
 pub struct Injector {
@@ -124,7 +126,12 @@ impl Injector {
                     .map(|m| m.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 let method_count = s.and_then(|s| s["method_count"].as_u64()).unwrap_or(0);
-                out.push(ArmedFault { pid, id: fault.id.clone(), methods, method_count });
+                // An executor entry has an identity; a fault that found none lists only a state.
+                let pools = s
+                    .and_then(|s| s["pools"].as_array())
+                    .map(|p| p.iter().filter(|p| p["identity"].is_string()).cloned().collect())
+                    .unwrap_or_default();
+                out.push(ArmedFault { pid, id: fault.id.clone(), methods, method_count, pools });
             }
         }
         Ok(out)

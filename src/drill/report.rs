@@ -159,7 +159,7 @@ fn fault_rows<'a>(records: &'a [Value], facts: &Facts) -> Vec<FaultRow<'a>> {
         for r in of(records, "agent_event").filter(mine) {
             let kind = r["event"]["kind"].as_str().unwrap_or("");
             match kind {
-                "latency" | "exception" | "hang" => {
+                k if crate::scenario::is_injection_event(k) => {
                     row.injections += 1;
                     *row.by_kind.entry(kind.to_string()).or_default() += 1;
                     if kind == "exception" {
@@ -336,22 +336,45 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
             a["pid"],
             esc(a["phase"].as_str().unwrap_or(""))
         );
-        let methods: Vec<String> = a["methods"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str())
-            .map(|m| format!("<code>{}</code>", esc(m)))
-            .collect();
-        let _ = write!(
-            h,
-            "<tr><th>methods hit</th><td>{}</td></tr>",
-            if methods.is_empty() {
-                "<span class=\"bad\">none loaded when armed: this fault could hit nothing</span>".to_string()
-            } else {
-                methods.join("<br>")
-            }
-        );
+        if let Some(pools) = a["pools"].as_array() {
+            let listed: Vec<String> = pools
+                .iter()
+                .map(|p| {
+                    format!(
+                        "<code>{}</code>: {}",
+                        esc(p["identity"].as_str().unwrap_or("")),
+                        esc(p["state"].as_str().unwrap_or(""))
+                    )
+                })
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><th>pools hit</th><td>{}</td></tr>",
+                if listed.is_empty() {
+                    "<span class=\"bad\">no matching executor when armed: this fault could exhaust nothing</span>"
+                        .to_string()
+                } else {
+                    listed.join("<br>")
+                }
+            );
+        } else {
+            let methods: Vec<String> = a["methods"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str())
+                .map(|m| format!("<code>{}</code>", esc(m)))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><th>methods hit</th><td>{}</td></tr>",
+                if methods.is_empty() {
+                    "<span class=\"bad\">none loaded when armed: this fault could hit nothing</span>".to_string()
+                } else {
+                    methods.join("<br>")
+                }
+            );
+        }
         let kinds: Vec<String> = row.by_kind.iter().map(|(k, n)| format!("{k} &times;{n}")).collect();
         let _ = write!(
             h,

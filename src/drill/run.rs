@@ -22,6 +22,7 @@ use super::judge::{self, AbortTracker, Limits, Sample};
 use super::load::{self, Shot, Source};
 use super::model::{Drill, Expect};
 use super::{probe, report};
+use crate::scenario::FaultKind;
 
 /// How often the agents' events are collected during a drill.
 const EVENTS_EVERY: Duration = Duration::from_millis(500);
@@ -214,24 +215,29 @@ impl<'a> Drive<'a> {
                     Ok(armed) => {
                         for a in armed {
                             let spec = phase.faults.faults.iter().find(|f| f.id == a.id);
+                            let pool_fault = spec.is_some_and(|f| matches!(f.kind, FaultKind::Pool { .. }));
                             self.ever_armed.push((a.pid, a.id.clone()));
-                            self.journal.write(
-                                "fault_armed",
-                                json!({
-                                    "phase": phase.name, "index": i, "pid": a.pid, "fault": a.id,
-                                    "kind": spec.map(|f| f.kind.name()),
-                                    "target": spec.and_then(|f| f.kind.target()).map(|t| t.to_string()),
-                                    "methods": a.methods, "method_count": a.method_count,
-                                    "lease_ms": ms(lease),
-                                }),
-                            )?;
-                            self.progress.note(&format!(
-                                "armed '{}' in JVM {}: {} method{}",
-                                a.id,
-                                a.pid,
-                                a.method_count,
-                                if a.method_count == 1 { "" } else { "s" }
-                            ));
+                            let mut record = json!({
+                                "phase": phase.name, "index": i, "pid": a.pid, "fault": a.id,
+                                "kind": spec.map(|f| f.kind.name()),
+                                "lease_ms": ms(lease),
+                            });
+                            if pool_fault {
+                                record["pools"] = json!(a.pools);
+                            } else {
+                                record["target"] = json!(spec.and_then(|f| f.kind.target()).map(|t| t.to_string()));
+                                record["methods"] = json!(a.methods);
+                                record["method_count"] = json!(a.method_count);
+                            }
+                            self.journal.write("fault_armed", record)?;
+                            let hit = if pool_fault {
+                                let n = a.pools.len();
+                                format!("{n} pool{}", if n == 1 { "" } else { "s" })
+                            } else {
+                                let n = a.method_count;
+                                format!("{n} method{}", if n == 1 { "" } else { "s" })
+                            };
+                            self.progress.note(&format!("armed '{}' in JVM {}: {hit}", a.id, a.pid));
                         }
                     }
                     Err(e) => ending = Some(Ending::Error(format!("{e:#}"))),

@@ -190,7 +190,7 @@ final class Fault {
         return injected.get();
     }
 
-    /** Called by the native agent when the fault is removed: ends every wait at once. */
+    /** Called by the native agent when the fault is removed: ends every wait (one in its last 2 ms finishes it). */
     void remove() {
         removed = true;
         for (Thread t : waiting) {

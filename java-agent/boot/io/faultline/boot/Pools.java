@@ -150,13 +150,18 @@ final class Pools {
                 out.append(i > 0 ? "," : "").append(quote(e.getValue().get(i).getName()));
             }
             out.append(']');
+            String state = fault.reject ? "would be made to reject new tasks" : "would be saturated";
             if (executor instanceof ThreadPoolExecutor) {
-                out.append(",\"max_threads\":").append(((ThreadPoolExecutor) executor).getMaximumPoolSize());
+                int max = Target.effectiveMaxThreads((ThreadPoolExecutor) executor);
+                out.append(",\"max_threads\":").append(max);
+                if (max > MAX_OCCUPY) {
+                    state = "would be left alone: it may start " + max + " threads (no bound worth occupying)";
+                }
             } else if (executor instanceof ForkJoinPool) {
                 out.append(",\"max_threads\":").append(((ForkJoinPool) executor).getParallelism());
             }
             // (checked() has refused a reject fault on any pool that cannot reject.)
-            out.append(",\"state\":").append(quote(fault.reject ? "would be made to reject new tasks" : "would be saturated"));
+            out.append(",\"state\":").append(quote(state));
             out.append('}');
         }
         return out.append(']').toString();
@@ -552,6 +557,17 @@ final class Pools {
             }
         }
 
+        /** The most threads the pool can run: its core size when its queue never fills. */
+        static int effectiveMaxThreads(ThreadPoolExecutor tpe) {
+            java.util.concurrent.BlockingQueue<Runnable> q = tpe.getQueue();
+            long capacity = (long) q.remainingCapacity() + q.size();
+            if (tpe instanceof ScheduledThreadPoolExecutor || capacity > MAX_FILL) {
+                // Threads beyond the core size start only when the queue is full: never.
+                return Math.max(1, tpe.getCorePoolSize());
+            }
+            return tpe.getMaximumPoolSize();
+        }
+
         /** Why the pool cannot reject new tasks by itself while running, or null. */
         static String whyNoReject(Object executor) {
             if (executor instanceof ScheduledThreadPoolExecutor) {
@@ -625,11 +641,7 @@ final class Pools {
             long capacity = (long) q.remainingCapacity() + q.size();
             queueUnbounded = scheduled || capacity > MAX_FILL;
             queueCapacity = queueUnbounded ? -1 : (int) capacity;
-            int max = tpe.getMaximumPoolSize();
-            if (queueUnbounded) {
-                // Threads beyond the core size start only when the queue is full: never.
-                max = Math.max(1, tpe.getCorePoolSize());
-            }
+            int max = effectiveMaxThreads(tpe);
             maxThreads = max;
             if (max > MAX_OCCUPY) {
                 state = "not exhausted: up to " + max + " threads, a new task gets a new thread";
