@@ -144,3 +144,16 @@ fn a_compiled_hot_loop_sees_faults_come_and_go() {
 fn classes_loading_while_a_fault_is_armed_all_get_it() {
     api_case("apiArmWhileClassesLoad");
 }
+
+#[test]
+fn a_class_the_jvm_refuses_to_rewrite_keeps_the_faults_its_code_had() {
+    let dir = Scratch::new("saboteur");
+    let jar = fixture_agent_jar(&dir, "fixtures.Saboteur");
+    let case = "apiRefusedRewriteKeepsTheOldBinding";
+    let run = run_java(
+        &[format!("-javaagent:{}", jar.display()), format!("-Dfaultline.agent={}", agent_lib().display())],
+        &["fixtures.Cases", case],
+    );
+    run.assert_passed(case);
+    assert!(run.stderr.contains("could not rewrite class fixtures.Targets$Sabotaged"), "{}", run.stderr);
+}

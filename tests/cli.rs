@@ -343,23 +343,7 @@ fn bad_usage_exits_2() {
 #[test]
 fn another_retransforming_agent_and_faultline_coexist() {
     let dir = Scratch::new("otheragent");
-    let manifest = dir.write("manifest.txt", "Premain-Class: fixtures.OtherAgent\nCan-Retransform-Classes: true\n");
-    let jar = dir.path("other.jar");
-    let status = std::process::Command::new("jar")
-        .arg("--create")
-        .arg("--file")
-        .arg(&jar)
-        .arg("--manifest")
-        .arg(&manifest)
-        .arg("-C")
-        .arg(fixture_classes())
-        .arg("fixtures/OtherAgent.class")
-        .arg("-C")
-        .arg(fixture_classes())
-        .arg("fixtures/OtherAgent$1.class")
-        .status()
-        .expect("jar");
-    assert!(status.success());
+    let jar = fixture_agent_jar(&dir, "fixtures.OtherAgent");
     let s = Service::start(&[format!("-javaagent:{}", jar.display())]);
     ok(&inject_save_exception(&s, "java.lang.IllegalStateException", &["--message", "coexist"]));
     // Over a second the other agent retransforms the class about ten times: our hook must stay.

@@ -342,10 +342,10 @@ impl Agent {
 
     /// Retransforms `classes` (our hook decides the new code), in batches (see
     /// `RETRANSFORM_BATCH`), so the application runs between the JVM's redefinition pauses.
-    pub fn retransform(&self, _env: &mut JNIEnv, classes: &[GlobalRef]) {
+    pub fn retransform(&self, env: &mut JNIEnv, classes: &[GlobalRef]) {
         let raws: Vec<jclass> = classes.iter().map(|c| c.as_obj().as_raw()).collect();
         for chunk in raws.chunks(self.retransform_batch) {
-            self.retransform_chunk(chunk);
+            self.retransform_chunk(env, chunk);
         }
     }
 
@@ -374,18 +374,58 @@ impl Agent {
     }
 
     /// One RetransformClasses call; if the JVM refuses it, class by class, so one bad class
-    /// does not stop the rest.
-    fn retransform_chunk(&self, raws: &[jclass]) {
-        if let Err(batch) = self.jvmti.retransform_classes(raws) {
-            tracing::warn!("batch retransform failed ({batch}); retrying class by class");
-            for &raw in raws {
-                if let Err(e) = self.jvmti.retransform_classes(&[raw]) {
-                    let name = internal_name(&self.jvmti, raw).unwrap_or_default().replace('/', ".");
-                    eprintln!("faultline: could not rewrite class {name}: {e}; it keeps its original code");
-                    self.events.emit(
-                        Event::new("", "warning").with("message", format!("could not rewrite class {name}: {e}")),
-                    );
+    /// does not stop the rest. A class the JVM refuses keeps its old code, so it gets its old
+    /// site bindings back (our class file hook rebound them before the JVM said no).
+    fn retransform_chunk(&self, env: &mut JNIEnv, raws: &[jclass]) {
+        let mut refused: Vec<(jclass, String)> = Vec::new();
+        let rebindings = transform::recording_rebindings(|| {
+            if let Err(batch) = self.jvmti.retransform_classes(raws) {
+                tracing::warn!("batch retransform failed ({batch}); retrying class by class");
+                for &raw in raws {
+                    if let Err(e) = self.jvmti.retransform_classes(&[raw]) {
+                        refused.push((raw, e.to_string()));
+                    }
                 }
+            }
+        });
+        for (raw, e) in refused {
+            let internal = internal_name(&self.jvmti, raw).unwrap_or_default();
+            let name = internal.replace('/', ".");
+            eprintln!("faultline: could not rewrite class {name}: {e}; it keeps its code");
+            self.events.emit(Event::new("", "warning").with("message", format!("could not rewrite class {name}: {e}")));
+            if let Some(changes) = rebindings.get(&internal) {
+                self.restore_bindings(env, &internal, changes, &e);
+            }
+        }
+    }
+
+    /// Gives a refused class's sites the bindings its (unchanged) code had, and takes the
+    /// class out of the hits of the faults that did not reach it.
+    fn restore_bindings(&self, env: &mut JNIEnv, class: &str, changes: &[transform::Rebinding], why: &str) {
+        let Some(java) = self.java.get() else { return };
+        let table = self.table();
+        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        for change in changes {
+            let refs: Vec<GlobalRef> = change
+                .before
+                .iter()
+                .filter_map(|s| table.iter().find(|f| f.serial == *s))
+                .map(|f| f.java.clone())
+                .collect();
+            if let Err(e) = java.bind_site(env, change.site, &refs) {
+                tracing::warn!("restoring the binding of {}: {e}", change.method);
+                continue;
+            }
+            sites.set_bound(change.site, change.before.clone());
+            match change.instrumented_before {
+                Some(len) => sites.instrumented.insert(change.site, len),
+                None => sites.instrumented.remove(&change.site),
+            };
+            for f in table.iter().filter(|f| change.after.contains(&f.serial) && !change.before.contains(&f.serial)) {
+                let mut hits = f.hits.lock().unwrap_or_else(|p| p.into_inner());
+                hits.methods.remove(&change.method);
+                hits.classes.remove(class);
+                hits.skipped.insert(change.method.clone(), format!("the JVM refused the rewritten class: {why}"));
             }
         }
     }

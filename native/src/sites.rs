@@ -37,6 +37,11 @@ impl Sites {
         self.display.get(site as usize).map(String::as_str)
     }
 
+    /// Serials bound to a site (empty when none).
+    pub fn bound(&self, site: i32) -> &[i32] {
+        self.bound.get(&site).map_or(&[], Vec::as_slice)
+    }
+
     pub fn set_bound(&mut self, site: i32, serials: Vec<i32>) {
         if serials.is_empty() {
             self.bound.remove(&site);

@@ -3,6 +3,8 @@
 //! our own RetransformClasses calls, so it reads only the immutable fault snapshot and the
 //! site registry, and runs no Java code.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jni::objects::GlobalRef;
@@ -28,6 +30,44 @@ const SELF_USED: &[&str] = &[
     "sun/invoke/",
     "sun/reflect/",
 ];
+
+/// A site's binding before our own retransformation rebound it, so that a class the JVM then
+/// refuses can be given its old binding back (its old code stays, and must keep seeing what
+/// it saw).
+pub struct Rebinding {
+    pub site: i32,
+    pub method: String,
+    pub before: Vec<i32>,
+    pub after: Vec<i32>,
+    pub instrumented_before: Option<u16>,
+}
+
+thread_local! {
+    /// Set on the thread running our RetransformClasses calls: class name -> rebindings,
+    /// each site's first binding kept across retries of the same classes.
+    static REBINDINGS: RefCell<Option<HashMap<String, Vec<Rebinding>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `retransform` with this thread's class file hook recording the site bindings it
+/// changes (see [`Rebinding`]); returns them, by class name.
+pub fn recording_rebindings(retransform: impl FnOnce()) -> HashMap<String, Vec<Rebinding>> {
+    REBINDINGS.with(|r| *r.borrow_mut() = Some(HashMap::new()));
+    retransform();
+    REBINDINGS.with(|r| r.borrow_mut().take()).unwrap_or_default()
+}
+
+fn record_rebinding(class: &str, change: Rebinding) {
+    REBINDINGS.with(|r| {
+        if let Some(journal) = r.borrow_mut().as_mut() {
+            let changes = journal.entry(class.to_string()).or_default();
+            match changes.iter_mut().find(|c| c.site == change.site) {
+                // A retry of the same class: the first binding is the one to go back to.
+                Some(earlier) => earlier.after = change.after,
+                None => changes.push(change),
+            }
+        }
+    });
+}
 
 /// Whether a class is never rewritten, whatever the pattern.
 pub fn never_instrumented(internal_name: &str) -> bool {
@@ -166,7 +206,18 @@ pub fn transform(agent: &Agent, env: &mut JNIEnv, boot_loader: bool, name: &str,
             tracing::warn!("binding {}: {e}", &method_name);
             continue;
         }
-        sites.set_bound(site, faults.iter().map(|f| f.serial).collect());
+        let serials: Vec<i32> = faults.iter().map(|f| f.serial).collect();
+        record_rebinding(
+            name,
+            Rebinding {
+                site,
+                method: display.clone(),
+                before: sites.bound(site).to_vec(),
+                after: serials.clone(),
+                instrumented_before: sites.instrumented.get(&site).copied(),
+            },
+        );
+        sites.set_bound(site, serials);
         sites.instrumented.insert(site, rewritten.prologue_len);
         for f in &faults {
             let mut hits = lock(&f.hits);

@@ -193,6 +193,25 @@ pub fn agentpath(options: &str) -> String {
 }
 
 /// Runs one `fixtures.Cases` behaviour through the in-process API.
+/// A `-javaagent:` jar in `dir` whose `Premain-Class` is the fixture class `main` (retransform
+/// capable), holding that class and its nested classes.
+pub fn fixture_agent_jar(dir: &Scratch, main: &str) -> PathBuf {
+    let manifest = dir.write("manifest.txt", &format!("Premain-Class: {main}\nCan-Retransform-Classes: true\n"));
+    let jar = dir.path(&format!("{main}.jar"));
+    let path = main.replace('.', "/");
+    let (package, simple) = path.rsplit_once('/').expect("a class in a package");
+    let mut cmd = Command::new("jar");
+    cmd.arg("--create").arg("--file").arg(&jar).arg("--manifest").arg(&manifest);
+    for entry in std::fs::read_dir(fixture_classes().join(package)).expect("fixture classes") {
+        let file = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        if file == format!("{simple}.class") || file.starts_with(&format!("{simple}$")) {
+            cmd.arg("-C").arg(fixture_classes()).arg(format!("{package}/{file}"));
+        }
+    }
+    assert!(cmd.status().expect("jar").success(), "jar for {main}");
+    jar
+}
+
 pub fn api_case(case: &str) -> JvmRun {
     let run = run_java(&[format!("-Dfaultline.agent={}", agent_lib().display())], &["fixtures.Cases", case]);
     run.assert_passed(case);
