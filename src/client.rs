@@ -29,18 +29,39 @@ pub fn control_socket(jvm: &Jvm) -> PathBuf {
 
 /// The agent library to load: `--agent`, `FAULTLINE_AGENT`, or next to this executable.
 pub fn agent_library(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p.to_path_buf());
+    let (path, from) = if let Some(p) = explicit {
+        (p.to_path_buf(), "--agent")
+    } else if let Some(p) = std::env::var_os("FAULTLINE_AGENT") {
+        (PathBuf::from(p), "FAULTLINE_AGENT")
+    } else {
+        let exe = std::env::current_exe().context("locating the faultline executable")?;
+        match exe.parent().map(|d| d.join(AGENT_LIBRARY)) {
+            Some(p) if p.exists() => (p, "the default"),
+            _ => {
+                bail!("cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT", exe.display())
+            }
+        }
+    };
+    check_agent_library(&path)
+        .with_context(|| format!("{} ({from}) is not a usable faultline agent", path.display()))?;
+    Ok(path)
+}
+
+/// The JVM loads whatever path it is given, and a wrong file (the agent jar, say) makes it
+/// print errors into the application's own output: check it is a shared library that can
+/// be attached (it exports `Agent_OnAttach`) before the JVM sees it.
+fn check_agent_library(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("cannot read it: {e}"))?;
+    let elf = goblin::elf::Elf::parse(&bytes)
+        .map_err(|_| anyhow!("not a native library (pass {AGENT_LIBRARY}, not the agent jar)"))?;
+    let exports_attach = elf
+        .dynsyms
+        .iter()
+        .any(|sym| sym.st_value != 0 && elf.dynstrtab.get_at(sym.st_name).is_some_and(|name| name == "Agent_OnAttach"));
+    if !exports_attach {
+        bail!("a native library without Agent_OnAttach (pass {AGENT_LIBRARY})");
     }
-    if let Some(p) = std::env::var_os("FAULTLINE_AGENT") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().context("locating the faultline executable")?;
-    let beside = exe.parent().map(|d| d.join(AGENT_LIBRARY));
-    match beside {
-        Some(p) if p.exists() => Ok(p),
-        _ => bail!("cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT", exe.display()),
-    }
+    Ok(())
 }
 
 impl AgentClient {

@@ -42,6 +42,48 @@ impl Target {
         let client = AgentClient::connect(&jvm, &library, hotspot::DEFAULT_TIMEOUT)?;
         Ok(Target { jvm, client, library, loaded_agent: first_load })
     }
+
+    /// Like [`Target::open`] for the verbs that only read or remove: a JVM that has no agent
+    /// is returned as it is (`Err(jvm)`), without loading one, since it has nothing armed.
+    pub fn open_if_loaded(pid_or_name: &str, agent: Option<&Path>) -> Result<std::result::Result<Target, Jvm>> {
+        let jvm = ps::resolve(pid_or_name)?;
+        // Without our maps (another user's JVM) we cannot tell: try, as before.
+        if !jvm.agent_loaded && jvm.libjvm.is_some() {
+            return Ok(Err(jvm));
+        }
+        Target::open(pid_or_name, agent).map(Ok)
+    }
+}
+
+/// `status` of a JVM without the agent: nothing is armed there.
+pub fn status_without_agent(jvm: &Jvm, json_out: bool) -> Result<()> {
+    if json_out {
+        println!("{}", json!({"ok": true, "pid": jvm.info.pid, "agent_loaded": false, "faults": []}));
+    } else {
+        println!("JVM {} ({}): 0 faults armed (no faultline agent loaded)", jvm.info.pid, jvm.main);
+    }
+    Ok(())
+}
+
+/// `stop` in a JVM without the agent: nothing to remove; a named id does not exist.
+pub fn stop_without_agent(jvm: &Jvm, ids: &[String], json_out: bool) -> Result<()> {
+    if let Some(id) = ids.first() {
+        bail!("no fault with id '{id}' in JVM {}: it has no faultline agent loaded, so nothing is armed", jvm.info.pid);
+    }
+    if json_out {
+        println!("{}", json!({"ok": true, "removed": []}));
+    } else {
+        println!("no faults were armed in JVM {} (no faultline agent loaded)", jvm.info.pid);
+    }
+    Ok(())
+}
+
+/// `events` of a JVM without the agent: there are none.
+pub fn events_without_agent(jvm: &Jvm, json_out: bool) -> Result<()> {
+    if !json_out {
+        eprintln!("faultline: JVM {} has no faultline agent loaded: no events", jvm.info.pid);
+    }
+    Ok(())
 }
 
 pub fn ps(json_out: bool) -> Result<()> {
@@ -155,7 +197,14 @@ impl InjectArgs {
 
 fn check_lease(text: Option<&str>) -> Result<Duration, UsageError> {
     match text {
-        Some(text) => parse_duration(text).map_err(|e| UsageError(format!("--for: {e}"))),
+        Some(text) => match parse_duration(text) {
+            Ok(d) if d.is_zero() => Err(UsageError(format!(
+                "--for: {text:?} would end the fault at once; give how long it stays armed, e.g. 5m (default {})",
+                format_duration(DEFAULT_LEASE)
+            ))),
+            Ok(d) => Ok(d),
+            Err(e) => Err(UsageError(format!("--for: {e}"))),
+        },
         None => Ok(DEFAULT_LEASE),
     }
 }
@@ -189,6 +238,12 @@ pub fn apply(target: &mut Target, application: &Application, json_out: bool) -> 
 }
 
 fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool) -> Result<()> {
+    let reply = target.client.request(&json!({
+        "op": "arm",
+        "scenario": scenario.to_toml(),
+        "origin": scenario.origin,
+        "default_duration_ms": lease.as_millis() as u64,
+    }))?;
     if target.loaded_agent && !ps::started_with_agent(&target.jvm) {
         eprintln!(
             "faultline: note: the first fault armed in JVM {} makes HotSpot recompile its compiled code once \
@@ -197,12 +252,6 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool
             target.library.display()
         );
     }
-    let reply = target.client.request(&json!({
-        "op": "arm",
-        "scenario": scenario.to_toml(),
-        "origin": scenario.origin,
-        "default_duration_ms": lease.as_millis() as u64,
-    }))?;
     if json_out {
         println!("{reply}");
         return Ok(());
@@ -300,7 +349,7 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
             f["calls"].as_i64().unwrap_or(0),
             f["injected"].as_i64().unwrap_or(0),
             left,
-            f["target"].as_str().unwrap_or("")
+            f["target"].as_str().map_or_else(|| pool_aim(f), str::to_string)
         );
         for m in f["methods"].as_array().into_iter().flatten().take(10) {
             println!("{:<18}   {}", "", m.as_str().unwrap_or(""));
@@ -308,7 +357,24 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
         if f["method_count"].as_u64().unwrap_or(0) > 10 {
             println!("{:<18}   ... and {} more", "", f["method_count"].as_u64().unwrap_or(0) - 10);
         }
-        for s in f["skipped"].as_array().into_iter().flatten() {
+        for p in f["pools"].as_array().into_iter().flatten() {
+            match p["identity"].as_str() {
+                Some(identity) => println!(
+                    "{:<18}   pool {identity} ({}): occupied {}, queue {}, {}",
+                    "",
+                    p["threads"].as_str().unwrap_or(""),
+                    p["occupied"],
+                    match &p["queue"] {
+                        Value::Number(n) => format!("{} of {n} filled", p["queue_filled"]),
+                        other => other.as_str().unwrap_or("?").to_string(),
+                    },
+                    p["state"].as_str().unwrap_or("")
+                ),
+                None => println!("{:<18}   {}", "", p["state"].as_str().unwrap_or("")),
+            }
+        }
+        let skipped = f["skipped"].as_array().cloned().unwrap_or_default();
+        for s in skipped.iter().take(10) {
             println!(
                 "{:<18}   skipped {}: {}",
                 "",
@@ -316,12 +382,24 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
                 s["reason"].as_str().unwrap_or("")
             );
         }
+        if skipped.len() > 10 {
+            println!("{:<18}   ... and {} more skipped (status --json lists them all)", "", skipped.len() - 10);
+        }
     }
     let dropped = status["events_dropped"].as_u64().unwrap_or(0);
     if dropped > 0 {
         println!("{dropped} events could not be written to the events file (queue full)");
     }
     Ok(())
+}
+
+/// How a pool fault is aimed, for people: `pool GLOB`, `executor PATTERN`, or both.
+pub fn pool_aim(fault: &Value) -> String {
+    ["pool", "executor"]
+        .iter()
+        .filter_map(|key| fault[*key].as_str().map(|v| format!("{key} {v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn stop(target: &mut Target, ids: &[String], json_out: bool) -> Result<()> {
@@ -346,7 +424,15 @@ pub fn stop(target: &mut Target, ids: &[String], json_out: bool) -> Result<()> {
 pub fn events(target: &mut Target, follow: bool, json_out: bool) -> Result<()> {
     let mut since = 0u64;
     loop {
-        let reply = target.client.request(&json!({"op": "events", "since": since}))?;
+        let reply = match target.client.request(&json!({"op": "events", "since": since})) {
+            Ok(reply) => reply,
+            // Following a JVM that ends is the normal end of `--follow`.
+            Err(_) if follow && !std::path::Path::new(&format!("/proc/{}", target.jvm.info.pid)).exists() => {
+                eprintln!("faultline: JVM {} exited", target.jvm.info.pid);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         for line in reply["events"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             if json_out {
                 println!("{line}");

@@ -94,10 +94,10 @@ struct InjectCmd {
     #[arg(long)]
     target: Option<String>,
     /// Latency: the added delay, e.g. 200ms.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     delay: Option<String>,
     /// Latency: uniform +/- around the delay.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     jitter: Option<String>,
     /// Exception: the Throwable class to throw, e.g. java.net.SocketTimeoutException.
     #[arg(long = "throw", value_name = "CLASS")]
@@ -106,7 +106,7 @@ struct InjectCmd {
     #[arg(long, value_name = "TEXT")]
     message: Option<String>,
     /// Hang: the longest a call is held (default 10m).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     max: Option<String>,
     /// Pool: glob on the pool's worker thread names.
     #[arg(long, value_name = "GLOB")]
@@ -118,19 +118,19 @@ struct InjectCmd {
     #[arg(long)]
     mode: Option<String>,
     /// Chance that a matching call is hit, 0..1.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_hyphen_values = true)]
     probability: Option<f64>,
     /// Let the first N matching calls through.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     after: Option<u64>,
     /// At most N injections.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     limit: Option<u64>,
     /// Only calls on threads whose name matches this glob.
     #[arg(long, value_name = "GLOB")]
     threads: Option<String>,
     /// How long the fault stays armed (default 10m); the agent removes it then, whether or not this command is still running.
-    #[arg(long = "for", value_name = "D")]
+    #[arg(long = "for", value_name = "D", allow_hyphen_values = true)]
     lease: Option<String>,
     /// The fault's id (default KIND-N).
     #[arg(long)]
@@ -164,7 +164,10 @@ impl InjectCmd {
         text("mode", self.mode);
         text("threads", self.threads);
         if let Some(p) = self.probability {
-            keys.push(("probability", KeyValue::Number(format!("{p:?}"))));
+            // NaN and infinities are no TOML numbers: as text they get the scenario's own
+            // "expected a number" error, which names the flag.
+            let value = if p.is_finite() { KeyValue::Number(format!("{p:?}")) } else { KeyValue::Text(p.to_string()) };
+            keys.push(("probability", value));
         }
         if let Some(n) = self.after {
             keys.push(("after", KeyValue::Number(n.to_string())));
@@ -176,7 +179,16 @@ impl InjectCmd {
     }
 }
 
+/// Dies quietly of SIGPIPE when a reader of our output goes away (`faultline events | head`),
+/// as Unix tools do, instead of failing a write and panicking in `println!`.
+fn restore_default_sigpipe() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: SIG_DFL installs no Rust handler; called first thing, before any thread exists.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let agent = cli.agent.as_deref();
     let result = match cli.command {
@@ -192,13 +204,19 @@ fn main() -> ExitCode {
             .and_then(|application| {
                 Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))
             }),
-        Command::Status { pid, json } => Target::open(&pid, agent).and_then(|mut t| commands::status(&mut t, json)),
-        Command::Stop { pid, ids, json } => {
-            Target::open(&pid, agent).and_then(|mut t| commands::stop(&mut t, &ids, json))
-        }
-        Command::Events { pid, follow, json } => {
-            Target::open(&pid, agent).and_then(|mut t| commands::events(&mut t, follow, json))
-        }
+        // Reading and removing never load the agent into a JVM that has none.
+        Command::Status { pid, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+            Ok(mut t) => commands::status(&mut t, json),
+            Err(jvm) => commands::status_without_agent(&jvm, json),
+        }),
+        Command::Stop { pid, ids, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+            Ok(mut t) => commands::stop(&mut t, &ids, json),
+            Err(jvm) => commands::stop_without_agent(&jvm, &ids, json),
+        }),
+        Command::Events { pid, follow, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+            Ok(mut t) => commands::events(&mut t, follow, json),
+            Err(jvm) => commands::events_without_agent(&jvm, json),
+        }),
         Command::Drill { verb } => faultline::drill::command(verb, agent),
     };
     match result {

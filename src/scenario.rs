@@ -57,6 +57,8 @@ const FAULT_KEYS: [&str; 17] = [
 
 /// The values of `kind`.
 const KINDS: [&str; 4] = ["latency", "exception", "hang", "pool"];
+/// The longest fault id: ids are shown in tables and typed on command lines.
+const MAX_ID_LEN: usize = 64;
 /// Kinds of fault that act on calls of methods (every kind but `pool`, which acts on executors).
 const METHOD_KINDS: [&str; 3] = ["latency", "exception", "hang"];
 
@@ -227,14 +229,39 @@ impl Scenario {
         tables: Vec<Spanned<RawTable>>,
     ) -> Result<Scenario, ScenarioError> {
         let faults = Parser(Source { text, origin }).faults(tables)?;
-        Ok(Scenario { name: None, description: None, faults, origin: origin.to_string() })
+        let scenario = Scenario { name: None, description: None, faults, origin: origin.to_string() };
+        scenario.refuse_test_scope()?;
+        Ok(scenario)
+    }
+
+    /// `scope` ties a fault to the threads of one test, and only the JUnit extension (which
+    /// writes it into the scenario text it arms) has such a test. In a file or a drill the
+    /// fault would never fire: refused, with the alternative.
+    fn refuse_test_scope(&self) -> Result<(), ScenarioError> {
+        match self.faults.iter().find(|f| f.scope.is_some()) {
+            Some(f) => Err(ScenarioError {
+                origin: self.origin.clone(),
+                line: Some(f.line),
+                key: Some("scope".into()),
+                message: format!(
+                    "fault '{}': scope is set by the JUnit extension for one test's threads; in a scenario file it \
+                     would never fire. Remove it; to limit a fault to some threads, use threads = \"GLOB\"",
+                    f.id
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Reads and parses a scenario file; errors name the path.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let origin = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Scenario::parse(&text, &origin),
+            Ok(text) => {
+                let scenario = Scenario::parse(&text, &origin)?;
+                scenario.refuse_test_scope()?;
+                Ok(scenario)
+            }
             Err(e) => Err(ScenarioError {
                 origin,
                 line: None,
@@ -491,7 +518,8 @@ impl Fields<'_> {
                          faults.applyGlobal) and keep tests that share the pool from running in parallel",
                     ),
                     "probability" | "after" | "limit" | "threads" => message.push_str(
-                        ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration'",
+                        ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration' \
+                         (CLI: --for)",
                     ),
                     _ => {}
                 }
@@ -512,6 +540,15 @@ impl Fields<'_> {
                     "illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""
                 ),
             ));
+        }
+        if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(self.error_at(
+                &entry.key,
+                format!("{id:?} must start with a letter or a digit (it is also a command-line argument)"),
+            ));
+        }
+        if id.len() > MAX_ID_LEN {
+            return Err(self.error_at(&entry.key, format!("is {} characters long; at most {MAX_ID_LEN}", id.len())));
         }
         Ok(id.to_string())
     }
@@ -901,6 +938,29 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
         assert_err(&e, 4, "target", "applies to latency, exception and hang faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
+    }
+
+    #[test]
+    fn a_test_scope_is_refused_in_files_and_drills() {
+        let dir = std::env::temp_dir().join(format!("faultline-scope-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("scoped.toml");
+        std::fs::write(&file, format!("[[fault]]\nid = \"s\"\n{LATENCY}scope = \"t1\"\n")).unwrap();
+        let e = Scenario::load(&file).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("scope"), "{e}");
+        assert!(e.message.contains("JUnit extension") && e.message.contains("threads = "), "{e}");
+        // The JUnit extension arms scenario text with a scope: that stays allowed.
+        assert_eq!(parse(&format!("[[fault]]\n{LATENCY}scope = \"t1\"\n")).faults[0].scope.as_deref(), Some("t1"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ids_start_with_a_letter_or_digit_and_stay_short() {
+        let e = fault_err(&format!("id = \"-dash\"\n{LATENCY}"));
+        assert!(e.message.contains("must start with a letter or a digit"), "{e}");
+        let long = "x".repeat(65);
+        let e = fault_err(&format!("id = \"{long}\"\n{LATENCY}"));
+        assert!(e.message.contains("at most 64"), "{e}");
     }
 
     #[test]

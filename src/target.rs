@@ -96,12 +96,21 @@ impl fmt::Display for Target {
     }
 }
 
-/// The most common mistake is `com.acme.Repo.save`; suggest the fix.
+/// The most common mistakes are `com.acme.Repo.save` and `com.acme.Repo::save`; suggest the
+/// fix. A bare class (`com.acme.Repo`, capitalized last segment) gets `#*`.
 fn missing_hash_hint(text: &str) -> String {
+    if let Some((class, method)) = text.split_once("::") {
+        return format!("missing '#' between class and method (did you mean {class}#{method}?)");
+    }
     let head = text.split('(').next().unwrap_or(text);
     match head.rfind('.') {
         Some(dot) if dot > 0 => {
-            format!("missing '#' between class and method (did you mean {}#{}?)", &text[..dot], &text[dot + 1..])
+            let last = &text[dot + 1..];
+            if last.starts_with(|c: char| c.is_ascii_uppercase()) {
+                format!("missing '#' and a method (did you mean {text}#* for every method, or {text}#NAME?)")
+            } else {
+                format!("missing '#' between class and method (did you mean {}#{last}?)", &text[..dot])
+            }
         }
         _ => "missing '#' between class and method".to_string(),
     }
@@ -582,6 +591,22 @@ pub fn descriptor_params(descriptor: &str) -> Result<Vec<String>, String> {
 /// How events and status name a method: the class dotted, the descriptor
 /// raw (`com.acme.Repo#save(Lcom/acme/Order;)V`), so overloads stay apart
 /// and the string can be pasted back into a target up to the `(`.
+/// Levenshtein distance, for typo suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 pub fn method_display(class_internal: &str, name: &str, descriptor: &str) -> String {
     format!("{}#{name}{descriptor}", class_internal.replace('/', "."))
 }
@@ -589,6 +614,14 @@ pub fn method_display(class_internal: &str, name: &str, descriptor: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("dealy", "delay"), 2);
+        assert_eq!(edit_distance("faults", "fault"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
 
     fn target(text: &str) -> Target {
         match Target::parse(text) {
@@ -658,6 +691,10 @@ mod tests {
         let e = target_err("com.acme.Repo.save");
         assert!(e.contains("missing '#'"), "{e}");
         assert!(e.contains("did you mean com.acme.Repo#save?"), "{e}");
+        let e = Target::parse("com.acme.OrderRepository::save").unwrap_err();
+        assert!(e.contains("did you mean com.acme.OrderRepository#save?"), "{e}");
+        let e = Target::parse("com.acme.OrderRepository").unwrap_err();
+        assert!(e.contains("did you mean com.acme.OrderRepository#* for every method"), "{e}");
         assert!(e.contains("expected CLASS#METHOD"), "{e}");
     }
 

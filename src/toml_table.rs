@@ -147,6 +147,10 @@ impl Table<'_> {
                 .iter()
                 .map(|item| match item {
                     Value::String(s) => Ok(s.clone()),
+                    Value::Integer(n) => Err(self.error_at(
+                        &entry.key,
+                        format!("expected strings only, found the number {n}; quote it: \"{n}\""),
+                    )),
                     other => {
                         Err(self.error_at(&entry.key, format!("expected strings only, found {}", type_name(other))))
                     }
@@ -207,26 +211,10 @@ pub(crate) fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> Str
 pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
-        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .map(|candidate| (crate::target::edit_distance(word, candidate), candidate))
         .filter(|&(distance, _)| distance <= 2)
         .min_by_key(|&(distance, _)| distance)
         .map_or(String::new(), |(_, candidate)| format!(" (did you mean '{candidate}'?)"))
-}
-
-/// Levenshtein distance, for typo suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substituted = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 /// The TOML type of a value, with its article, for "found ..." messages.
@@ -239,18 +227,5 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
         Value::Datetime(_) => "a date-time",
         Value::Array(_) => "an array",
         Value::Table(_) => "a table",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("dealy", "delay"), 2);
-        assert_eq!(edit_distance("faults", "fault"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }

@@ -335,6 +335,124 @@ fn ps_entry(service: &Service) -> serde_json::Value {
 }
 
 #[test]
+fn a_method_typo_on_a_loaded_class_is_refused_with_the_methods_it_has() {
+    let s = Service::start(&[]);
+    s.calls_since(0, 1); // Targets$Repo is loaded and in use
+    let run = faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#sav", "--delay", "5ms"]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(
+        run.stderr.contains("fixtures.Targets$Repo is loaded and has no method matching \"sav\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("did you mean save"), "{}", run.stderr);
+    let run =
+        faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save(long)", "--delay", "5ms"]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(run.stderr.contains("its save methods are fixtures.Targets$Repo#save("), "{}", run.stderr);
+    let status = faultline(&["status", &pid(&s), "--json"]);
+    assert!(status.stdout.contains("\"faults\":[]"), "nothing armed: {}", status.stdout);
+    // A class that is not loaded yet may still load: armed, with a warning.
+    let later = faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.NotLoadedYet#run", "--delay", "5ms"]);
+    assert_eq!(later.status, 0, "{}", later.describe());
+    assert!(later.stdout.contains("no loaded method matches yet"), "{}", later.stdout);
+}
+
+#[test]
+fn reading_and_stopping_never_load_the_agent() {
+    let s = Service::start(&[]);
+    let p = pid(&s);
+    let status = faultline(&["status", &p, "--json"]);
+    assert_eq!(status.status, 0, "{}", status.describe());
+    assert!(
+        status.stdout.contains("\"agent_loaded\":false") && status.stdout.contains("\"faults\":[]"),
+        "{}",
+        status.stdout
+    );
+    let human = faultline(&["status", &p]);
+    assert!(human.stdout.contains("0 faults armed (no faultline agent loaded)"), "{}", human.stdout);
+    let stop = faultline(&["stop", &p]);
+    assert_eq!(stop.status, 0, "{}", stop.describe());
+    let stop_id = faultline(&["stop", &p, "nope"]);
+    assert_eq!(stop_id.status, 1, "{}", stop_id.describe());
+    assert!(stop_id.stderr.contains("no fault with id 'nope'"), "{}", stop_id.stderr);
+    let events = faultline(&["events", &p, "--json"]);
+    assert_eq!((events.status, events.stdout.as_str()), (0, ""), "{}", events.describe());
+    assert_eq!(ps_entry(&s)["agent_loaded"], false, "a read loaded the agent");
+    // An empty PID (an unset shell variable) is bad usage, not "any JVM".
+    let empty = faultline(&["status", ""]);
+    assert_eq!(empty.status, 2, "{}", empty.describe());
+    assert!(empty.stderr.contains("PID is empty"), "{}", empty.stderr);
+    // A zero lease would end the fault at once.
+    let zero = faultline(&[
+        "inject",
+        &p,
+        "latency",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--delay",
+        "1ms",
+        "--for",
+        "0s",
+    ]);
+    assert_eq!(zero.status, 2, "{}", zero.describe());
+    assert!(zero.stderr.contains("--for"), "{}", zero.stderr);
+    // Negative values reach our own checks (clap would suggest `-- -5ms`).
+    let negative = faultline(&["inject", &p, "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "-5ms"]);
+    assert_eq!(negative.status, 2, "{}", negative.describe());
+    assert!(negative.stderr.contains("--delay") && !negative.stderr.contains("-- -5ms"), "{}", negative.stderr);
+}
+
+#[test]
+fn events_piped_into_a_reader_that_leaves_end_quietly() {
+    let s = Service::start(&[]);
+    ok(&faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms"]));
+    let mut follower = std::process::Command::new(artifacts().join("faultline"))
+        .args(["events", &pid(&s), "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("faultline events");
+    let mut first = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = follower.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout).read_line(&mut first).expect("a first line");
+    } // the reader goes away here, like `| head -1`
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = follower.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "events --follow kept running with no reader");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut follower.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    assert!(!first.is_empty());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(13), "ends by SIGPIPE, as Unix tools do: {status:?} {stderr}");
+    ok(&faultline(&["stop", &pid(&s)]));
+}
+
+#[test]
+fn a_jvm_that_exits_leaves_no_control_socket_behind() {
+    let mut s = Service::start(&[]);
+    ok(&faultline(&["inject", &pid(&s), "latency", "--target", "fixtures.Targets$Repo#save", "--delay", "1ms"]));
+    let socket = std::path::PathBuf::from(format!("/tmp/.faultline-{}.sock", s.pid()));
+    assert!(socket.exists(), "the control socket is open while the agent runs");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid() as i32), nix::sys::signal::Signal::SIGTERM)
+        .expect("kill");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while s.child.try_wait().expect("wait").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the service did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!socket.exists(), "{} left behind", socket.display());
+}
+
+#[test]
 fn bad_usage_exits_2() {
     let run = faultline(&["inject"]);
     assert_eq!(run.status, 2, "{}", run.describe());

@@ -490,3 +490,38 @@ fn bad_drill_files_are_refused_before_anything_is_injected() {
     let usage = faultline(&["drill", "run"]);
     assert_eq!(usage.status, 2, "{}", usage.describe());
 }
+
+#[test]
+fn drill_check_fails_when_the_load_url_does_not_answer_and_warns_of_an_alarm_already_firing() {
+    let _serial = serial();
+    let demo = Demo::start();
+    // A loopback port where nothing listens: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = format!("http://127.0.0.1:{closed}/checkout");
+    let phases = format!(
+        "[[phase]]\nname = \"slow payment\"\nduration = \"3s\"\n{SLOW_PAYMENT}\n\
+         [[alarm]]\nname = \"always on\"\ncommand = [\"true\"]\nexpect_within = \"3s\"\n"
+    );
+    let text = drill_text(&demo, "dead", HYPOTHESIS, &phases).replace(&demo.url("/checkout"), &dead);
+    let scratch = Scratch::new("drill-check-dead");
+    let file = scratch.write("drill.toml", &text);
+    let run = faultline(&["drill", "check", file.to_str().unwrap()]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert_eq!(run.stderr.lines().count(), 1, "one line:\n{}", run.stderr);
+    assert!(run.stderr.contains(&format!("load url {dead}")), "names the url: {}", run.stderr);
+    assert!(run.stderr.to_lowercase().contains("connection refused"), "{}", run.stderr);
+    assert!(!run.stderr.contains("/health"), "the steady-state url answers: {}", run.stderr);
+    assert!(run.stdout.contains("would fire without a fault"), "{}", run.stdout);
+    assert!(demo.armed().is_empty(), "nothing left armed");
+    let json = faultline(&["drill", "check", file.to_str().unwrap(), "--json"]);
+    assert_eq!(json.status, 1, "{}", json.describe());
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let service = v["service"].as_array().unwrap();
+    assert_eq!(service[0]["url"], dead.as_str(), "{v:#}");
+    assert_eq!((service[0]["ok"].as_u64(), service[0]["errors"].as_u64()), (Some(0), Some(3)), "{v:#}");
+    assert_eq!(service[1]["url"], demo.url("/health").as_str(), "{v:#}");
+    assert_eq!(service[1]["errors"], 0, "{v:#}");
+    assert_eq!(v["alarms"][0]["firing_now"], true);
+    assert_eq!(v["warnings"], 1, "the alarm firing before any fault: {v:#}");
+    assert!(demo.armed().is_empty(), "nothing left armed");
+}

@@ -199,6 +199,9 @@ impl Agent {
             if !seen.insert(spec.id.as_str()) {
                 return Err(format!("{}: fault id '{}' appears twice", scenario.origin, spec.id));
             }
+            if let Some(problem) = spec.kind.target().and_then(|t| class_match::method_typo(&self.jvmti, env, t)) {
+                return Err(format!("{}: fault '{}': {problem}", scenario.origin, spec.id));
+            }
             if let Some(class) = spec.kind.target().and_then(|t| crate::transform::only_never_instrumented(&t.class)) {
                 return Err(format!(
                     "{}: fault '{}': {class} is never instrumented: the hook itself runs it while a fault fires \
@@ -690,8 +693,11 @@ impl Agent {
                 "injected": injected,
                 "time_left_ms": f.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
             }));
-            if let FaultKind::Pool { .. } = f.spec.kind {
+            if let FaultKind::Pool { pool, executor, mode } = &f.spec.kind {
                 if let Some(last) = faults.last_mut() {
+                    last["pool"] = json!(pool);
+                    last["executor"] = json!(executor.as_ref().map(|e| e.text()));
+                    last["mode"] = json!(mode.as_str());
                     last["pools"] = crate::pools::describe(env, &f.java);
                 }
             }

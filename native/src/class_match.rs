@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use faultline::target::ClassPattern;
+use faultline::target::{ClassPattern, Target};
 use jni::objects::{GlobalRef, JClass, JObject, JValue};
 use jni::sys::jclass;
 use jni::JNIEnv;
@@ -170,4 +170,54 @@ pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Resu
              (check the name, e.g. java.net.SocketTimeoutException, and that the class is on the classpath)"
         )
     })
+}
+
+/// For a target naming one class (no wildcard, no `+`) that is loaded: when no method of it
+/// matches the target's method and parameters, what is wrong and the closest methods it has.
+/// A class that is loaded already never loads again with other methods (in this loader), so
+/// the fault could never fire: a typo. `None` when the class is not loaded (it may load
+/// later) or something matches.
+pub(crate) fn method_typo(jvmti: &Jvmti, env: &mut JNIEnv, target: &Target) -> Option<String> {
+    let literal = target.class.literal().filter(|_| !target.class.subtypes())?;
+    let names = BTreeSet::from([literal.to_string()]);
+    let classes = loaded_named(jvmti, env, &names);
+    let mut methods: Vec<(String, String)> = Vec::new();
+    for class in &classes {
+        // A class not prepared yet cannot list its methods: no verdict.
+        methods.extend(jvmti.class_methods(class.as_obj().as_raw()).ok()?);
+    }
+    if classes.is_empty() || methods.iter().any(|(name, desc)| target.matches_method(name, desc)) {
+        return None;
+    }
+    let class = literal.replace('/', ".");
+    let wanted = target.text().rsplit_once('#').map_or("", |(_, m)| m);
+    let wanted_name = wanted.split('(').next().unwrap_or(wanted);
+    let same_name: Vec<String> = methods
+        .iter()
+        .filter(|(name, _)| name == wanted_name)
+        .map(|(name, desc)| faultline::target::method_display(literal, name, desc))
+        .collect();
+    if !same_name.is_empty() {
+        return Some(format!(
+            "{class} is loaded and has no method matching {wanted:?}: its {wanted_name} methods are {}",
+            same_name.join(", ")
+        ));
+    }
+    let mut names: Vec<&str> = methods.iter().map(|(n, _)| n.as_str()).filter(|n| *n != "<clinit>").collect();
+    names.sort_unstable();
+    names.dedup();
+    let close: Vec<&str> = names.iter().copied().filter(|n| close_to(n, wanted_name)).collect();
+    let hint = if close.is_empty() {
+        format!("its methods are {}", names.iter().take(20).copied().collect::<Vec<_>>().join(", "))
+    } else {
+        format!("did you mean {}?", close.join(" or "))
+    };
+    Some(format!("{class} is loaded and has no method matching {wanted:?}: {hint}"))
+}
+
+/// Whether two method names are a likely typo of each other (at most two edits, or one
+/// contains the other), compared without case.
+fn close_to(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.contains(&b) || b.contains(&a) || faultline::target::edit_distance(&a, &b) <= 2
 }

@@ -241,6 +241,9 @@ unsafe extern "system" fn vm_death(_jvmti: RawJvmtiEnv, _jni: *mut RawJNIEnv) {
         if let Some(agent) = agent() {
             agent.on_vm_death();
         }
+        // The CLI's socket would outlive the JVM in /tmp (it is removed when the channel
+        // closes while the JVM lives; a JVM killed outright still leaves it).
+        let _ = std::fs::remove_file(crate::control::socket_path());
     })
 }
 

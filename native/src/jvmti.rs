@@ -11,7 +11,7 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 
-use jni::sys::{jclass, jint, jlong, jobject, JNIEnv};
+use jni::sys::{jclass, jint, jlong, jmethodID, jobject, JNIEnv};
 
 /// `jthread` is a `jobject` in jni.h.
 #[allow(non_camel_case_types)]
@@ -330,6 +330,49 @@ impl Jvmti {
         let f = jvmti_fn!(self, 152, unsafe extern "system" fn(RawJvmtiEnv, jint, *const jclass) -> JvmtiError);
         // SAFETY: `classes` holds live references for the call's duration.
         check("RetransformClasses", unsafe { f(self.0, classes.len() as jint, classes.as_ptr()) })
+    }
+
+    /// Name and descriptor of every method a class declares, constructors included. The
+    /// class must be prepared (linked); one that is not gives CLASS_NOT_PREPARED.
+    pub fn class_methods(&self, class: jclass) -> JvmtiResult<Vec<(String, String)>> {
+        let get_methods = jvmti_fn!(
+            self,
+            52,
+            unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut jint, *mut *mut jmethodID) -> JvmtiError
+        );
+        let get_name = jvmti_fn!(
+            self,
+            64,
+            unsafe extern "system" fn(
+                RawJvmtiEnv,
+                jmethodID,
+                *mut *mut c_char,
+                *mut *mut c_char,
+                *mut *mut c_char,
+            ) -> JvmtiError
+        );
+        let mut count: jint = 0;
+        let mut list: *mut jmethodID = ptr::null_mut();
+        // SAFETY: valid out pointers; `class` is live.
+        check("GetClassMethods", unsafe { get_methods(self.0, class, &mut count, &mut list) })?;
+        let ids: Vec<jmethodID> = if list.is_null() || count <= 0 {
+            Vec::new()
+        } else {
+            // SAFETY: the JVM returned `count` method ids at `list`.
+            unsafe { std::slice::from_raw_parts(list, count as usize) }.to_vec()
+        };
+        self.deallocate(list as *mut c_void);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (mut name, mut sig): (*mut c_char, *mut c_char) = (ptr::null_mut(), ptr::null_mut());
+            // SAFETY: `id` came from GetClassMethods of a live class; generic signature not requested.
+            check("GetMethodName", unsafe { get_name(self.0, id, &mut name, &mut sig, ptr::null_mut()) })?;
+            let (name, sig) = (self.take_string(name), self.take_string(sig));
+            if let (Some(name), Some(sig)) = (name, sig) {
+                out.push((name, sig));
+            }
+        }
+        Ok(out)
     }
 
     pub fn implemented_interfaces(&self, class: jclass) -> JvmtiResult<Vec<jclass>> {

@@ -222,7 +222,8 @@ fn wait_for_socket(jvm: &ProcessInfo, timeout: Duration) -> Result<()> {
         if elapsed >= timeout {
             bail!(
                 "the JVM {} did not open its attach socket within {} ({}): it may have been started with \
-                 -XX:+DisableAttachMechanism, be stuck, or not be a HotSpot JVM",
+                 -XX:+DisableAttachMechanism (then load faultline at its start instead: \
+                 -agentpath:libfaultline_agent.so=scenario=FILE), be stuck, or not be a HotSpot JVM",
                 jvm.pid,
                 human(timeout),
                 socket_path(jvm).display()

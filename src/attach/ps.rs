@@ -39,6 +39,13 @@ pub fn list_jvms() -> Vec<Jvm> {
 
 /// The JVM the CLI's `PID` argument names: a pid, or a unique substring of a main class or jar.
 pub fn resolve(arg: &str) -> Result<Jvm> {
+    let arg = arg.trim();
+    if arg.is_empty() {
+        return Err(crate::commands::UsageError(
+            "PID is empty: give a process id, or part of a JVM's main class or jar (`faultline ps` lists them)".into(),
+        )
+        .into());
+    }
     if let Ok(pid) = arg.parse::<i32>() {
         return jvm(pid)?.with_context(|| format!("process {pid} is not a JVM (no {} mapped)", proc::LIBJVM));
     }
@@ -52,7 +59,10 @@ pub fn resolve(arg: &str) -> Result<Jvm> {
         1 => Ok(matches.remove(0)),
         _ => {
             let list: Vec<String> = matches.iter().map(|jvm| format!("{} {}", jvm.info.pid, jvm.main)).collect();
-            bail!("{arg:?} matches {} JVMs: {}; give a pid or a longer substring", matches.len(), list.join(", "))
+            let same_main = matches.iter().all(|jvm| jvm.main == matches[0].main);
+            let hint =
+                if same_main { "they run the same main: give a pid" } else { "give a pid or a longer substring" };
+            bail!("{arg:?} matches {} JVMs: {}; {hint}", matches.len(), list.join(", "))
         }
     }
 }

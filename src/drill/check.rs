@@ -9,15 +9,24 @@
 //! affected) and a 10 s lease, the agent's status lists the methods they matched, and they
 //! are removed at once. The matched methods are briefly instrumented meanwhile; the output
 //! says so.
+//!
+//! Before attaching, it also checks that the service under test answers: a few GETs of the
+//! `[load]` url and the steady-state probe url, sent by the drill's own load generator with
+//! the drill's own timeout. A url where none succeeds is a problem (exit 1): the drill would
+//! spend its baseline at 100% errors.
 
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use hyper::Uri;
 use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use super::alarm;
 use super::inject::{self, Injector};
+use super::load::{open_loop, Outcome, Source};
 use super::model::Drill;
 use crate::duration::format_duration;
 use crate::scenario::{FaultKind, Scenario};
@@ -25,22 +34,52 @@ use crate::scenario::{FaultKind, Scenario};
 /// The lease of a blast-radius probe: it is removed at once, this only bounds a crash.
 const PROBE_LEASE: Duration = Duration::from_secs(10);
 
+/// Requests sent to each service url before anything else: enough to tell a service that
+/// answers from one that is down, few enough to be no load at all.
+const SERVICE_REQUESTS: u32 = 3;
+
+/// The spacing of those requests (they go out on schedule, like the drill's load).
+const SERVICE_PERIOD: Duration = Duration::from_millis(100);
+
+/// Why an alarm that fires before any fault is armed deserves a look.
+const FIRING_ALREADY: &str = "firing before any fault is armed: it would fire without a fault (a likely false \
+                              alarm, or an unrelated incident going on)";
+
 pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut alarms = Vec::new();
+    let mut warnings = 0;
+    let mut notes = Vec::new();
     for a in &drill.alarms {
         alarm::find_program(a)?;
         let firing = runtime.block_on(alarm::poll_once(a, Duration::from_secs(10)))?;
-        alarms.push(json!({"name": a.name, "command": a.command, "starts": true, "firing_now": firing}));
+        if firing {
+            tracing::debug!(alarm = %a.name, "alarm is firing before any fault is armed");
+        }
+        warnings += usize::from(firing);
+        alarms.push(json!({"name": a.name, "command": a.command, "starts": true, "firing_now": firing,
+                           "warning": firing.then_some(FIRING_ALREADY)}));
     }
+    let firing = alarms.iter().filter(|a| a["firing_now"] == true).count();
+    if firing > 0 {
+        notes.push(format!("{firing} alarm{} firing before any fault", if firing == 1 { " is" } else { "s are" }));
+    }
+    let service = runtime.block_on(check_service(&drill))?;
+    let unsteady = service.iter().filter(|s| s.ok > 0 && s.errors > 0).count();
+    warnings += unsteady;
+    if unsteady > 0 {
+        notes.push(format!("{unsteady} url{} failed some requests", if unsteady == 1 { "" } else { "s" }));
+    }
+    let problems: Vec<String> = service.iter().filter_map(ServiceCheck::problem).collect();
+    let service: Vec<Value> = service.iter().map(ServiceCheck::to_json).collect();
     let resolved = inject::resolve(&drill.targets)?;
     let mut injector = Injector::attach(resolved, agent)?;
     let targets: Vec<Value> =
         injector.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
 
     let mut phases = Vec::new();
-    let mut warnings = 0;
+    let mut hit_nothing = 0;
     for phase in &drill.phases {
         let (pool_faults, method_faults): (Vec<_>, Vec<_>) =
             phase.faults.faults.iter().cloned().partition(|f| matches!(f.kind, FaultKind::Pool { .. }));
@@ -87,7 +126,7 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
                 let none = jvms.iter().all(|j| j["method_count"] == 0);
                 (jvms, none, "matches no loaded method in any target: it would hit nothing unless a matching class loads during the drill")
             };
-            warnings += usize::from(hits_nothing);
+            hit_nothing += usize::from(hits_nothing);
             let (pool, executor) = match &f.kind {
                 FaultKind::Pool { pool, executor, .. } => (pool.clone(), executor.as_ref().map(|e| e.to_string())),
                 _ => (None, None),
@@ -114,23 +153,145 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let how = "blast radius of method faults measured by arming each with probability 0 (no call affected) for at \
                most 10s and removing it at once: the matched methods were briefly instrumented; pool faults were \
                previewed (their executors listed, none touched)";
+    warnings += hit_nothing;
+    if hit_nothing > 0 {
+        notes.insert(
+            0,
+            format!("{hit_nothing} fault{} would hit nothing as things stand", if hit_nothing == 1 { "" } else { "s" }),
+        );
+    }
     if json_out {
         println!(
             "{}",
             json!({"drill": drill.name, "origin": drill.origin, "valid": true, "targets": targets, "alarms": alarms,
-                   "phases": phases, "warnings": warnings, "blast_radius_method": how})
+                   "service": service, "phases": phases, "warnings": warnings, "problems": problems,
+                   "blast_radius_method": how})
         );
-        return Ok(());
+    } else {
+        print_proposal(&drill, &targets, &alarms, &service, &phases);
+        println!("note: {how}");
+        if warnings > 0 {
+            println!("{warnings} warning{}: {}", if warnings == 1 { "" } else { "s" }, notes.join("; "));
+        }
     }
-    print_proposal(&drill, &targets, &alarms, &phases);
-    println!("note: {how}");
-    if warnings > 0 {
-        println!("{warnings} fault{} would hit nothing as things stand", if warnings == 1 { "" } else { "s" });
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
     }
     Ok(())
 }
 
-fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[Value]) {
+/// What the requests to one service url came to.
+struct ServiceCheck {
+    /// "load url" or "steady_state url".
+    what: &'static str,
+    url: String,
+    timeout: Duration,
+    ok: usize,
+    errors: usize,
+    /// Each distinct outcome with how many requests ended so, in order of first appearance.
+    outcomes: Vec<(String, usize)>,
+    refused: bool,
+    timed_out: bool,
+}
+
+impl ServiceCheck {
+    fn new(what: &'static str, url: &str, timeout: Duration, results: &[Outcome]) -> ServiceCheck {
+        let mut outcomes: Vec<(String, usize)> = Vec::new();
+        for o in results {
+            let text = match o {
+                Outcome::Status(code) => format!("HTTP {code}"),
+                Outcome::Timeout => format!("no answer within {}", format_duration(timeout)),
+                Outcome::Failed(e) => e.clone(),
+            };
+            match outcomes.iter_mut().find(|(t, _)| *t == text) {
+                Some((_, n)) => *n += 1,
+                None => outcomes.push((text, 1)),
+            }
+        }
+        let ok = results.iter().filter(|o| o.ok()).count();
+        ServiceCheck {
+            what,
+            url: url.to_string(),
+            timeout,
+            ok,
+            errors: results.len() - ok,
+            outcomes,
+            refused: results.iter().any(|o| matches!(o, Outcome::Failed(e) if e.contains("refused"))),
+            timed_out: results.contains(&Outcome::Timeout),
+        }
+    }
+
+    /// `3 of 3 requests: Connection refused (os error 111)`, or
+    /// `2 of 3 requests: HTTP 200, 1 of 3 requests: HTTP 500`.
+    fn detail(&self) -> String {
+        let total = self.ok + self.errors;
+        if total == 0 {
+            return "no request was sent".to_string();
+        }
+        let parts: Vec<String> =
+            self.outcomes.iter().map(|(text, n)| format!("{n} of {total} requests: {text}")).collect();
+        parts.join(", ")
+    }
+
+    /// The reason the drill cannot run, when no request succeeded.
+    fn problem(&self) -> Option<String> {
+        if self.ok > 0 {
+            return None;
+        }
+        let hint = if self.refused {
+            "is the service running and listening there?".to_string()
+        } else if self.timed_out {
+            format!(
+                "is the service up, and does it answer within the drill's timeout ({})?",
+                format_duration(self.timeout)
+            )
+        } else {
+            "the drill counts only 2xx answers as success: is the url right?".to_string()
+        };
+        Some(format!("{} {}: {}: {hint}", self.what, self.url, self.detail()))
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"what": self.what, "url": self.url, "ok": self.ok, "errors": self.errors, "detail": self.detail(),
+               "problem": self.problem()})
+    }
+}
+
+/// Sends [`SERVICE_REQUESTS`] GETs to the load url and to the steady-state url (when there
+/// are), with the drill's load generator and timeout, the urls at the same time.
+async fn check_service(drill: &Drill) -> Result<Vec<ServiceCheck>> {
+    // The probe's timeout is the load's, as in `drill run`.
+    let timeout = drill.load.as_ref().map_or(Duration::from_secs(2), |l| l.timeout);
+    let mut urls = Vec::new();
+    if let Some(l) = &drill.load {
+        urls.push((Source::Load, "load url", l.url.as_str()));
+    }
+    if let Some(u) = &drill.steady.url {
+        urls.push((Source::Probe, "steady_state url", u.as_str()));
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Never set: the generators stop by themselves after their few requests.
+    let (_stop, stop_rx) = watch::channel(false);
+    let start = Instant::now();
+    let until = start + SERVICE_PERIOD * SERVICE_REQUESTS;
+    for (source, what, url) in &urls {
+        let uri: Uri = url.parse().with_context(|| format!("{what} {url}"))?;
+        tracing::debug!(%url, "checking that the service answers");
+        tokio::spawn(open_loop(*source, uri, SERVICE_PERIOD, timeout, start, until, tx.clone(), stop_rx.clone()));
+    }
+    drop(tx);
+    let mut results: Vec<Vec<Outcome>> = vec![Vec::new(); urls.len()];
+    // Ends when the last request has ended (each by its deadline) and dropped its sender.
+    while let Some(shot) = rx.recv().await {
+        tracing::debug!(source = shot.source.as_str(), outcome = ?shot.outcome, "service check request");
+        if let Some(i) = urls.iter().position(|(source, _, _)| *source == shot.source) {
+            results[i].push(shot.outcome);
+        }
+    }
+    Ok(urls.iter().zip(&results).map(|((_, what, url), r)| ServiceCheck::new(what, url, timeout, r)).collect())
+}
+
+fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &[Value], phases: &[Value]) {
     println!("{}: {:?}: {} phases, {}", drill.origin, drill.name, drill.phases.len(), format_duration(drill.total()));
     if let Some(o) = &drill.objective {
         println!("  objective: {o}");
@@ -161,6 +322,19 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
         format_duration(s.every),
         s.url.as_ref().map_or(String::new(), |u| format!("; probe GET {u}"))
     );
+    for c in service {
+        println!(
+            "  service: {} {}: {}",
+            c["what"].as_str().unwrap_or(""),
+            c["url"].as_str().unwrap_or(""),
+            c["detail"].as_str().unwrap_or("")
+        );
+        if c["problem"].is_string() {
+            println!("    problem: no request succeeded: the drill would spend its baseline at 100% errors");
+        } else if c["errors"].as_u64().unwrap_or(0) > 0 {
+            println!("    warning: some requests failed before any fault: the baseline may not hold");
+        }
+    }
     for (a, spec) in alarms.iter().zip(&drill.alarms) {
         println!(
             "  alarm '{}': {:?} every {}, must fire within {} of the first fault: starts, {} now",
@@ -170,6 +344,9 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
             format_duration(spec.expect_within),
             if a["firing_now"] == true { "FIRING" } else { "not firing" }
         );
+        if let Some(w) = a["warning"].as_str() {
+            println!("    warning: {w}");
+        }
     }
     for (i, (p, spec)) in phases.iter().zip(&drill.phases).enumerate() {
         let recover = spec.recover_within.map_or(String::new(), |d| format!(", recover within {}", format_duration(d)));
@@ -185,7 +362,7 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
                 "    {} {} {}",
                 f["id"].as_str().unwrap_or(""),
                 f["kind"].as_str().unwrap_or(""),
-                f["target"].as_str().map_or_else(|| pool_aim(f), str::to_string)
+                f["target"].as_str().map_or_else(|| crate::commands::pool_aim(f), str::to_string)
             );
             for j in f["jvms"].as_array().into_iter().flatten() {
                 if let Some(pools) = j["pools"].as_array() {
@@ -221,11 +398,4 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], phases: &[
         }
         println!("  abort: remove every fault when {} for {}", c.join(" or "), format_duration(a.sustained));
     }
-}
-
-/// How a pool fault is aimed, for people: `pool GLOB`, `executor PATTERN`, or both.
-fn pool_aim(fault: &Value) -> String {
-    let parts: Vec<String> =
-        ["pool", "executor"].iter().filter_map(|key| fault[*key].as_str().map(|v| format!("{key} {v}"))).collect();
-    parts.join(" ")
 }
