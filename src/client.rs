@@ -29,37 +29,66 @@ pub fn control_socket(jvm: &Jvm) -> PathBuf {
 
 /// The agent library to load: `--agent`, `FAULTLINE_AGENT`, or next to this executable.
 pub fn agent_library(explicit: Option<&Path>) -> Result<PathBuf> {
-    let (path, from) = if let Some(p) = explicit {
-        (p.to_path_buf(), "--agent")
-    } else if let Some(p) = std::env::var_os("FAULTLINE_AGENT") {
-        (PathBuf::from(p), "FAULTLINE_AGENT")
-    } else {
-        let exe = std::env::current_exe().context("locating the faultline executable")?;
-        match exe.parent().map(|d| d.join(AGENT_LIBRARY)) {
-            Some(p) if p.exists() => (p, "the default"),
-            _ => {
-                bail!("cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT", exe.display())
-            }
-        }
-    };
-    check_agent_library(&path)
-        .with_context(|| format!("{} ({from}) is not a usable faultline agent", path.display()))?;
-    Ok(path)
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("FAULTLINE_AGENT") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("locating the faultline executable")?;
+    let beside = exe.parent().map(|d| d.join(AGENT_LIBRARY));
+    match beside {
+        Some(p) if p.exists() => Ok(p),
+        _ => bail!("cannot find {AGENT_LIBRARY} next to {}: pass --agent PATH or set FAULTLINE_AGENT", exe.display()),
+    }
 }
 
 /// The JVM loads whatever path it is given, and a wrong file (the agent jar, say) makes it
-/// print errors into the application's own output: check it is a shared library that can
-/// be attached (it exports `Agent_OnAttach`) before the JVM sees it.
-fn check_agent_library(path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow!("cannot read it: {e}"))?;
-    let elf = goblin::elf::Elf::parse(&bytes)
-        .map_err(|_| anyhow!("not a native library (pass {AGENT_LIBRARY}, not the agent jar)"))?;
-    let exports_attach = elf
-        .dynsyms
+/// print errors into the application's own output: before a load, check that the file is a
+/// shared library that names `Agent_OnAttach` among its dynamic symbols. Reads the ELF
+/// header, the section headers and the dynamic string table only (the library carries
+/// debug information: reading all of it would cost tens of milliseconds and megabytes).
+pub fn check_agent_library(path: &Path) -> Result<()> {
+    use goblin::elf::header::ET_DYN;
+    use goblin::elf::section_header::{SectionHeader, SHT_DYNSYM};
+    use std::io::{Read, Seek, SeekFrom};
+
+    let wrong =
+        |why: &str| anyhow!("{} is not the faultline agent library: {why} (pass {AGENT_LIBRARY})", path.display());
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening the agent library {}", path.display()))?;
+    let mut read_at = |offset: u64, len: usize| -> Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut buf)?;
+        Ok(buf)
+    };
+    // 64 bytes: the ELF header of a 64-bit file (a 32-bit one is shorter).
+    let head = read_at(0, 64).map_err(|_| wrong("too short for a native library"))?;
+    let header = goblin::elf::Elf::parse_header(&head).map_err(|_| wrong("not a native library (ELF)"))?;
+    if header.e_type != ET_DYN {
+        return Err(wrong("not a shared library"));
+    }
+    let ctx = goblin::container::Ctx::new(
+        if header.e_ident[goblin::elf::header::EI_CLASS] == goblin::elf::header::ELFCLASS64 {
+            goblin::container::Container::Big
+        } else {
+            goblin::container::Container::Little
+        },
+        goblin::container::Endian::Little,
+    );
+    let table_len = usize::from(header.e_shnum) * usize::from(header.e_shentsize);
+    let table = read_at(header.e_shoff, table_len).map_err(|_| wrong("its section headers cannot be read"))?;
+    let sections = SectionHeader::parse_from(&table, 0, usize::from(header.e_shnum), ctx)
+        .map_err(|_| wrong("its section headers cannot be parsed"))?;
+    let dynstr = sections
         .iter()
-        .any(|sym| sym.st_value != 0 && elf.dynstrtab.get_at(sym.st_name).is_some_and(|name| name == "Agent_OnAttach"));
-    if !exports_attach {
-        bail!("a native library without Agent_OnAttach (pass {AGENT_LIBRARY})");
+        .find(|s| s.sh_type == SHT_DYNSYM)
+        .and_then(|dynsym| sections.get(dynsym.sh_link as usize))
+        .ok_or_else(|| wrong("no dynamic symbols"))?;
+    let names = read_at(dynstr.sh_offset, dynstr.sh_size as usize).map_err(|_| wrong("unreadable symbols"))?;
+    if !names.split(|b| *b == 0).any(|name| name == b"Agent_OnAttach") {
+        return Err(wrong("a native library without Agent_OnAttach"));
     }
     Ok(())
 }
@@ -80,7 +109,10 @@ impl AgentClient {
         let maps = proc::read_maps(jvm.info.pid)?;
         let path = match proc::find_mapped(&maps, AGENT_LIBRARY) {
             Some(mapped) => mapped,
-            None => hotspot::place_agent(&jvm.info, agent)?,
+            None => {
+                check_agent_library(agent)?;
+                hotspot::place_agent(&jvm.info, agent)?
+            }
         };
         hotspot::load_agent(&jvm.info, &path, "", attach_timeout)?;
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -125,5 +157,41 @@ impl AgentClient {
         } else {
             Err(anyhow!("{}", reply["error"].as_str().unwrap_or("the agent refused the request")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JDK's own libinstrument.so is a JVMTI agent (it exports Agent_OnAttach).
+    fn jdk_library(name: &str) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        let java = std::env::split_paths(&path).map(|d| d.join("java")).find(|p| p.exists())?;
+        let home = std::fs::canonicalize(java).ok()?.parent()?.parent()?.to_path_buf();
+        Some(home.join("lib").join(name)).filter(|p| p.exists())
+    }
+
+    #[test]
+    fn an_attachable_agent_library_passes_the_check() {
+        let instrument = jdk_library("libinstrument.so").expect("a JDK on PATH");
+        check_agent_library(&instrument).expect("libinstrument.so exports Agent_OnAttach");
+    }
+
+    #[test]
+    fn other_files_are_refused_with_the_reason() {
+        let jvm = jdk_library("server/libjvm.so").expect("a JDK on PATH");
+        let e = check_agent_library(&jvm).unwrap_err().to_string();
+        assert!(e.contains("without Agent_OnAttach"), "{e}");
+        let dir = std::env::temp_dir().join(format!("faultline-agentcheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = dir.join("agent.jar");
+        std::fs::write(&text, b"PK\x03\x04 not a native library at all, but long enough to hold an ELF header ....")
+            .unwrap();
+        let e = check_agent_library(&text).unwrap_err().to_string();
+        assert!(e.contains("not a native library"), "{e}");
+        let e = check_agent_library(&dir.join("missing.so")).unwrap_err().to_string();
+        assert!(e.contains("opening the agent library"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

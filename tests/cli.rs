@@ -310,6 +310,22 @@ fn bad_fault_flags_name_the_flag() {
         assert_eq!(run.status, 2, "{argv:?}: {}", run.describe());
         assert!(run.stderr.contains(flag), "{argv:?}: {}", run.stderr);
     }
+    // A wrong agent library (the jar, an easy mistake) never reaches the JVM.
+    let jar = agent_jar().display().to_string();
+    let run = faultline(&[
+        "--agent",
+        &jar,
+        "inject",
+        &p,
+        "latency",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--delay",
+        "1ms",
+    ]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(run.stderr.contains("is not the faultline agent library: not a native library"), "{}", run.stderr);
+    assert!(!s.output().contains("stack guard"), "the JVM saw the wrong file: {}", s.output());
     // A malformed scenario file is a failure (exit 1), found before attaching too.
     let run = faultline(&["apply", &pid(&s), &malformed.display().to_string()]);
     assert_eq!(run.status, 1, "{}", run.describe());
