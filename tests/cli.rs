@@ -589,12 +589,13 @@ fn pool_fault_from_the_cli_saturates_the_demo_order_pool() {
     assert!(status.stdout.contains("\"pools\""), "{}", status.stdout);
     assert_eq!(stop.status, 0, "{}", stop.describe());
     assert_eq!(after, 200, "the pool serves again after stop");
-    let pool_event = events
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["kind"] == "pool")
-        .unwrap_or_else(|| panic!("no pool event: {}", events.stdout));
+    let all: Vec<serde_json::Value> =
+        events.stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).collect();
+    let at = |kind: &str| all.iter().position(|e| e["kind"] == kind);
+    let (armed, exhausted) = (at("armed").expect("an armed event"), at("pool").expect("a pool event"));
+    assert!(armed < exhausted, "the pool event follows the armed event: {}", events.stdout);
+    let pool_event =
+        all.iter().find(|e| e["kind"] == "pool").unwrap_or_else(|| panic!("no pool event: {}", events.stdout));
     assert_eq!(pool_event["occupied"], 4, "{pool_event}");
     assert_eq!(pool_event["queue_filled"], 50, "{pool_event}");
 }

@@ -280,6 +280,9 @@ impl Agent {
                 event = event.with("duration_ms", d.saturating_duration_since(now).as_millis() as u64);
             }
             self.events.emit(event);
+            if let FaultKind::Pool { .. } = f.spec.kind {
+                crate::pools::announced(env, &f.java);
+            }
             // Pool faults report their own matches (executors) as they find them.
             let method_fault = f.spec.kind.target().is_some();
             if method_fault && hits.methods.is_empty() && !at_startup {

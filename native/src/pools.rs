@@ -89,6 +89,16 @@ fn call<'a>(
     }
 }
 
+/// Tells a pool fault that its "armed" event is written, so the events it found while
+/// being armed follow that event instead of preceding it.
+pub fn announced(env: &mut JNIEnv, fault: &GlobalRef) {
+    guard::with(|| {
+        if env.call_method(fault, "announced", "()V", &[]).is_err() {
+            let _ = env.exception_clear();
+        }
+    })
+}
+
 /// The pools a pool fault found and what it did to them (a JSON array), for `status`.
 pub fn describe(env: &mut JNIEnv, fault: &GlobalRef) -> Value {
     guard::with(|| {

@@ -78,6 +78,8 @@ final class Pools {
     /** Events waiting until the agent has recorded the fault (see flushEvents); guarded by this. */
     private final List<String[]> pending = new ArrayList<>();
     private volatile boolean removed;
+    /** The agent has written the "armed" event; guarded by this. */
+    private boolean announced;
     private volatile boolean scannedOnce;
     private boolean warnedNone;
     private long examined;
@@ -369,9 +371,20 @@ final class Pools {
         pending.add(new String[] {kind, fields});
     }
 
-    /** Hands the queued events to the agent (it knows the fault before {@code define} runs). */
+    /**
+     * Called by the native agent once it has written this fault's "armed" event: events found
+     * before that (the first scan runs inside {@link #define}) follow it, in order.
+     */
+    void announced() {
+        synchronized (this) {
+            announced = true;
+            flushEvents();
+        }
+    }
+
+    /** Hands the queued events to the agent, once it has announced the fault; guarded by this. */
     private void flushEvents() {
-        if (pending.isEmpty()) {
+        if (!announced || pending.isEmpty()) {
             return;
         }
         for (String[] e : pending) {
