@@ -503,7 +503,11 @@ pub fn describe_event(e: &Value) -> String {
 pub fn check(paths: &[PathBuf]) -> Result<()> {
     let mut failed = 0;
     for path in paths {
-        match Scenario::load(path) {
+        match Scenario::load_all_errors(path) {
+            Ok(scenario) if scenario.faults.is_empty() => {
+                eprintln!("faultline: {} has no [[fault]] to arm", path.display());
+                failed += 1;
+            }
             Ok(scenario) => {
                 let name = scenario.name.as_deref().unwrap_or("(unnamed)");
                 println!("{}: {} ({} faults)", path.display(), name, scenario.faults.len());
@@ -512,8 +516,10 @@ pub fn check(paths: &[PathBuf]) -> Result<()> {
                     println!("  {:<16} {:<9} {}", fault.id, fault.kind.name(), target);
                 }
             }
-            Err(e) => {
-                eprintln!("faultline: {e}");
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("faultline: {e}");
+                }
                 failed += 1;
             }
         }

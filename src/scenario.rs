@@ -253,6 +253,23 @@ impl Scenario {
         }
     }
 
+    /// Reads and parses a scenario file as [`Scenario::load`] does, but reports every
+    /// mistake it finds (every fault table is read), for `faultline check`.
+    pub fn load_all_errors(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ScenarioError {
+                origin: origin.clone(),
+                line: None,
+                key: None,
+                message: format!("cannot read the scenario file: {e}"),
+            }]
+        })?;
+        let scenario = Parser(Source { text: &text, origin: &origin }).scenario_all_errors()?;
+        scenario.refuse_test_scope().map_err(|e| vec![e])?;
+        Ok(scenario)
+    }
+
     /// Reads and parses a scenario file; errors name the path.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let origin = path.display().to_string();
@@ -378,6 +395,21 @@ impl<'a> std::ops::Deref for Parser<'a> {
 
 impl Parser<'_> {
     fn scenario(&self) -> Result<Scenario, ScenarioError> {
+        self.scenario_all_errors().map_err(|mut errors| errors.remove(0))
+    }
+
+    /// Like `scenario`, but every fault table is read even after one fails, so a checker can
+    /// list every mistake at once; the errors are in file order (never empty on `Err`).
+    fn scenario_all_errors(&self) -> Result<Scenario, Vec<ScenarioError>> {
+        self.scenario_top().map_err(|e| vec![e]).and_then(|(name, description, raw_faults)| {
+            let faults = self.faults_all_errors(raw_faults)?;
+            Ok(Scenario { name, description, faults, origin: self.origin.to_string() })
+        })
+    }
+
+    /// The top-level keys, and the fault tables unread.
+    #[allow(clippy::type_complexity)]
+    fn scenario_top(&self) -> Result<(Option<String>, Option<String>, Vec<Spanned<RawTable>>), ScenarioError> {
         let top: RawTable = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
         let mut entries: Vec<_> = top.into_iter().collect();
         entries.sort_by_key(|(key, _)| key.span().start);
@@ -409,18 +441,28 @@ impl Parser<'_> {
         } else {
             Vec::new()
         };
-        let faults = self.faults(raw_faults)?;
-        Ok(Scenario { name, description, faults, origin: self.origin.to_string() })
+        Ok((name, description, raw_faults))
     }
 
     /// Parses fault tables in order and checks that their ids are unique.
     fn faults(&self, raw_faults: Vec<Spanned<RawTable>>) -> Result<Vec<FaultSpec>, ScenarioError> {
+        self.faults_all_errors(raw_faults).map_err(|mut errors| errors.remove(0))
+    }
+
+    fn faults_all_errors(&self, raw_faults: Vec<Spanned<RawTable>>) -> Result<Vec<FaultSpec>, Vec<ScenarioError>> {
         let mut faults = Vec::with_capacity(raw_faults.len());
+        let mut errors = Vec::new();
         let mut ids: HashMap<String, usize> = HashMap::new();
         for (index, table) in raw_faults.into_iter().enumerate() {
-            let (fault, id_line) = self.fault(index, table)?;
+            let (fault, id_line) = match self.fault(index, table) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             if let Some(first_line) = ids.insert(fault.id.clone(), id_line) {
-                return Err(self.error(
+                errors.push(self.error(
                     Some(id_line),
                     Some("id"),
                     format!(
@@ -432,7 +474,11 @@ impl Parser<'_> {
             }
             faults.push(fault);
         }
-        Ok(faults)
+        if errors.is_empty() {
+            Ok(faults)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Parses the fault at `index` (0-based), returning it with the line
@@ -938,6 +984,21 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
         assert_err(&e, 4, "target", "applies to latency, exception and hang faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_fault_of_a_file_is_reported_at_once() {
+        let dir = std::env::temp_dir().join(format!("faultline-allerrors-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("two-bad.toml");
+        let text = format!("[[fault]]\n{LATENCY}dealy = \"1s\"\n\n[[fault]]\n{LATENCY}\n[[fault]]\nkind = \"hang\"\ntarget = \"a.B.c\"\n");
+        std::fs::write(&file, &text).unwrap();
+        let errors = Scenario::load_all_errors(&file).unwrap_err();
+        let keys: Vec<_> = errors.iter().map(|e| (e.line, e.key.as_deref())).collect();
+        assert_eq!(keys, vec![(Some(5), Some("dealy")), (Some(14), Some("target"))], "{errors:?}");
+        // The one-error reader stops at the first, as before.
+        assert_eq!(Scenario::load(&file).unwrap_err().key.as_deref(), Some("dealy"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

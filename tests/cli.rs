@@ -469,6 +469,34 @@ fn a_jvm_that_exits_leaves_no_control_socket_behind() {
 }
 
 #[test]
+fn check_validates_scenario_files_and_lists_every_mistake() {
+    let bundled: Vec<String> = std::fs::read_dir(repo_root().join("scenarios"))
+        .expect("scenarios/")
+        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    assert!(bundled.len() >= 4, "{bundled:?}");
+    let args: Vec<&str> = std::iter::once("check").chain(bundled.iter().map(String::as_str)).collect();
+    ok(&faultline(&args));
+    let dir = Scratch::new("check");
+    let bad = dir.write(
+        "bad.toml",
+        "[[fault]]\nkind = \"latency\"\ntarget = \"a.B#c\"\ndealy = \"1s\"\n\n[[fault]]\nkind = \"hang\"\ntarget = \"a.B.c\"\n",
+    );
+    let empty = dir.write("empty.toml", "name = \"nothing\"\n");
+    let run = faultline(&["check", &bad.display().to_string(), &empty.display().to_string()]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(run.stderr.contains("bad.toml:4: key 'dealy'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.toml:8: key 'target'") && run.stderr.contains("did you mean a.B#c?"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("empty.toml has no [[fault]] to arm"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 of 2 scenario files are invalid"), "{}", run.stderr);
+}
+
+#[test]
 fn bad_usage_exits_2() {
     let run = faultline(&["inject"]);
     assert_eq!(run.status, 2, "{}", run.describe());
