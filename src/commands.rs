@@ -364,10 +364,7 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
                     "",
                     p["threads"].as_str().unwrap_or(""),
                     p["occupied"],
-                    match &p["queue"] {
-                        Value::Number(n) => format!("{} of {n} filled", p["queue_filled"]),
-                        other => other.as_str().unwrap_or("?").to_string(),
-                    },
+                    queue_text(p),
                     p["state"].as_str().unwrap_or("")
                 ),
                 None => println!("{:<18}   {}", "", p["state"].as_str().unwrap_or("")),
@@ -391,6 +388,15 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
         println!("{dropped} events could not be written to the events file (queue full)");
     }
     Ok(())
+}
+
+/// A pool's queue as a pool event or status entry gives it: "50 of 50 filled", or
+/// "unbounded" / "unknown".
+fn queue_text(pool: &Value) -> String {
+    match &pool["queue"] {
+        Value::Number(n) => format!("{} of {n} filled", pool["queue_filled"]),
+        other => other.as_str().unwrap_or("?").to_string(),
+    }
 }
 
 /// How a pool fault is aimed, for people: `pool GLOB`, `executor PATTERN`, or both.
@@ -473,10 +479,7 @@ pub fn describe_event(e: &Value) -> String {
             "{} exhausted: {} workers occupied, queue {}{}",
             e["executor"].as_str().unwrap_or(""),
             e["occupied"],
-            match &e["queue"] {
-                Value::Number(n) => format!("{} of {n} filled", e["queue_filled"]),
-                other => other.as_str().unwrap_or("?").to_string(),
-            },
+            queue_text(e),
             if e["rejecting"] == true { ", rejecting new tasks" } else { "" }
         ),
         "armed" if e["fault_kind"] == "pool" => format!(

@@ -330,24 +330,13 @@ fn bad_fault_flags_name_the_flag() {
     let run = faultline(&["apply", &pid(&s), &malformed.display().to_string()]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("malformed.toml"), "{}", run.stderr);
-    assert_eq!(ps_entry(&s)["agent_loaded"], false, "the JVM was left untouched");
+    assert_eq!(ps_entry(s.pid())["agent_loaded"], false, "the JVM was left untouched");
     // What only the JVM can tell (the exception class) is refused there, with nothing armed.
     let run = inject_save_exception(&s, "com.nowhere.Nope", &[]);
     assert_eq!(run.status, 1, "{}", run.describe());
     assert!(run.stderr.contains("com.nowhere.Nope"), "{}", run.stderr);
     let status = faultline(&["status", &pid(&s), "--json"]);
     assert!(status.stdout.contains("\"faults\":[]"), "nothing half-applied: {}", status.stdout);
-}
-
-fn ps_entry(service: &Service) -> serde_json::Value {
-    let run = faultline(&["ps", "--json"]);
-    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("ps --json is JSON");
-    list.as_array()
-        .expect("array")
-        .iter()
-        .find(|j| j["pid"].as_u64() == Some(u64::from(service.pid())))
-        .cloned()
-        .unwrap_or_else(|| panic!("ps does not list JVM {}:\n{}", service.pid(), run.stdout))
 }
 
 #[test]
@@ -394,7 +383,7 @@ fn reading_and_stopping_never_load_the_agent() {
     assert!(stop_id.stderr.contains("no fault with id 'nope'"), "{}", stop_id.stderr);
     let events = faultline(&["events", &p, "--json"]);
     assert_eq!((events.status, events.stdout.as_str()), (0, ""), "{}", events.describe());
-    assert_eq!(ps_entry(&s)["agent_loaded"], false, "a read loaded the agent");
+    assert_eq!(ps_entry(s.pid())["agent_loaded"], false, "a read loaded the agent");
     // An empty PID (an unset shell variable) is bad usage, not "any JVM".
     let empty = faultline(&["status", ""]);
     assert_eq!(empty.status, 2, "{}", empty.describe());

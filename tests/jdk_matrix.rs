@@ -385,21 +385,10 @@ fn rewrite_loaded_classes(jdk: &Jdk) {
 // ---------------------------------------------------------------------------------------------
 // (3) attach through the CLI
 
-fn ps_entry(service: &JdkService) -> serde_json::Value {
-    let run = cli(&["ps", "--json"]);
-    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("ps --json is JSON");
-    list.as_array()
-        .expect("array")
-        .iter()
-        .find(|j| j["pid"].as_u64() == service.pid().parse::<u64>().ok())
-        .cloned()
-        .unwrap_or_else(|| panic!("ps does not list JVM {}:\n{}", service.pid(), run.stdout))
-}
-
 /// Exception, then latency, then hang, each injected, seen, stopped and seen gone.
 fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
     let pid = s.pid();
-    let me = ps_entry(s);
+    let me = ps_entry(s.pid().parse().expect("a pid"));
     assert_eq!(me["main"], "fixtures.Service", "{me}");
     assert_eq!(me["attachable"], true, "{me}");
     assert_eq!(me["agent_loaded"], false, "{me}");
@@ -477,7 +466,7 @@ fn attach_each_kind(jdk: &Jdk, s: &JdkService, expect_warning: bool) {
             events.stdout
         );
     }
-    assert_eq!(ps_entry(s)["agent_loaded"], true);
+    assert_eq!(ps_entry(s.pid().parse().expect("a pid"))["agent_loaded"], true);
 }
 
 fn attach_cli(jdk: &Jdk) {

@@ -199,9 +199,6 @@ impl Agent {
             if !seen.insert(spec.id.as_str()) {
                 return Err(format!("{}: fault id '{}' appears twice", scenario.origin, spec.id));
             }
-            if let Some(problem) = spec.kind.target().and_then(|t| class_match::method_typo(&self.jvmti, env, t)) {
-                return Err(format!("{}: fault '{}': {problem}", scenario.origin, spec.id));
-            }
             if let Some(class) = spec.kind.target().and_then(|t| crate::transform::only_never_instrumented(&t.class)) {
                 return Err(format!(
                     "{}: fault '{}': {class} is never instrumented: the hook itself runs it while a fault fires \
@@ -210,6 +207,13 @@ impl Agent {
                     scenario.origin, spec.id
                 ));
             }
+        }
+
+        let targeted: Vec<(&FaultSpec, &faultline::target::Target)> =
+            scenario.faults.iter().filter_map(|spec| spec.kind.target().map(|t| (spec, t))).collect();
+        let targets: Vec<&faultline::target::Target> = targeted.iter().map(|(_, t)| *t).collect();
+        if let Some((index, problem)) = class_match::method_typos(&self.jvmti, env, &targets).into_iter().next() {
+            return Err(format!("{}: fault '{}': {problem}", scenario.origin, targeted[index].0.id));
         }
 
         let now = Instant::now();

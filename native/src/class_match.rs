@@ -172,21 +172,43 @@ pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Resu
     })
 }
 
-/// For a target naming one class (no wildcard, no `+`) that is loaded: when no method of it
-/// matches the target's method and parameters, what is wrong and the closest methods it has.
-/// A class that is loaded already never loads again with other methods (in this loader), so
-/// the fault could never fire: a typo. `None` when the class is not loaded (it may load
-/// later) or something matches.
-pub(crate) fn method_typo(jvmti: &Jvmti, env: &mut JNIEnv, target: &Target) -> Option<String> {
-    let literal = target.class.literal().filter(|_| !target.class.subtypes())?;
-    let names = BTreeSet::from([literal.to_string()]);
-    let classes = loaded_named(jvmti, env, &names);
-    let mut methods: Vec<(String, String)> = Vec::new();
-    for class in &classes {
-        // A class not prepared yet cannot list its methods: no verdict.
-        methods.extend(jvmti.class_methods(class.as_obj().as_raw()).ok()?);
+/// For each target naming one class (no wildcard, no `+`) that is loaded and has no method
+/// matching the target's method and parameters: the target's index, and what is wrong with
+/// the closest methods the class has. A class that is loaded already never loads again with
+/// other methods (in this loader), so such a fault could never fire: a typo. Targets whose
+/// class is not loaded (it may load later) pass. One walk over the loaded classes for all.
+pub(crate) fn method_typos(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&Target]) -> Vec<(usize, String)> {
+    let literal = |t: &Target| t.class.literal().filter(|_| !t.class.subtypes()).map(str::to_string);
+    let names: BTreeSet<String> = targets.iter().filter_map(|t| literal(t)).collect();
+    if names.is_empty() {
+        return Vec::new();
     }
-    if classes.is_empty() || methods.iter().any(|(name, desc)| target.matches_method(name, desc)) {
+    // Methods of every loaded class of those names; None when one cannot list them yet.
+    let mut methods: HashMap<String, Option<Vec<(String, String)>>> = HashMap::new();
+    for class in loaded_named(jvmti, env, &names) {
+        let raw = class.as_obj().as_raw();
+        let Some(name) = internal_name(jvmti, raw) else { continue };
+        let listed = jvmti.class_methods(raw).ok();
+        let entry = methods.entry(name).or_insert_with(|| Some(Vec::new()));
+        match (entry.as_mut(), listed) {
+            (Some(all), Some(more)) => all.extend(more),
+            _ => *entry = None,
+        }
+    }
+    let mut out = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        let Some(literal) = literal(target) else { continue };
+        // Not loaded, or a class not prepared yet (it cannot list its methods): no verdict.
+        let Some(Some(methods)) = methods.get(&literal) else { continue };
+        if let Some(problem) = method_typo(target, &literal, methods) {
+            out.push((index, problem));
+        }
+    }
+    out
+}
+
+fn method_typo(target: &Target, literal: &str, methods: &[(String, String)]) -> Option<String> {
+    if methods.iter().any(|(name, desc)| target.matches_method(name, desc)) {
         return None;
     }
     let class = literal.replace('/', ".");

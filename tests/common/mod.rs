@@ -193,6 +193,18 @@ pub fn agentpath(options: &str) -> String {
 }
 
 /// Runs one `fixtures.Cases` behaviour through the in-process API.
+/// This JVM's entry in `faultline ps --json`.
+pub fn ps_entry(pid: u32) -> serde_json::Value {
+    let run = faultline(&["ps", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("ps --json is JSON");
+    list.as_array()
+        .expect("array")
+        .iter()
+        .find(|j| j["pid"].as_u64() == Some(u64::from(pid)))
+        .cloned()
+        .unwrap_or_else(|| panic!("ps does not list JVM {pid}:\n{}", run.stdout))
+}
+
 /// A `-javaagent:` jar in `dir` whose `Premain-Class` is the fixture class `main` (retransform
 /// capable), holding that class and its nested classes.
 pub fn fixture_agent_jar(dir: &Scratch, main: &str) -> PathBuf {
