@@ -1,6 +1,6 @@
 //! The CLI's side of the control channel: find the agent's socket in the target JVM (through
 //! `/proc/PID/root`, so containers work), loading the agent by attach first when needed, and
-//! exchange one JSON line per request.
+//! exchange one request and one reply per line (the typed protocol of `faultline_model::protocol`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -8,13 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Value};
+use faultline_model::protocol::{self, Call, Ping, AGENT_LIBRARY};
 
 use crate::attach::hotspot;
 use crate::attach::proc;
-use crate::attach::ps::Jvm;
-
-pub const AGENT_LIBRARY: &str = "libfaultline_agent.so";
+use crate::attach::ps::{self, Jvm};
 
 /// A connection to the agent inside one JVM.
 pub struct AgentClient {
@@ -24,7 +22,7 @@ pub struct AgentClient {
 
 /// The socket as we reach it from the host: `/proc/PID/root/tmp/.faultline-<nspid>.sock`.
 pub fn control_socket(jvm: &Jvm) -> PathBuf {
-    jvm.info.root.join(format!("tmp/.faultline-{}.sock", jvm.info.nspid))
+    protocol::socket_path_under(&jvm.info.root, jvm.info.nspid as u32)
 }
 
 /// The agent library to load: `--agent`, `FAULTLINE_AGENT`, or next to this executable.
@@ -134,15 +132,15 @@ impl AgentClient {
         stream.set_read_timeout(Some(Duration::from_secs(120)))?;
         let writer = stream.try_clone()?;
         let mut client = AgentClient { reader: BufReader::new(stream), writer };
-        client.request(&json!({"op": "ping"}))?;
+        client.call(Ping {})?;
         Ok(client)
     }
 
-    /// Sends one request; an `"ok": false` reply becomes an error with the agent's reason.
-    pub fn request(&mut self, request: &Value) -> Result<Value> {
+    /// Sends one request and reads its reply; a refusal becomes an error with the agent's reason.
+    pub fn call<C: Call>(&mut self, request: C) -> Result<C::Reply> {
         // One write per request: the agent reads whole lines, and piecewise writes of the
         // serializer would cost it a wake-up each.
-        let mut line = request.to_string();
+        let mut line = protocol::request_line(&request.into());
         line.push('\n');
         self.writer.write_all(line.as_bytes()).context("sending a request to the agent")?;
         let mut line = String::new();
@@ -150,13 +148,45 @@ impl AgentClient {
         if line.is_empty() {
             bail!("the agent closed the connection without replying");
         }
-        let reply: Value =
-            serde_json::from_str(&line).with_context(|| format!("malformed reply from the agent: {line}"))?;
-        if reply["ok"].as_bool() == Some(true) {
-            Ok(reply)
-        } else {
-            Err(anyhow!("{}", reply["error"].as_str().unwrap_or("the agent refused the request")))
+        protocol::parse_reply(&line).map_err(|e| anyhow!("{e}"))
+    }
+}
+
+/// A JVM this command works on, with a connection to the agent inside it.
+pub struct AttachedJvm {
+    pub jvm: Jvm,
+    pub client: AgentClient,
+    /// The agent library, and whether this command loaded it into the JVM.
+    pub library: PathBuf,
+    pub loaded_agent: bool,
+}
+
+impl AttachedJvm {
+    /// Resolves `pid_or_name` and connects to its agent, loading the agent first if needed.
+    pub fn open(pid_or_name: &str, agent: Option<&Path>) -> Result<AttachedJvm> {
+        let jvm = ps::resolve(pid_or_name)?;
+        let library = agent_library(agent)?;
+        let first_load = !jvm.agent_loaded;
+        if first_load && ps::dynamic_agent_warning(&jvm) {
+            eprintln!(
+                "faultline: note: JDK {} prints a warning on the JVM's stderr when an agent is attached; \
+                 start it with -XX:+EnableDynamicAgentLoading to silence it",
+                jvm.jdk_major.unwrap_or(21)
+            );
         }
+        let client = AgentClient::connect(&jvm, &library, hotspot::DEFAULT_TIMEOUT)?;
+        Ok(AttachedJvm { jvm, client, library, loaded_agent: first_load })
+    }
+
+    /// Like [`AttachedJvm::open`] for the verbs that only read or remove: a JVM that has no
+    /// agent is returned as it is (`Err(jvm)`), without loading one, since it has nothing armed.
+    pub fn open_if_loaded(pid_or_name: &str, agent: Option<&Path>) -> Result<std::result::Result<AttachedJvm, Jvm>> {
+        let jvm = ps::resolve(pid_or_name)?;
+        // Without our maps (another user's JVM) we cannot tell: try, as before.
+        if !jvm.agent_loaded && jvm.libjvm.is_some() {
+            return Ok(Err(jvm));
+        }
+        AttachedJvm::open(pid_or_name, agent).map(Ok)
     }
 }
 

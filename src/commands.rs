@@ -8,52 +8,17 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::attach::hotspot;
+use faultline_model::duration::{format_duration, parse_duration};
+use faultline_model::protocol::{self, Arm, Events, PoolStatus, Status, Stop};
+use faultline_model::scenario::{FaultKind, Scenario};
+
 use crate::attach::ps::{self, Jvm};
-use crate::client::{agent_library, AgentClient};
-use crate::duration::{format_duration, parse_duration};
-use crate::scenario::{FaultKind, Scenario};
+use crate::client::AttachedJvm;
+use crate::usage::UsageError;
 
 /// Faults injected from the CLI end after this unless `--for` says otherwise: a forgotten
 /// fault must not outlive the experiment.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
-
-/// What every verb that talks to a JVM needs.
-pub struct Target {
-    pub jvm: Jvm,
-    pub client: AgentClient,
-    /// The agent library, and whether this command loaded it into the JVM.
-    pub library: PathBuf,
-    pub loaded_agent: bool,
-}
-
-impl Target {
-    pub fn open(pid_or_name: &str, agent: Option<&Path>) -> Result<Target> {
-        let jvm = ps::resolve(pid_or_name)?;
-        let library = agent_library(agent)?;
-        let first_load = !jvm.agent_loaded;
-        if first_load && ps::dynamic_agent_warning(&jvm) {
-            eprintln!(
-                "faultline: note: JDK {} prints a warning on the JVM's stderr when an agent is attached; \
-                 start it with -XX:+EnableDynamicAgentLoading to silence it",
-                jvm.jdk_major.unwrap_or(21)
-            );
-        }
-        let client = AgentClient::connect(&jvm, &library, hotspot::DEFAULT_TIMEOUT)?;
-        Ok(Target { jvm, client, library, loaded_agent: first_load })
-    }
-
-    /// Like [`Target::open`] for the verbs that only read or remove: a JVM that has no agent
-    /// is returned as it is (`Err(jvm)`), without loading one, since it has nothing armed.
-    pub fn open_if_loaded(pid_or_name: &str, agent: Option<&Path>) -> Result<std::result::Result<Target, Jvm>> {
-        let jvm = ps::resolve(pid_or_name)?;
-        // Without our maps (another user's JVM) we cannot tell: try, as before.
-        if !jvm.agent_loaded && jvm.libjvm.is_some() {
-            return Ok(Err(jvm));
-        }
-        Target::open(pid_or_name, agent).map(Ok)
-    }
-}
 
 /// `status` of a JVM without the agent: nothing is armed there.
 pub fn status_without_agent(jvm: &Jvm, json_out: bool) -> Result<()> {
@@ -151,18 +116,6 @@ pub enum KeyValue {
     Number(String),
 }
 
-/// Bad flags or flag values: `main` exits 2 for these (exit 1 is for failures).
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 /// An `inject` whose flags were checked: ready to arm once the JVM is attached.
 pub struct Injection {
     args: InjectArgs,
@@ -209,7 +162,7 @@ fn check_lease(text: Option<&str>) -> Result<Duration, UsageError> {
     }
 }
 
-pub fn inject(target: &mut Target, injection: Injection, json_out: bool) -> Result<()> {
+pub fn inject(target: &mut AttachedJvm, injection: Injection, json_out: bool) -> Result<()> {
     let id = match &injection.args.id {
         Some(id) => id.clone(),
         None => free_id(target, &injection.args.kind)?,
@@ -233,17 +186,15 @@ pub fn load_application(file: &Path, lease: Option<&str>) -> Result<Application>
     Ok(Application { scenario, lease })
 }
 
-pub fn apply(target: &mut Target, application: &Application, json_out: bool) -> Result<()> {
+pub fn apply(target: &mut AttachedJvm, application: &Application, json_out: bool) -> Result<()> {
     arm(target, &application.scenario, application.lease, json_out)
 }
 
-fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool) -> Result<()> {
-    let reply = target.client.request(&json!({
-        "op": "arm",
-        "scenario": scenario.to_toml(),
-        "origin": scenario.origin,
-        "default_duration_ms": lease.as_millis() as u64,
-    }))?;
+fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out: bool) -> Result<()> {
+    let reply = target.client.call(Arm {
+        default_duration_ms: Some(lease.as_millis() as u64),
+        ..Arm::text(scenario.to_toml(), scenario.origin.clone())
+    })?;
     if target.loaded_agent && !ps::started_with_agent(&target.jvm) {
         eprintln!(
             "faultline: note: the first fault armed in JVM {} makes HotSpot recompile its compiled code once \
@@ -253,29 +204,27 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool
         );
     }
     if json_out {
-        println!("{reply}");
+        println!("{}", protocol::reply_line(&Ok(reply)));
         return Ok(());
     }
     let pool_status = if scenario.faults.iter().any(|f| matches!(f.kind, FaultKind::Pool { .. })) {
-        Some(target.client.request(&json!({"op": "status"}))?)
+        Some(target.client.call(Status {})?)
     } else {
         None
     };
     let pid = target.jvm.info.pid;
-    for (fault, armed) in scenario.faults.iter().zip(reply["armed"].as_array().into_iter().flatten()) {
+    for (fault, armed) in scenario.faults.iter().zip(&reply.armed) {
         let lasts = format_duration(fault.duration.unwrap_or(lease));
         if let FaultKind::Pool { pool, executor, mode } = &fault.kind {
-            let aim = [pool.as_ref().map(|p| format!("pool {p}")), executor.as_ref().map(|e| format!("executor {e}"))]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let executor = executor.as_ref().map(|e| e.to_string());
+            let aim = protocol::pool_aim(pool.as_deref(), executor.as_deref());
             println!("armed '{}' (pool {aim}, {}) in JVM {pid} for {lasts}:", fault.id, mode.as_str());
             let pools = pool_status
-                .as_ref()
-                .and_then(|s| s["faults"].as_array())
-                .and_then(|faults| faults.iter().find(|f| f["id"] == fault.id.as_str()))
-                .and_then(|f| f["pools"].as_array().cloned())
+                .iter()
+                .flat_map(|s| &s.faults)
+                .find(|f| f.id == fault.id)
+                .and_then(|f| f.pool.as_ref())
+                .map(|p| p.pools.clone())
                 .unwrap_or_default();
             for p in &pools {
                 match p["identity"].as_str() {
@@ -287,7 +236,7 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool
             }
             continue;
         }
-        let methods = armed["methods"].as_u64().unwrap_or(0);
+        let methods = armed.methods;
         let target_text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
         if methods == 0 {
             println!(
@@ -309,19 +258,18 @@ fn arm(target: &mut Target, scenario: &Scenario, lease: Duration, json_out: bool
     Ok(())
 }
 
-fn free_id(target: &mut Target, kind: &str) -> Result<String> {
-    let status = target.client.request(&json!({"op": "status"}))?;
-    let taken: Vec<&str> = status["faults"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str()).collect();
-    (1..).map(|n| format!("{kind}-{n}")).find(|id| !taken.contains(&id.as_str())).context("no free fault id")
+fn free_id(target: &mut AttachedJvm, kind: &str) -> Result<String> {
+    let status = target.client.call(Status {})?;
+    (1..).map(|n| format!("{kind}-{n}")).find(|id| !status.faults.iter().any(|f| &f.id == id)).context("no free fault id")
 }
 
-pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
-    let status = target.client.request(&json!({"op": "status"}))?;
+pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {
+    let status = target.client.call(Status {})?;
     if json_out {
-        println!("{status}");
+        println!("{}", protocol::reply_line(&Ok(status)));
         return Ok(());
     }
-    let faults = status["faults"].as_array().cloned().unwrap_or_default();
+    let faults = &status.faults;
     println!(
         "JVM {} ({}): {} fault{} armed",
         target.jvm.info.pid,
@@ -336,28 +284,28 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
         "{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  TARGET",
         "ID", "KIND", "METHODS", "CALLS", "INJECTED", "TIME LEFT"
     );
-    for f in &faults {
-        let left = f["time_left_ms"]
-            .as_u64()
+    for f in faults {
+        let left = f
+            .time_left_ms
             .map(|ms| format_duration(Duration::from_secs(ms.div_ceil(1000))))
             .unwrap_or_else(|| "-".into());
         println!(
             "{:<18} {:<9} {:>7} {:>9} {:>9} {:>10}  {}",
-            f["id"].as_str().unwrap_or("?"),
-            f["kind"].as_str().unwrap_or("?"),
-            f["method_count"].as_u64().unwrap_or(0),
-            f["calls"].as_i64().unwrap_or(0),
-            f["injected"].as_i64().unwrap_or(0),
+            f.id,
+            f.kind,
+            f.method_count,
+            f.calls,
+            f.injected,
             left,
-            f["target"].as_str().map_or_else(|| pool_aim(f), str::to_string)
+            f.aim()
         );
-        for m in f["methods"].as_array().into_iter().flatten().take(10) {
-            println!("{:<18}   {}", "", m.as_str().unwrap_or(""));
+        for m in f.methods.iter().take(10) {
+            println!("{:<18}   {m}", "");
         }
-        if f["method_count"].as_u64().unwrap_or(0) > 10 {
-            println!("{:<18}   ... and {} more", "", f["method_count"].as_u64().unwrap_or(0) - 10);
+        if f.method_count > 10 {
+            println!("{:<18}   ... and {} more", "", f.method_count - 10);
         }
-        for p in f["pools"].as_array().into_iter().flatten() {
+        for p in f.pool.iter().flat_map(|p: &PoolStatus| &p.pools) {
             match p["identity"].as_str() {
                 Some(identity) => println!(
                     "{:<18}   pool {identity} ({}): occupied {}, queue {}, {}",
@@ -370,22 +318,15 @@ pub fn status(target: &mut Target, json_out: bool) -> Result<()> {
                 None => println!("{:<18}   {}", "", p["state"].as_str().unwrap_or("")),
             }
         }
-        let skipped = f["skipped"].as_array().cloned().unwrap_or_default();
-        for s in skipped.iter().take(10) {
-            println!(
-                "{:<18}   skipped {}: {}",
-                "",
-                s["method"].as_str().unwrap_or(""),
-                s["reason"].as_str().unwrap_or("")
-            );
+        for s in f.skipped.iter().take(10) {
+            println!("{:<18}   skipped {}: {}", "", s.method, s.reason);
         }
-        if skipped.len() > 10 {
-            println!("{:<18}   ... and {} more skipped (status --json lists them all)", "", skipped.len() - 10);
+        if f.skipped.len() > 10 {
+            println!("{:<18}   ... and {} more skipped (status --json lists them all)", "", f.skipped.len() - 10);
         }
     }
-    let dropped = status["events_dropped"].as_u64().unwrap_or(0);
-    if dropped > 0 {
-        println!("{dropped} events could not be written to the events file (queue full)");
+    if status.events_dropped > 0 {
+        println!("{} events could not be written to the events file (queue full)", status.events_dropped);
     }
     Ok(())
 }
@@ -399,38 +340,28 @@ fn queue_text(pool: &Value) -> String {
     }
 }
 
-/// How a pool fault is aimed, for people: `pool GLOB`, `executor PATTERN`, or both.
-pub fn pool_aim(fault: &Value) -> String {
-    ["pool", "executor"]
-        .iter()
-        .filter_map(|key| fault[*key].as_str().map(|v| format!("{key} {v}")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub fn stop(target: &mut Target, ids: &[String], json_out: bool) -> Result<()> {
-    let reply = target.client.request(&json!({"op": "stop", "ids": ids}))?;
+pub fn stop(target: &mut AttachedJvm, ids: &[String], json_out: bool) -> Result<()> {
+    let reply = target.client.call(Stop { ids: ids.to_vec(), ignore_missing: false })?;
     if json_out {
-        println!("{reply}");
+        println!("{}", protocol::reply_line(&Ok(reply)));
         return Ok(());
     }
-    let removed: Vec<&str> = reply["removed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    if removed.is_empty() {
+    if reply.removed.is_empty() {
         println!("no faults were armed in JVM {}", target.jvm.info.pid);
     } else {
         println!(
             "removed {} from JVM {}; its methods run their original bytecode again",
-            removed.join(", "),
+            reply.removed.join(", "),
             target.jvm.info.pid
         );
     }
     Ok(())
 }
 
-pub fn events(target: &mut Target, follow: bool, json_out: bool) -> Result<()> {
+pub fn events(target: &mut AttachedJvm, follow: bool, json_out: bool) -> Result<()> {
     let mut since = 0u64;
     loop {
-        let reply = match target.client.request(&json!({"op": "events", "since": since})) {
+        let reply = match target.client.call(Events { since, fault: None }) {
             Ok(reply) => reply,
             // Following a JVM that ends is the normal end of `--follow`.
             Err(_) if follow && !std::path::Path::new(&format!("/proc/{}", target.jvm.info.pid)).exists() => {
@@ -439,14 +370,14 @@ pub fn events(target: &mut Target, follow: bool, json_out: bool) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        for line in reply["events"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for line in &reply.events {
             if json_out {
                 println!("{line}");
             } else if let Ok(event) = serde_json::from_str::<Value>(line) {
                 println!("{}", describe_event(&event));
             }
         }
-        since = reply["next"].as_u64().unwrap_or(since);
+        since = reply.next;
         if !follow {
             return Ok(());
         }
@@ -484,11 +415,7 @@ pub fn describe_event(e: &Value) -> String {
         ),
         "armed" if e["fault_kind"] == "pool" => format!(
             "pool {} ({})",
-            ["pool", "executor"]
-                .iter()
-                .filter_map(|key| e[*key].as_str().map(|v| format!("{key} {v}")))
-                .collect::<Vec<_>>()
-                .join(" "),
+            protocol::pool_aim(e["pool"].as_str(), e["executor"].as_str()),
             e["mode"].as_str().unwrap_or("")
         ),
         "armed" => format!(

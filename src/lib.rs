@@ -1,15 +1,9 @@
-//! faultline's shared model: scenarios, faults, target patterns and durations.
-//! The native agent and the CLI both use this crate, so there is one parser.
+//! The `faultline` CLI: find JVMs and attach to them (`attach`), talk to the agent inside
+//! (`client`), the verbs (`commands`) and chaos drills (`drill`). The model it shares with
+//! the agent (scenarios, targets, durations, the control protocol) is `faultline_model`.
 
-#[cfg(feature = "cli")]
 pub mod attach;
-#[cfg(feature = "cli")]
 pub mod client;
-#[cfg(feature = "cli")]
 pub mod commands;
-#[cfg(feature = "cli")]
 pub mod drill;
-pub mod duration;
-pub mod scenario;
-pub mod target;
-mod toml_table;
+pub mod usage;

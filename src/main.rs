@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use faultline::commands::{self, InjectArgs, KeyValue, Target};
+use faultline::client::AttachedJvm;
+use faultline::commands::{self, InjectArgs, KeyValue};
+use faultline::usage::UsageError;
 
 /// Fault injection for the JVM: latency, exceptions and hangs in named methods of a running JVM.
 #[derive(Parser)]
@@ -197,23 +199,23 @@ fn main() -> ExitCode {
         Command::Inject(cmd) => {
             let (pid, json, args) = cmd.into_args();
             args.check().map_err(anyhow::Error::from).and_then(|injection| {
-                Target::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, injection, json))
+                AttachedJvm::open(&pid, agent).and_then(|mut t| commands::inject(&mut t, injection, json))
             })
         }
         Command::Apply { pid, scenario, lease, json } => commands::load_application(&scenario, lease.as_deref())
             .and_then(|application| {
-                Target::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))
+                AttachedJvm::open(&pid, agent).and_then(|mut t| commands::apply(&mut t, &application, json))
             }),
         // Reading and removing never load the agent into a JVM that has none.
-        Command::Status { pid, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+        Command::Status { pid, json } => AttachedJvm::open_if_loaded(&pid, agent).and_then(|t| match t {
             Ok(mut t) => commands::status(&mut t, json),
             Err(jvm) => commands::status_without_agent(&jvm, json),
         }),
-        Command::Stop { pid, ids, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+        Command::Stop { pid, ids, json } => AttachedJvm::open_if_loaded(&pid, agent).and_then(|t| match t {
             Ok(mut t) => commands::stop(&mut t, &ids, json),
             Err(jvm) => commands::stop_without_agent(&jvm, &ids, json),
         }),
-        Command::Events { pid, follow, json } => Target::open_if_loaded(&pid, agent).and_then(|t| match t {
+        Command::Events { pid, follow, json } => AttachedJvm::open_if_loaded(&pid, agent).and_then(|t| match t {
             Ok(mut t) => commands::events(&mut t, follow, json),
             Err(jvm) => commands::events_without_agent(&jvm, json),
         }),
@@ -223,7 +225,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("faultline: {e:#}");
-            if e.downcast_ref::<commands::UsageError>().is_some() {
+            if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

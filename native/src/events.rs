@@ -14,6 +14,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::sync::Locked;
 use serde_json::{Map, Value};
 
 /// Events kept in memory; older ones are still in the events file.
@@ -88,7 +90,7 @@ impl Default for EventLog {
 impl EventLog {
     /// Starts appending events to `path` (created if missing).
     pub fn open_file(&self, path: &Path) -> Result<(), String> {
-        let mut current = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = self.file.locked();
         if current.as_ref().is_some_and(|(p, _)| p == path) {
             return Ok(());
         }
@@ -108,7 +110,7 @@ impl EventLog {
 
     pub fn emit(&self, event: Event) {
         let line = event.to_json(SystemTime::now());
-        if let Some((_, tx)) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some((_, tx)) = self.file.locked().as_ref() {
             match tx.try_send(Message::Line(line.clone())) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -116,7 +118,7 @@ impl EventLog {
                 }
             }
         }
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recent = self.recent.locked();
         if recent.lines.len() == RECENT_CAPACITY {
             recent.lines.pop_front();
             recent.first_seq += 1;
@@ -127,7 +129,7 @@ impl EventLog {
     /// Waits (up to `limit`) until every event emitted so far is in the file: called when
     /// the JVM exits, so the last outcomes are not lost.
     pub fn flush(&self, limit: std::time::Duration) {
-        let tx = match self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let tx = match self.file.locked().as_ref() {
             Some((_, tx)) => tx.clone(),
             None => return,
         };
@@ -142,19 +144,21 @@ impl EventLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Recent event lines, oldest first, optionally of one fault only.
-    pub fn recent(&self, fault: Option<&str>) -> Vec<String> {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent.lines.iter().filter(|(f, _)| fault.is_none_or(|want| want == f)).map(|(_, line)| line.clone()).collect()
-    }
-
-    /// Lines after sequence number `since` (0 = from the oldest held), and the next number.
-    pub fn since(&self, since: u64) -> (Vec<String>, u64) {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+    /// Lines after sequence number `since` (0 = from the oldest held), optionally of one
+    /// fault only, and the next number.
+    pub fn since(&self, since: u64, fault: Option<&str>) -> (Vec<String>, u64) {
+        let recent = self.recent.locked();
         let end = recent.first_seq + recent.lines.len() as u64;
         let start = since.max(recent.first_seq);
         let skip = (start - recent.first_seq) as usize;
-        (recent.lines.iter().skip(skip).map(|(_, l)| l.clone()).collect(), end)
+        let lines = recent
+            .lines
+            .iter()
+            .skip(skip)
+            .filter(|(f, _)| fault.is_none_or(|want| want == f))
+            .map(|(_, line)| line.clone())
+            .collect();
+        (lines, end)
     }
 }
 
@@ -197,14 +201,15 @@ mod tests {
     }
 
     #[test]
-    fn recent_filters_by_fault() {
+    fn events_are_read_after_a_cursor_and_by_fault() {
         let log = EventLog::default();
         log.emit(Event::new("a", "armed"));
         log.emit(Event::new("b", "armed"));
         log.emit(Event::new("a", "removed"));
-        assert_eq!(log.recent(Some("a")).len(), 2);
-        assert_eq!(log.recent(None).len(), 3);
-        let (lines, next) = log.since(1);
+        assert_eq!(log.since(0, Some("a")).0.len(), 2);
+        assert_eq!(log.since(0, None).0.len(), 3);
+        let (lines, next) = log.since(1, None);
         assert_eq!((lines.len(), next), (2, 3));
+        assert_eq!(log.since(1, Some("a")).0.len(), 1);
     }
 }

@@ -2,30 +2,24 @@
 //! class, which injects latency, exceptions and hangs. With no fault armed, no class is
 //! touched and the JVM runs its original bytecode.
 //!
-//! Layout: `entry` (the JVM's doors and event callbacks), `agent` (arm, stop, status),
-//! `lease` (the thread that expires faults and rewrites late subtypes), `sites`
-//! (instrumented methods and their faults), `class_match` (finding loaded classes),
-//! `modules` (module reads and opens for the hook), `transform` (which methods to
-//! rewrite), `classfile` (the rewriter itself), `hook` and `hook_natives` (the Java hook
-//! classes and their natives), `landing` (the last stretch of a latency wait), `java_api`
-//! (the in-process API's natives), `control` (the CLI's socket), `events` (outcomes),
-//! `jvmti` (raw JVMTI calls), `guard`, `options`.
+//! Layers, each using only those below it:
+//! - `entry`: the doors into the agent (the JVM's load routes and JVMTI events, the hook's
+//!   natives, the Java API, the CLI's socket), each behind a panic barrier;
+//! - `agent`: arm, stop, status, and the one dispatcher of protocol requests;
+//! - `instrument`: which classes and methods a fault reaches, and the class file hook's
+//!   rewriting and site bindings; `classfile` is the rewriter itself;
+//! - `boot`: the hook classes defined in the JVM, and the calls the agent makes on them;
+//! - leaves: `ffi` (raw JVMTI and JNI, the panic barrier), `events`, `guard` (re-entry),
+//!   `landing` (the last stretch of a latency wait), `options`, `sync`.
 
 pub mod agent;
-mod class_match;
+pub mod boot;
 pub mod classfile;
-pub mod control;
-pub mod entry;
+mod entry;
 pub mod events;
+pub mod ffi;
 pub mod guard;
-pub mod hook;
-pub mod hook_natives;
-pub mod java_api;
-pub mod jvmti;
+pub mod instrument;
 mod landing;
-mod lease;
-mod modules;
 pub mod options;
-pub mod pools;
-pub mod sites;
-pub mod transform;
+pub mod sync;

@@ -10,8 +10,7 @@ use anyhow::{bail, Context, Result};
 
 /// The file name HotSpot's shared library has on every platform we attach to.
 pub const LIBJVM: &str = "libjvm.so";
-/// The file name of our own agent, as it appears in a JVM's memory maps once loaded.
-pub const AGENT_LIBRARY: &str = "libfaultline_agent.so";
+pub use faultline_model::protocol::AGENT_LIBRARY;
 
 /// What `/proc` says about one process.
 #[derive(Debug, Clone, PartialEq, Eq)]

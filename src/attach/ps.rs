@@ -41,7 +41,7 @@ pub fn list_jvms() -> Vec<Jvm> {
 pub fn resolve(arg: &str) -> Result<Jvm> {
     let arg = arg.trim();
     if arg.is_empty() {
-        return Err(crate::commands::UsageError(
+        return Err(crate::usage::UsageError(
             "PID is empty: give a process id, or part of a JVM's main class or jar (`faultline ps` lists them)".into(),
         )
         .into());

@@ -25,11 +25,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::alarm;
-use super::inject::{self, Injector};
+use super::targets::{self, TargetJvms};
 use super::load::{open_loop, Outcome, Source};
 use super::model::Drill;
-use crate::duration::format_duration;
-use crate::scenario::{FaultKind, Scenario};
+use faultline_model::duration::format_duration;
+use faultline_model::protocol::pool_aim;
+use faultline_model::scenario::{FaultKind, Scenario};
 
 /// The lease of a blast-radius probe: it is removed at once, this only bounds a crash.
 const PROBE_LEASE: Duration = Duration::from_secs(10);
@@ -73,10 +74,10 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     }
     let problems: Vec<String> = service.iter().filter_map(ServiceCheck::problem).collect();
     let service: Vec<Value> = service.iter().map(ServiceCheck::to_json).collect();
-    let resolved = inject::resolve(&drill.targets)?;
-    let mut injector = Injector::attach(resolved, agent)?;
+    let resolved = targets::resolve(&drill.targets)?;
+    let mut jvms = TargetJvms::attach(resolved, agent)?;
     let targets: Vec<Value> =
-        injector.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
+        jvms.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
 
     let mut phases = Vec::new();
     let mut hit_nothing = 0;
@@ -91,8 +92,8 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
         }
         let mut armed = Vec::new();
         if !probe.faults.is_empty() {
-            let result = injector.arm(&probe, PROBE_LEASE).with_context(|| format!("phase '{}'", phase.name));
-            let (_, remove_error) = injector.remove_all();
+            let result = jvms.arm(&probe, PROBE_LEASE).with_context(|| format!("phase '{}'", phase.name));
+            let (_, remove_error) = jvms.remove_all();
             armed = result?;
             if let Some(e) = remove_error {
                 return Err(e);
@@ -102,7 +103,7 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
             Vec::new()
         } else {
             let pools = Scenario { faults: pool_faults, ..phase.faults.clone() };
-            injector.preview_pools(&pools).with_context(|| format!("phase '{}'", phase.name))?
+            jvms.preview_pools(&pools).with_context(|| format!("phase '{}'", phase.name))?
         };
         let mut faults = Vec::new();
         for f in &phase.faults.faults {
@@ -362,7 +363,7 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &
                 "    {} {} {}",
                 f["id"].as_str().unwrap_or(""),
                 f["kind"].as_str().unwrap_or(""),
-                f["target"].as_str().map_or_else(|| crate::commands::pool_aim(f), str::to_string)
+                f["target"].as_str().map_or_else(|| pool_aim(f["pool"].as_str(), f["executor"].as_str()), str::to_string)
             );
             for j in f["jvms"].as_array().into_iter().flatten() {
                 if let Some(pools) = j["pools"].as_array() {

@@ -1,10 +1,9 @@
 //! `faultline drill`: chaos drills from one TOML file. Plan (`model`), check the blast
 //! radius (`check`), run with open-loop load, probes and alarms (`run`, `load`, `probe`,
-//! `alarm`, `inject`), record (`journal`), judge (`judge`) and report (`report`).
+//! `alarm`, `targets`), record (`journal`), judge (`judge`) and report (`report`).
 
 pub mod alarm;
 pub mod check;
-pub mod inject;
 pub mod journal;
 pub mod judge;
 pub mod load;
@@ -12,6 +11,7 @@ pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod targets;
 
 use std::path::{Path, PathBuf};
 

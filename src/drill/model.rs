@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use crate::duration::format_duration;
-use crate::scenario::{RawTable, Scenario, ScenarioError};
-use crate::toml_table::{Source, Table};
+use faultline_model::duration::format_duration;
+use faultline_model::scenario::{RawTable, Scenario, ScenarioError};
+use faultline_model::toml_table::{Source, Table};
 
 /// The keys of a drill file's top level.
 const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];

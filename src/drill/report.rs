@@ -88,7 +88,7 @@ pub fn facts(records: &[Value]) -> Facts {
     let phase_at =
         |x: f64| phases.iter().position(|p| !p.start.is_empty() && x >= p.start_ms && x < p.end_ms.max(p.start_ms));
     let injections = of(records, "agent_event")
-        .filter(|r| r["event"]["kind"].as_str().is_some_and(crate::scenario::is_injection_event))
+        .filter(|r| r["event"]["kind"].as_str().is_some_and(faultline_model::scenario::is_injection_event))
         .filter_map(|r| phase_at(t(r)).map(|i| (t(r), i)))
         .collect();
     let alarms = plan["alarms"]
@@ -159,7 +159,7 @@ fn fault_rows<'a>(records: &'a [Value], facts: &Facts) -> Vec<FaultRow<'a>> {
         for r in of(records, "agent_event").filter(mine) {
             let kind = r["event"]["kind"].as_str().unwrap_or("");
             match kind {
-                k if crate::scenario::is_injection_event(k) => {
+                k if faultline_model::scenario::is_injection_event(k) => {
                     row.injections += 1;
                     *row.by_kind.entry(kind.to_string()).or_default() += 1;
                     if kind == "exception" {

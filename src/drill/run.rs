@@ -16,13 +16,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::alarm::{self, Change};
-use super::inject::{self, Injector, LEASE_MARGIN};
+use super::targets::{self, TargetJvms, LEASE_MARGIN};
 use super::journal::{self, Journal};
 use super::judge::{self, AbortTracker, Limits, Sample};
 use super::load::{self, Shot, Source};
 use super::model::{Drill, Expect};
 use super::{probe, report};
-use crate::scenario::FaultKind;
+use faultline_model::protocol::Status;
+use faultline_model::scenario::FaultKind;
 
 /// How often the agents' events are collected during a drill.
 const EVENTS_EVERY: Duration = Duration::from_millis(500);
@@ -39,8 +40,8 @@ pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Pat
     for a in &drill.alarms {
         alarm::find_program(a)?;
     }
-    let resolved = inject::resolve(&drill.targets)?;
-    let mut injector = Injector::attach(resolved, agent)?;
+    let resolved = targets::resolve(&drill.targets)?;
+    let mut jvms = TargetJvms::attach(resolved, agent)?;
     let dir = out.unwrap_or_else(|| default_dir(&drill.name));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
@@ -53,7 +54,7 @@ pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Pat
         let start = Instant::now();
         let start_wall = SystemTime::now();
         let mut journal = Journal::create(&dir, start.into_std(), start_wall)?;
-        let mut drive = Drive::new(&drill, &mut injector, &mut journal, start, start_wall, json_out);
+        let mut drive = Drive::new(&drill, &mut jvms, &mut journal, start, start_wall, json_out);
         let result = drive.run().await;
         drive.finish(result.as_ref().err()).await?;
         journal.flush()?;
@@ -106,7 +107,7 @@ impl Ending {
 
 struct Drive<'a> {
     drill: &'a Drill,
-    injector: &'a mut Injector,
+    jvms: &'a mut TargetJvms,
     journal: &'a mut Journal,
     start: Instant,
     start_epoch_ms: f64,
@@ -128,7 +129,7 @@ struct Drive<'a> {
 impl<'a> Drive<'a> {
     fn new(
         drill: &'a Drill,
-        injector: &'a mut Injector,
+        jvms: &'a mut TargetJvms,
         journal: &'a mut Journal,
         start: Instant,
         start_wall: SystemTime,
@@ -148,7 +149,7 @@ impl<'a> Drive<'a> {
         });
         Drive {
             drill,
-            injector,
+            jvms,
             journal,
             start,
             start_epoch_ms: journal::epoch_ms(start_wall),
@@ -179,7 +180,7 @@ impl<'a> Drive<'a> {
         let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         self.journal.write("drill", json!({"drill": d.to_json()}))?;
         let targets: Vec<Value> =
-            self.injector.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
+            self.jvms.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
         self.journal.write("targets", json!({"targets": targets}))?;
         self.start_generators();
 
@@ -211,7 +212,7 @@ impl<'a> Drive<'a> {
             if ending.is_none() && !phase.faults.faults.is_empty() {
                 let remaining = d.total().saturating_sub(self.start.elapsed());
                 let lease = remaining + LEASE_MARGIN;
-                match self.injector.arm(&phase.faults, lease) {
+                match self.jvms.arm(&phase.faults, lease) {
                     Ok(armed) => {
                         for a in armed {
                             let spec = phase.faults.faults.iter().find(|f| f.id == a.id);
@@ -388,7 +389,7 @@ impl<'a> Drive<'a> {
         self.progress.window = Some(w);
         if let Some((limits, for_ms, tracker)) = &mut self.abort {
             let aw = judge::window(&self.samples, now_ms, window_ms, limits);
-            if tracker.update(&aw, *for_ms) && self.injector.any_armed() {
+            if tracker.update(&aw, *for_ms) && self.jvms.any_armed() {
                 return Ok(Some(format!(
                     "abort condition breached for {:.1} s: {}",
                     *for_ms / 1000.0,
@@ -419,14 +420,14 @@ impl<'a> Drive<'a> {
     }
 
     fn collect_events(&mut self) -> Result<()> {
-        let events = tokio::task::block_in_place(|| self.injector.collect_events())?;
+        let events = tokio::task::block_in_place(|| self.jvms.collect_events())?;
         for (pid, event) in events {
             let t = event["time"]
                 .as_str()
                 .and_then(journal::parse_rfc3339_ms)
                 .map(|epoch| Duration::from_secs_f64(((epoch - self.start_epoch_ms) / 1000.0).max(0.0)))
                 .unwrap_or_else(|| self.start.elapsed());
-            if event["kind"].as_str().is_some_and(crate::scenario::is_injection_event) {
+            if event["kind"].as_str().is_some_and(faultline_model::scenario::is_injection_event) {
                 self.injections += 1;
                 self.phase_injections += 1;
             }
@@ -436,10 +437,10 @@ impl<'a> Drive<'a> {
     }
 
     fn remove_faults(&mut self, index: usize, phase: &str, reason: &str) -> Result<()> {
-        if !self.injector.any_armed() {
+        if !self.jvms.any_armed() {
             return Ok(());
         }
-        let (removed, error) = tokio::task::block_in_place(|| self.injector.remove_all());
+        let (removed, error) = tokio::task::block_in_place(|| self.jvms.remove_all());
         for (pid, faults) in removed {
             self.journal.write(
                 "fault_removed",
@@ -482,12 +483,12 @@ impl<'a> Drive<'a> {
         self.remove_faults(last, "", &reason)?;
         let mut left = Vec::new();
         let mut problems = Vec::new();
-        for t in &mut self.injector.targets {
+        for t in &mut self.jvms.targets {
             let pid = t.pid();
-            match tokio::task::block_in_place(|| t.request(&json!({"op": "status"}))) {
+            match tokio::task::block_in_place(|| t.call(Status {})) {
                 Ok(status) => {
-                    for f in status["faults"].as_array().into_iter().flatten() {
-                        let id = f["id"].as_str().unwrap_or("");
+                    for f in &status.faults {
+                        let id = f.id.as_str();
                         if self.ever_armed.iter().any(|(p, i)| *p == pid && i == id) {
                             left.push(json!({"pid": pid, "fault": id}));
                         }

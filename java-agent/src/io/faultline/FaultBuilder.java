@@ -67,6 +67,22 @@ public final class FaultBuilder {
     /** Any scenario key by name, for keys without a typed setter. */
     public FaultBuilder set(String key, Object value) { return put(key, value); }
 
+    /** The fault's kind, as given to {@link Faultline#fault}. */
+    public String kind() { return String.valueOf(keys.get("kind")); }
+
+    /** The fault's id, or null when none was set (arming then gives it one). */
+    public String id() {
+        Object id = keys.get("id");
+        return id == null ? null : id.toString();
+    }
+
+    /** A builder with the same keys, to change without touching this one. */
+    public FaultBuilder copy() {
+        FaultBuilder copy = new FaultBuilder(kind());
+        copy.keys.putAll(keys);
+        return copy;
+    }
+
     /** The fault as a scenario (one {@code [[fault]]} table). */
     public String toToml() {
         StringBuilder out = new StringBuilder("[[fault]]\n");
@@ -76,14 +92,10 @@ public final class FaultBuilder {
         return out.toString();
     }
 
-    /** Arms the fault now; the handle removes it on close. */
+    /** Arms the fault now (with a fresh id {@code KIND-N} when it has none); the handle removes it on close. */
     public FaultHandle arm() {
- String toml = toToml();
-        if (!keys.containsKey("id")) {
-            toml = toml.replaceFirst("\\[\\[fault\\]\\]\n",
-                    "[[fault]]\nid = " + value(Faultline.nextId(String.valueOf(keys.get("kind")))) + "\n");
-        }
-        return Faultline.applyText(toml, "fault(" + keys.get("kind") + ") built in " + caller());
+        FaultBuilder fault = id() != null ? this : copy().id(Faultline.nextId(kind()));
+        return Faultline.applyText(fault.toToml(), "fault(" + kind() + ") built in " + caller());
     }
 
     private FaultBuilder put(String key, Object value) {

@@ -7,8 +7,9 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.CodeSource;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The in-process API: load the faultline agent into this JVM and arm faults from code.
@@ -23,7 +24,9 @@ import java.util.List;
  * }</pre>
  *
  * All faults are validated and applied by the native agent, the same code that reads
- * scenario files at JVM start and serves the CLI: there is one parser and one model.
+ * scenario files at JVM start and serves the CLI: there is one parser and one model. Every
+ * call here is one request of the agent's control protocol (the one the CLI sends over its
+ * socket), passed through {@link #execute}.
  */
 public final class Faultline {
     private static final Object LOCK = new Object();
@@ -81,16 +84,41 @@ public final class Faultline {
 
     /** Arms every fault of a scenario file; the handle removes them on close. */
     public static FaultHandle apply(Path scenario) {
-        install();
-        String[] ids = armFile0(scenario.toAbsolutePath().toString());
-        return new FaultHandle(Arrays.asList(ids));
+        return apply(scenario, new Arming());
+    }
+
+    /** Arms every fault of a scenario file, as {@code arming} says; the handle removes them on close. */
+    public static FaultHandle apply(Path scenario, Arming arming) {
+        Map<String, Object> request = request("arm");
+        request.put("file", scenario.toAbsolutePath().toString());
+        return arm(request, arming);
     }
 
     /** Arms the faults of a scenario given as TOML text; {@code origin} names it in errors. */
     public static FaultHandle applyText(String scenarioToml, String origin) {
-        install();
-        String[] ids = arm0(scenarioToml, origin);
-        return new FaultHandle(Arrays.asList(ids));
+        return applyText(scenarioToml, origin, new Arming());
+    }
+
+    /** Arms the faults of a scenario given as TOML text, as {@code arming} says. */
+    public static FaultHandle applyText(String scenarioToml, String origin, Arming arming) {
+        Map<String, Object> request = request("arm");
+        request.put("scenario", scenarioToml);
+        request.put("origin", origin);
+        return arm(request, arming);
+    }
+
+    private static FaultHandle arm(Map<String, Object> request, Arming arming) {
+        if (arming.scope != null) {
+            request.put("scope", arming.scope);
+        }
+        if (arming.idSuffix != null) {
+            request.put("id_suffix", arming.idSuffix);
+        }
+        List<String> ids = new ArrayList<>();
+        for (Object armed : Json.array(call(request).get("armed"))) {
+            ids.add(String.valueOf(Json.object(armed).get("id")));
+        }
+        return new FaultHandle(ids);
     }
 
     /** Starts a fault of the given kind: {@code latency}, {@code exception} or {@code hang}. */
@@ -111,45 +139,84 @@ public final class Faultline {
     /** Removes every armed fault; the JVM runs its original bytecode again. */
     public static void stopAll() {
         if (installed) {
-            stop0(new String[0], true);
+            stop(new ArrayList<>());
         }
     }
 
     /** The agent's status as JSON: every armed fault with matched methods and counters. */
     public static String status() {
         install();
-        return status0();
+        return execute(Json.write(request("status")));
     }
 
     /** Every event recorded so far (oldest first), as parsed objects. */
     public static List<FaultEvent> events() {
         install();
-        return parse(events0(null));
+        return events(null);
+    }
+
+    /**
+     * Sends one request of the agent's control protocol (a JSON object with an {@code "op"},
+     * as the CLI sends over its socket) and returns the reply (a JSON object with
+     * {@code "ok": true}).
+     *
+     * @throws IllegalArgumentException with the agent's reason when it refuses the request
+     */
+    public static String execute(String request) {
+        install();
+        String reply = execute0(request);
+        if (reply == null) {
+            throw new IllegalStateException("faultline: the agent gave no reply (out of memory?)");
+        }
+        Map<String, Object> parsed = Json.object(Json.parse(reply));
+        if (!Boolean.TRUE.equals(parsed.get("ok"))) {
+            throw new IllegalArgumentException(String.valueOf(parsed.get("error")));
+        }
+        return reply;
+    }
+
+    private static Map<String, Object> request(String op) {
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("op", op);
+        return request;
+    }
+
+    private static Map<String, Object> call(Map<String, Object> request) {
+        return Json.object(Json.parse(execute(Json.write(request))));
     }
 
     static List<FaultEvent> events(String faultId) {
-        return parse(events0(faultId));
-    }
-
-    private static List<FaultEvent> parse(String[] lines) {
-        List<FaultEvent> out = new ArrayList<>(lines.length);
-        for (String line : lines) {
-            out.add(FaultEvent.parse(line));
+        Map<String, Object> request = request("events");
+        if (faultId != null) {
+            request.put("fault", faultId);
+        }
+        List<FaultEvent> out = new ArrayList<>();
+        for (Object line : Json.array(call(request).get("events"))) {
+            out.add(FaultEvent.parse(String.valueOf(line)));
         }
         return out;
     }
 
     static long injected(String faultId) {
-        return injected0(faultId);
+        return counter(faultId, "injected");
     }
 
     static long calls(String faultId) {
-        return calls0(faultId);
+        return counter(faultId, "calls");
     }
 
-    /** Removes the given faults; those already gone (expired) are skipped. */
+    private static long counter(String faultId, String which) {
+        Map<String, Object> request = request("counters");
+        request.put("id", faultId);
+        return Json.number(call(request).get(which));
+    }
+
+    /** Removes the given faults (all when none is given); those already gone (expired) are skipped. */
     static void stop(List<String> ids) {
-        stop0(ids.toArray(new String[0]), true);
+        Map<String, Object> request = request("stop");
+        request.put("ids", new ArrayList<Object>(ids));
+        request.put("ignore_missing", Boolean.TRUE);
+        call(request);
     }
 
     /** A fresh id for a fault built in code without one. */
@@ -198,20 +265,9 @@ public final class Faultline {
         }
     }
 
-    // The native half lives in libfaultline_agent.so (module native/src/java_api.rs).
+    // The native half lives in libfaultline_agent.so (module native/src/entry/java_api.rs).
     private static native String start0(String options, boolean atStartup);
 
-    private static native String[] arm0(String scenarioToml, String origin);
-
-    private static native String[] armFile0(String path);
-
-    private static native void stop0(String[] ids, boolean ignoreMissing);
-
-    private static native long injected0(String id);
-
-    private static native long calls0(String id);
-
-    private static native String[] events0(String id);
-
-    private static native String status0();
+    /** One protocol request in, its reply out (both JSON). */
+    private static native String execute0(String request);
 }

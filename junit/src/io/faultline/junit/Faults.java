@@ -1,9 +1,11 @@
 package io.faultline.junit;
 
+import io.faultline.Arming;
 import io.faultline.FaultBuilder;
 import io.faultline.FaultEvent;
 import io.faultline.FaultHandle;
 import io.faultline.Faultline;
+import io.faultline.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -104,21 +106,15 @@ public final class Faults {
 
     /** Arms one fault built from an annotation or the builder; generates its id when it has none. */
     FaultHandle armFault(FaultBuilder fault, boolean global, String origin, String description, boolean declarative) {
-        String toml = fault.toToml();
-        if (!toml.matches("(?s).*(^|\n)id = .*")) {
-            String kind = "fault";
-            for (String line : toml.split("\n")) {
-                if (line.startsWith("kind = \"") && line.endsWith("\"")) {
-                    kind = line.substring(8, line.length() - 1).replaceAll("[^A-Za-z0-9_.-]", "");
-                }
-            }
+        if (fault.id() == null) {
+            String kind = fault.kind().replaceAll("[^A-Za-z0-9_.-]", "");
             String id;
             do {
                 id = kind + "-" + (++generated);
             } while (agentIds.containsKey(id));
-            toml = toml.replaceFirst("\\[\\[fault\\]\\]\n", "[[fault]]\nid = " + ScenarioText.quote(id) + "\n");
+            fault = fault.copy().id(id);
         }
-        return armText(toml, global, origin, false, description, declarative);
+        return armText(fault.toToml(), global, origin, false, description, declarative);
     }
 
     FaultHandle armFile(Path file, boolean global, String description, boolean declarative) {
@@ -139,52 +135,46 @@ public final class Faults {
      */
     private synchronized FaultHandle armText(String toml, boolean global, String origin, boolean file,
                                              String description, boolean declarative) {
-        String token = global ? null : scope;
-        ScenarioText text = ScenarioText.rewrite(toml, token, null);
+        Arming arming = new Arming().scope(global ? null : scope);
         boolean renamed = false;
         FaultHandle handle;
         try {
-            handle = Faultline.applyText(text.text, origin);
+            handle = Faultline.applyText(toml, origin, arming);
         } catch (IllegalArgumentException first) {
             if (first.getMessage() == null || !first.getMessage().contains("is already armed in this JVM")) {
-                throw refused(first, text, origin, file, description);
+                throw refused(first, origin, file, description);
             }
-            text = ScenarioText.rewrite(toml, token, suffix);
             renamed = true;
             try {
-                handle = Faultline.applyText(text.text, origin);
+                handle = Faultline.applyText(toml, origin, arming.idSuffix(suffix));
             } catch (IllegalArgumentException second) {
-                throw refused(second, text, origin, file, description);
+                throw refused(second, origin, file, description);
             }
         }
-        if (token != null && handle.ids().size() != text.tables) {
-            handle.close();
-            throw new FaultConfigurationException(description + ": only faults written as [[fault]] tables can be"
-                    + " scoped to the test (found " + handle.ids().size() + " faults, " + text.tables
-                    + " [[fault]] tables); write them as tables or use global = true");
-        }
         for (String agentId : handle.ids()) {
-            String userId = renamed && agentId.endsWith("." + suffix)
-                    ? agentId.substring(0, agentId.length() - suffix.length() - 1) : agentId;
-            if (agentIds.containsKey(userId)) {
+            if (agentIds.containsKey(userId(agentId, renamed))) {
                 handle.close();
-                throw new FaultConfigurationException(description + ": fault id '" + userId
+                throw new FaultConfigurationException(description + ": fault id '" + userId(agentId, renamed)
                         + "' is used twice in this test; give each fault its own id");
             }
         }
         for (String agentId : handle.ids()) {
-            String userId = renamed && agentId.endsWith("." + suffix)
-                    ? agentId.substring(0, agentId.length() - suffix.length() - 1) : agentId;
-            agentIds.put(userId, agentId);
-            userIds.put(agentId, userId);
+            agentIds.put(userId(agentId, renamed), agentId);
+            userIds.put(agentId, userId(agentId, renamed));
         }
         armed.add(new Armed(description, handle, declarative));
         return handle;
     }
 
-    private static FaultConfigurationException refused(IllegalArgumentException e, ScenarioText text, String origin,
-                                                        boolean file, String description) {
-        String reason = text.explain(e.getMessage(), origin, file);
+    /** The id the test gave, for an id as armed (with this test's suffix when renamed). */
+    private String userId(String agentId, boolean renamed) {
+        return renamed && agentId.endsWith("." + suffix)
+                ? agentId.substring(0, agentId.length() - suffix.length() - 1) : agentId;
+    }
+
+    private static FaultConfigurationException refused(IllegalArgumentException e, String origin, boolean file,
+                                                        String description) {
+        String reason = file ? e.getMessage() : withoutLine(e.getMessage(), origin);
         String message;
         if (file) {
             message = description + ": " + reason;
@@ -192,6 +182,28 @@ public final class Faults {
             message = reason.replace("key 'throw'", "key 'throw' (attribute raise)");
         }
         return new FaultConfigurationException(message, e);
+    }
+
+    /**
+     * The agent's message without the line number after {@code origin}: text generated from
+     * an annotation or a builder has no lines the user wrote.
+     */
+    private static String withoutLine(String message, String origin) {
+        if (message == null) {
+            return origin + ": rejected by the agent";
+        }
+        String prefix = origin + ":";
+        if (message.startsWith(prefix)) {
+            int start = prefix.length();
+            int end = start;
+            while (end < message.length() && Character.isDigit(message.charAt(end))) {
+                end++;
+            }
+            if (end > start && end < message.length() && message.charAt(end) == ':') {
+                return origin + message.substring(end);
+            }
+        }
+        return message;
     }
 
     // ------------------------------------------------------------------ reading

@@ -11,9 +11,13 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 
+use jni::objects::{AutoLocal, GlobalRef, JClass, JObject};
 use jni::sys::{jclass, jint, jlong, jmethodID, jobject, JNIEnv};
 
 /// `jthread` is a `jobject` in jni.h.
+/// A local reference to a class that deletes itself when dropped.
+pub type LocalClass<'local> = AutoLocal<'local, JClass<'local>>;
+
 #[allow(non_camel_case_types)]
 pub type jthread = jobject;
 
@@ -262,6 +266,17 @@ impl Jvmti {
     }
 
     /// Copies out and frees an array of references the JVM allocated for a call's result.
+    /// Local references the JVM returned in a JVMTI-allocated array, each deleted when dropped.
+    fn take_locals<'local, T: Into<JObject<'local>>>(
+        &self,
+        env: &jni::JNIEnv<'local>,
+        list: *mut jobject,
+        count: jint,
+        wrap: impl Fn(jobject) -> T,
+    ) -> Vec<AutoLocal<'local, T>> {
+        self.take_array(list, count).into_iter().map(|raw| env.auto_local(wrap(raw))).collect()
+    }
+
     fn take_array(&self, list: *mut jobject, count: jint) -> Vec<jobject> {
         let out = if list.is_null() || count <= 0 {
             Vec::new()
@@ -285,7 +300,7 @@ impl Jvmti {
         Ok(self.take_string(value).unwrap_or_default())
     }
 
-    pub fn class_signature(&self, class: jclass) -> JvmtiResult<String> {
+    pub fn class_signature(&self, class: &JClass) -> JvmtiResult<String> {
         let f = jvmti_fn!(
             self,
             48,
@@ -293,21 +308,23 @@ impl Jvmti {
         );
         let mut sig: *mut c_char = ptr::null_mut();
         // SAFETY: `class` is a live local or global reference; generic signature not requested.
-        check("GetClassSignature", unsafe { f(self.0, class, &mut sig, ptr::null_mut()) })?;
+        check("GetClassSignature", unsafe { f(self.0, class.as_raw(), &mut sig, ptr::null_mut()) })?;
         Ok(self.take_string(sig).unwrap_or_default())
     }
 
     /// Every class loaded in the JVM, as local references of the calling thread.
-    pub fn loaded_classes(&self) -> JvmtiResult<Vec<jclass>> {
+    /// Every loaded class, as local references of the calling thread that delete themselves.
+    pub fn loaded_classes<'local>(&self, env: &jni::JNIEnv<'local>) -> JvmtiResult<Vec<LocalClass<'local>>> {
         let f = jvmti_fn!(self, 78, unsafe extern "system" fn(RawJvmtiEnv, *mut jint, *mut *mut jclass) -> JvmtiError);
         let mut count: jint = 0;
         let mut classes: *mut jclass = ptr::null_mut();
-        // SAFETY: both are valid out pointers.
+        // SAFETY: valid out pointers.
         check("GetLoadedClasses", unsafe { f(self.0, &mut count, &mut classes) })?;
-        Ok(self.take_array(classes, count))
+        // SAFETY: each entry is a new local reference to a class, owned by this call only.
+        Ok(self.take_locals(env, classes, count, |raw| unsafe { JClass::from_raw(raw) }))
     }
 
-    pub fn is_modifiable_class(&self, class: jclass) -> bool {
+    pub fn is_modifiable_class(&self, class: &JClass) -> bool {
         let f: unsafe extern "system" fn(RawJvmtiEnv, jclass, *mut u8) -> JvmtiError = {
             // SAFETY: slot 45 is IsModifiableClass.
             let slot = unsafe { (**self.0).slots[44] };
@@ -319,22 +336,23 @@ impl Jvmti {
         };
         let mut modifiable: u8 = 0;
         // SAFETY: `class` is a live reference, `modifiable` a valid out pointer.
-        let code = unsafe { f(self.0, class, &mut modifiable) };
+        let code = unsafe { f(self.0, class.as_raw(), &mut modifiable) };
         code == JVMTI_ERROR_NONE && modifiable != 0
     }
 
-    pub fn retransform_classes(&self, classes: &[jclass]) -> JvmtiResult<()> {
+    pub fn retransform_classes(&self, classes: &[GlobalRef]) -> JvmtiResult<()> {
         if classes.is_empty() {
             return Ok(());
         }
+        let raws: Vec<jclass> = classes.iter().map(|c| c.as_obj().as_raw()).collect();
         let f = jvmti_fn!(self, 152, unsafe extern "system" fn(RawJvmtiEnv, jint, *const jclass) -> JvmtiError);
         // SAFETY: `classes` holds live references for the call's duration.
-        check("RetransformClasses", unsafe { f(self.0, classes.len() as jint, classes.as_ptr()) })
+        check("RetransformClasses", unsafe { f(self.0, raws.len() as jint, raws.as_ptr()) })
     }
 
     /// Name and descriptor of every method a class declares, constructors included. The
     /// class must be prepared (linked); one that is not gives CLASS_NOT_PREPARED.
-    pub fn class_methods(&self, class: jclass) -> JvmtiResult<Vec<(String, String)>> {
+    pub fn class_methods(&self, class: &JClass) -> JvmtiResult<Vec<(String, String)>> {
         let get_methods = jvmti_fn!(
             self,
             52,
@@ -354,7 +372,7 @@ impl Jvmti {
         let mut count: jint = 0;
         let mut list: *mut jmethodID = ptr::null_mut();
         // SAFETY: valid out pointers; `class` is live.
-        check("GetClassMethods", unsafe { get_methods(self.0, class, &mut count, &mut list) })?;
+        check("GetClassMethods", unsafe { get_methods(self.0, class.as_raw(), &mut count, &mut list) })?;
         let ids: Vec<jmethodID> = if list.is_null() || count <= 0 {
             Vec::new()
         } else {
@@ -375,7 +393,12 @@ impl Jvmti {
         Ok(out)
     }
 
-    pub fn implemented_interfaces(&self, class: jclass) -> JvmtiResult<Vec<jclass>> {
+    /// The interfaces a class declares, as local references that delete themselves.
+    pub fn implemented_interfaces<'local>(
+        &self,
+        env: &jni::JNIEnv<'local>,
+        class: &JClass,
+    ) -> JvmtiResult<Vec<LocalClass<'local>>> {
         let f = jvmti_fn!(
             self,
             54,
@@ -384,41 +407,43 @@ impl Jvmti {
         let mut count: jint = 0;
         let mut list: *mut jclass = ptr::null_mut();
         // SAFETY: valid out pointers; `class` is live.
-        check("GetImplementedInterfaces", unsafe { f(self.0, class, &mut count, &mut list) })?;
-        Ok(self.take_array(list, count))
+        check("GetImplementedInterfaces", unsafe { f(self.0, class.as_raw(), &mut count, &mut list) })?;
+        // SAFETY: each entry is a new local reference to an interface, owned by this call only.
+        Ok(self.take_locals(env, list, count, |raw| unsafe { JClass::from_raw(raw) }))
     }
 
-    /// Every module of the JVM (JDK 9+), as local references.
-    pub fn all_modules(&self) -> JvmtiResult<Vec<jobject>> {
+    /// Every module of the JVM (JDK 9+), as local references that delete themselves.
+    pub fn all_modules<'local>(&self, env: &jni::JNIEnv<'local>) -> JvmtiResult<Vec<AutoLocal<'local, JObject<'local>>>> {
         let f = jvmti_fn!(self, 3, unsafe extern "system" fn(RawJvmtiEnv, *mut jint, *mut *mut jobject) -> JvmtiError);
         let mut count: jint = 0;
         let mut list: *mut jobject = ptr::null_mut();
         // SAFETY: valid out pointers.
         check("GetAllModules", unsafe { f(self.0, &mut count, &mut list) })?;
-        Ok(self.take_array(list, count))
+        // SAFETY: each entry is a new local reference to a module, owned by this call only.
+        Ok(self.take_locals(env, list, count, |raw| unsafe { JObject::from_raw(raw) }))
     }
 
     /// Lets `module` read `to_module`, so classes of named modules (the JDK's) may call
     /// the hook class, which lives in the boot loader's unnamed module.
-    pub fn add_module_reads(&self, module: jobject, to_module: jobject) -> JvmtiResult<()> {
+    pub fn add_module_reads(&self, module: &JObject, to_module: &JObject) -> JvmtiResult<()> {
         let f = jvmti_fn!(self, 94, unsafe extern "system" fn(RawJvmtiEnv, jobject, jobject) -> JvmtiError);
         // SAFETY: both are live module references.
-        check("AddModuleReads", unsafe { f(self.0, module, to_module) })
+        check("AddModuleReads", unsafe { f(self.0, module.as_raw(), to_module.as_raw()) })
     }
 
     /// Opens `package` of `module` to `to_module` for deep reflection (JVMTI 9+).
-    pub fn add_module_opens(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
+    pub fn add_module_opens(&self, module: &JObject, package: &CStr, to_module: &JObject) -> JvmtiResult<()> {
         let f =
             jvmti_fn!(self, 96, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
         // SAFETY: live references and a NUL-terminated package name.
-        check("AddModuleOpens", unsafe { f(self.0, module, package.as_ptr(), to_module) })
+        check("AddModuleOpens", unsafe { f(self.0, module.as_raw(), package.as_ptr(), to_module.as_raw()) })
     }
 
     /// Exports `package` of `module` to `to_module`.
-    pub fn add_module_exports(&self, module: jobject, package: &CStr, to_module: jobject) -> JvmtiResult<()> {
+    pub fn add_module_exports(&self, module: &JObject, package: &CStr, to_module: &JObject) -> JvmtiResult<()> {
         let f =
             jvmti_fn!(self, 95, unsafe extern "system" fn(RawJvmtiEnv, jobject, *const c_char, jobject) -> JvmtiError);
         // SAFETY: live references and a NUL-terminated package name.
-        check("AddModuleExports", unsafe { f(self.0, module, package.as_ptr(), to_module) })
+        check("AddModuleExports", unsafe { f(self.0, module.as_raw(), package.as_ptr(), to_module.as_raw()) })
     }
 }

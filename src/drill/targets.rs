@@ -1,5 +1,5 @@
-//! The drill's hold on its target JVMs: resolving them, arming a phase's faults on every
-//! one, removing them, and collecting the agents' events. Whatever happens to the run (an
+//! The drill's target JVMs: resolving them, arming a phase's faults on every one, removing
+//! them, and collecting the agents' events. Whatever happens to the run (an
 //! error, a signal, a panic), `remove_all` runs before the process exits, and every fault
 //! also carries a lease so that a `kill -9` of the CLI cannot leave one behind.
 
@@ -8,13 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Value};
+use faultline_model::protocol::{Arm, Call, Events, Preview, Status, Stop};
+use faultline_model::scenario::Scenario;
+use serde_json::Value;
 
 use crate::attach::hotspot;
 use crate::attach::ps::{self, Jvm};
-use crate::client::{agent_library, AgentClient};
-use crate::commands::Target;
-use crate::scenario::Scenario;
+use crate::client::{agent_library, AgentClient, AttachedJvm};
 
 /// Added to the drill's remaining time for a fault's lease: long enough that a slow phase
 /// boundary never lets a fault lapse early, short enough that a killed CLI's faults go soon.
@@ -39,10 +39,9 @@ pub fn resolve(names: &[String]) -> Result<Vec<(String, Jvm)>> {
     Ok(out)
 }
 
-/// One attached JVM. The agent serves one connection at a time, so the drill connects for
-/// each request instead of holding the channel: `faultline status` and friends keep working
-/// while a drill runs.
-pub struct Attached {
+/// One target JVM of the drill. The drill connects for each request instead of holding the
+/// channel open: a JVM that restarts its channel (or the agent's idle close) is re-attached.
+pub struct TargetJvm {
     pub name: String,
     pub jvm: Jvm,
     library: std::path::PathBuf,
@@ -52,21 +51,21 @@ pub struct Attached {
     armed: Vec<String>,
 }
 
-impl Attached {
+impl TargetJvm {
     pub fn pid(&self) -> i32 {
         self.jvm.info.pid
     }
 
     /// One request on a fresh connection (re-attaching if the agent's channel has closed).
-    pub fn request(&self, request: &Value) -> Result<Value> {
+    pub fn call<C: Call>(&self, request: C) -> Result<C::Reply> {
         let mut client = AgentClient::connect(&self.jvm, &self.library, hotspot::DEFAULT_TIMEOUT)
             .with_context(|| format!("lost target JVM {} ({})", self.pid(), self.name))?;
-        client.request(request)
+        client.call(request)
     }
 }
 
 /// A fault armed in one JVM, as the journal records it.
-pub struct ArmedFault {
+pub struct ArmedRecord {
     pub pid: i32,
     pub id: String,
     pub methods: Vec<String>,
@@ -75,29 +74,30 @@ pub struct ArmedFault {
     pub pools: Vec<Value>,
 }
 
-pub struct Injector {
-    pub targets: Vec<Attached>,
+/// Every target JVM of a drill, and what the drill armed in each.
+pub struct TargetJvms {
+    pub targets: Vec<TargetJvm>,
 }
 
-impl Injector {
+impl TargetJvms {
     /// Attaches to every resolved JVM (loading the agent where needed).
-    pub fn attach(resolved: Vec<(String, Jvm)>, agent: Option<&Path>) -> Result<Injector> {
+    pub fn attach(resolved: Vec<(String, Jvm)>, agent: Option<&Path>) -> Result<TargetJvms> {
         let mut targets = Vec::new();
         for (name, jvm) in resolved {
             let pid = jvm.info.pid;
-            drop(jvm); // Target::open resolves it again, with the agent state after loading.
-            let mut target = Target::open(&pid.to_string(), agent).with_context(|| format!("target {name:?}"))?;
-            let reply = target.client.request(&json!({"op": "events", "since": u64::MAX}))?;
-            let next_event = reply["next"].as_u64().unwrap_or(0);
+            drop(jvm); // AttachedJvm::open resolves it again, with the agent state after loading.
+            let mut target =
+                AttachedJvm::open(&pid.to_string(), agent).with_context(|| format!("target {name:?}"))?;
+            let next_event = target.client.call(Events { since: u64::MAX, fault: None })?.next;
             let library = agent_library(agent)?;
-            targets.push(Attached { name, jvm: target.jvm, library, next_event, armed: Vec::new() });
+            targets.push(TargetJvm { name, jvm: target.jvm, library, next_event, armed: Vec::new() });
         }
-        Ok(Injector { targets })
+        Ok(TargetJvms { targets })
     }
 
     /// Arms `scenario` on every target, each fault leased for `lease` (a fault's own shorter
     /// duration stands). On a failure, what was armed stays recorded for `remove_all`.
-    pub fn arm(&mut self, scenario: &Scenario, lease: Duration) -> Result<Vec<ArmedFault>> {
+    pub fn arm(&mut self, scenario: &Scenario, lease: Duration) -> Result<Vec<ArmedRecord>> {
         let mut leased = scenario.clone();
         for fault in &mut leased.faults {
             fault.duration = Some(fault.duration.map_or(lease, |d| d.min(lease)));
@@ -106,32 +106,23 @@ impl Injector {
         for t in &mut self.targets {
             let pid = t.pid();
             let reply = t
-                .request(&json!({
-                    "op": "arm",
-                    "scenario": leased.to_toml(),
-                    "origin": scenario.origin,
-                    "default_duration_ms": lease.as_millis() as u64,
-                }))
+                .call(Arm {
+                    default_duration_ms: Some(lease.as_millis() as u64),
+                    ..Arm::text(leased.to_toml(), scenario.origin.clone())
+                })
                 .with_context(|| format!("arming {} in JVM {pid}", leased.origin))?;
-            for a in reply["armed"].as_array().into_iter().flatten() {
-                if let Some(id) = a["id"].as_str() {
-                    t.armed.push(id.to_string());
-                }
-            }
-            let status = t.request(&json!({"op": "status"}))?;
+            t.armed.extend(reply.armed.into_iter().map(|a| a.id));
+            let status = t.call(Status {})?;
             for fault in &leased.faults {
-                let s = status["faults"].as_array().into_iter().flatten().find(|f| f["id"] == fault.id.as_str());
-                let methods = s
-                    .and_then(|s| s["methods"].as_array())
-                    .map(|m| m.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default();
-                let method_count = s.and_then(|s| s["method_count"].as_u64()).unwrap_or(0);
+                let s = status.faults.iter().find(|f| f.id == fault.id);
+                let methods = s.map(|s| s.methods.clone()).unwrap_or_default();
+                let method_count = s.map_or(0, |s| s.method_count as u64);
                 // An executor entry has an identity; a fault that found none lists only a state.
                 let pools = s
-                    .and_then(|s| s["pools"].as_array())
-                    .map(|p| p.iter().filter(|p| p["identity"].is_string()).cloned().collect())
+                    .and_then(|s| s.pool.as_ref())
+                    .map(|p| p.pools.iter().filter(|p| p["identity"].is_string()).cloned().collect())
                     .unwrap_or_default();
-                out.push(ArmedFault { pid, id: fault.id.clone(), methods, method_count, pools });
+                out.push(ArmedRecord { pid, id: fault.id.clone(), methods, method_count, pools });
             }
         }
         Ok(out)
@@ -144,12 +135,9 @@ impl Injector {
         for t in &self.targets {
             let pid = t.pid();
             let reply = t
-                .request(&json!({"op": "preview", "scenario": scenario.to_toml(), "origin": scenario.origin}))
+                .call(Preview { scenario: scenario.to_toml(), origin: scenario.origin.clone() })
                 .with_context(|| format!("previewing the pool faults of {} in JVM {pid}", scenario.origin))?;
-            for f in reply["faults"].as_array().into_iter().flatten() {
-                let id = f["id"].as_str().unwrap_or_default().to_string();
-                out.push((pid, id, f["pools"].as_array().cloned().unwrap_or_default()));
-            }
+            out.extend(reply.faults.into_iter().map(|f| (pid, f.id, f.pools)));
         }
         Ok(out)
     }
@@ -164,10 +152,9 @@ impl Injector {
                 continue;
             }
             let pid = t.pid();
-            match t.request(&json!({"op": "stop", "ids": t.armed})) {
+            match t.call(Stop { ids: t.armed.clone(), ignore_missing: false }) {
                 Ok(reply) => {
-                    let ids = reply["removed"].as_array().into_iter().flatten().filter_map(Value::as_str);
-                    removed.push((pid, ids.map(str::to_string).collect()));
+                    removed.push((pid, reply.removed));
                     t.armed.clear();
                 }
                 Err(e) => {
@@ -190,19 +177,19 @@ impl Injector {
         let mut out = Vec::new();
         for t in &mut self.targets {
             let pid = t.pid();
-            let reply = t.request(&json!({"op": "events", "since": t.next_event}))?;
-            for line in reply["events"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let reply = t.call(Events { since: t.next_event, fault: None })?;
+            for line in &reply.events {
                 if let Ok(event) = serde_json::from_str::<Value>(line) {
                     out.push((pid, event));
                 }
             }
-            t.next_event = reply["next"].as_u64().unwrap_or(t.next_event);
+            t.next_event = reply.next;
         }
         Ok(out)
     }
 }
 
-impl Drop for Injector {
+impl Drop for TargetJvms {
     /// The last line of defence: a panic or an early return still removes the faults.
     fn drop(&mut self) {
         if self.any_armed() {

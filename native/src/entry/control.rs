@@ -1,5 +1,6 @@
-//! The control channel the `faultline` CLI talks to: a Unix socket in the JVM's /tmp,
-//! one JSON request per line, one JSON reply per line, several connections at once. Started when the CLI attaches;
+//! The control channel the `faultline` CLI talks to: a Unix socket in the JVM's /tmp, one
+//! request per line and one reply per line (`faultline_model::protocol`), several
+//! connections at once. Started when the CLI attaches;
 //! it stops by itself when no fault is armed and nobody has asked anything for a while,
 //! so an experiment leaves no agent thread behind.
 //!
@@ -14,12 +15,12 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use faultline::scenario::Scenario;
-use serde_json::{json, Value};
+use faultline_model::protocol::{self, Reply, Request};
 
-use crate::agent::{Agent, Removal};
-use crate::entry::catching;
+use crate::agent::Agent;
+use crate::ffi::catching;
 use crate::guard;
+use crate::sync::Locked;
 
 /// How long the channel stays open with no fault armed and no request.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
@@ -30,12 +31,12 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 static RUNNING: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
 
 fn lock_running() -> std::sync::MutexGuard<'static, bool> {
-    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+    RUNNING.locked()
 }
 
 /// `/tmp/.faultline-<pid>.sock`, with the pid as this JVM sees it (inside its namespace).
 pub fn socket_path() -> PathBuf {
-    PathBuf::from(format!("/tmp/.faultline-{}.sock", std::process::id()))
+    protocol::socket_path(std::process::id())
 }
 
 /// Starts the channel unless it is already running.
@@ -96,13 +97,14 @@ fn serve(agent: &'static Agent, listener: UnixListener) -> bool {
         last_activity = Instant::now();
         if let Err(e) = check_peer(&stream) {
             let mut s = &stream;
-            let _ = writeln!(s, "{}", json!({"ok": false, "error": e}));
+            let _ = writeln!(s, "{}", protocol::reply_line::<Reply>(&Err(e)));
             continue;
         }
         if ACTIVE.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             ACTIVE.fetch_sub(1, Ordering::SeqCst);
             let mut s = &stream;
-            let _ = writeln!(s, "{}", json!({"ok": false, "error": "the agent is busy: too many connections"}));
+            let busy = "the agent is busy: too many connections".to_string();
+            let _ = writeln!(s, "{}", protocol::reply_line::<Reply>(&Err(busy)));
             continue;
         }
         // Each connection on its own thread: a follower (`events --follow`, a drill) must not
@@ -158,14 +160,14 @@ fn handle_connection(agent: &'static Agent, stream: UnixStream) {
         if line.trim().is_empty() {
             continue;
         }
-        let reply = catching("control request", json!({"ok": false, "error": "internal error in the agent"}), || {
-            match serde_json::from_str::<Value>(&line) {
-                Ok(request) => execute(agent, &request),
-                Err(e) => json!({"ok": false, "error": format!("malformed request: {e}")}),
+        let reply = catching("control request", Err("internal error in the agent".to_string()), || {
+            match serde_json::from_str::<Request>(&line) {
+                Ok(request) => execute(agent, request),
+                Err(e) => Err(format!("malformed request: {e}")),
             }
         });
         // One write per reply (the serializer would otherwise write it piece by piece).
-        let mut text = reply.to_string();
+        let mut text = protocol::reply_line(&reply);
         text.push('\n');
         let mut s = &stream;
         if s.write_all(text.as_bytes()).is_err() {
@@ -175,54 +177,10 @@ fn handle_connection(agent: &'static Agent, stream: UnixStream) {
 }
 
 /// One request; the JNI work runs on this thread, attached to the JVM only meanwhile.
-fn execute(agent: &'static Agent, request: &Value) -> Value {
-    let op = request["op"].as_str().unwrap_or("");
-    if op == "ping" {
-        return json!({"ok": true, "pid": std::process::id(), "version": env!("CARGO_PKG_VERSION")});
+fn execute(agent: &'static Agent, request: Request) -> Result<Reply, String> {
+    if let Some(reply) = agent.answer_without_java(&request) {
+        return Ok(reply);
     }
-    if op == "events" {
-        let since = request["since"].as_u64().unwrap_or(0);
-        let (events, next) = agent.events.since(since);
-        return json!({"ok": true, "events": events, "next": next, "dropped": agent.events.dropped()});
-    }
-    let mut env = match agent.vm.attach_current_thread() {
-        Ok(env) => env,
-        Err(e) => return json!({"ok": false, "error": format!("cannot attach to the JVM: {e}")}),
-    };
-    let result = guard::with(|| match op {
-        "arm" => {
-            let text = request["scenario"].as_str().unwrap_or("");
-            let origin = request["origin"].as_str().unwrap_or("<cli>");
-            let default = request["default_duration_ms"].as_u64().map(Duration::from_millis);
-            Scenario::parse(text, origin)
-                .map_err(|e| e.to_string())
-                .and_then(|scenario| agent.arm(&mut env, &scenario, default, false))
-                .map(|armed| {
-                    let faults: Vec<Value> = armed.iter().map(|a| json!({"id": a.id, "methods": a.methods})).collect();
-                    json!({"ok": true, "armed": faults})
-                })
-        }
-        "preview" => {
-            let text = request["scenario"].as_str().unwrap_or("");
-            let origin = request["origin"].as_str().unwrap_or("<cli>");
-            Scenario::parse(text, origin)
-                .map_err(|e| e.to_string())
-                .and_then(|scenario| agent.preview_pools(&mut env, &scenario))
-                .map(|faults| json!({"ok": true, "faults": faults}))
-        }
-        "stop" => {
-            let ids: Vec<String> = request["ids"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            agent.stop(&mut env, &ids, Removal::Stopped, false).map(|removed| json!({"ok": true, "removed": removed}))
-        }
-        "status" => agent.status(&mut env).map(|mut status| {
-            status["ok"] = json!(true);
-            status["pid"] = json!(std::process::id());
-            status
-        }),
-        other => Err(format!("unknown request '{other}'")),
-    });
-    result.unwrap_or_else(|e| json!({"ok": false, "error": e}))
+    let mut env = agent.vm.attach_current_thread().map_err(|e| format!("cannot attach to the JVM: {e}"))?;
+    guard::with(|| agent.answer(&mut env, request))
 }

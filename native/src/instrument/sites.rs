@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use faultline::target::method_display;
+use faultline_model::target::method_display;
 
 /// Instrumented methods ("sites"); ids are stable per method for the life of the JVM, so
 /// repeated arm/stop cycles do not grow anything.

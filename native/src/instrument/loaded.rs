@@ -1,37 +1,32 @@
 //! Finding loaded classes: those a fault's class pattern matches (by name, or by supertype
-//! for `Class+`), those with given names, and a class by binary name.
-//!
-//! JNI references (`jclass`) come in as the raw handles JVMTI hands out; they are opaque
-//! to Rust and validated by the JVM.
+//! for `Class+`), those with given names, a class by binary name, and targets that name a
+//! loaded class without a matching method (typos).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use faultline::target::{ClassPattern, Target};
-use jni::objects::{GlobalRef, JClass, JObject, JValue};
-use jni::sys::jclass;
+use faultline_model::spelling::edit_distance;
+use faultline_model::target::{method_display, ClassPattern, TargetPattern};
+use jni::objects::{GlobalRef, JClass, JValue};
 use jni::JNIEnv;
 
-use crate::agent::ArmedFault;
-use crate::jvmti::Jvmti;
-use crate::{guard, transform};
-
-/// The class part of a fault's target; None for faults without a method target (pools).
-pub(crate) fn class_pattern(f: &ArmedFault) -> Option<&ClassPattern> {
-    f.spec.kind.target().map(|t| &t.class)
-}
+use super::armed::ArmedFault;
+use super::never::never_instrumented;
+use crate::ffi::jvmti::Jvmti;
+use crate::guard;
+use crate::sync::Locked;
 
 /// `com/acme/Repo` from a class reference; None for arrays and primitives.
-pub(crate) fn internal_name(jvmti: &Jvmti, class: jclass) -> Option<String> {
+pub fn internal_name(jvmti: &Jvmti, class: &JClass) -> Option<String> {
     let sig = jvmti.class_signature(class).ok()?;
     sig.strip_prefix('L').and_then(|s| s.strip_suffix(';')).map(str::to_string)
 }
 
 /// Whether `class` or any of its supertypes matches the glob of a `Class+` pattern.
-pub(crate) fn is_subtype(
+pub fn is_subtype(
     jvmti: &Jvmti,
     env: &mut JNIEnv,
-    class: jclass,
+    class: &JClass,
     pattern: &ClassPattern,
     memo: &mut HashMap<String, bool>,
 ) -> bool {
@@ -42,19 +37,15 @@ pub(crate) fn is_subtype(
     memo.insert(name.clone(), false); // cycles cannot happen, but be safe
     let mut result = pattern.matches_name(&name);
     if !result {
-        // SAFETY: `class` is a live reference for the duration of this call.
-        let local = unsafe { JClass::from_raw(class) };
-        if let Ok(Some(sup)) = env.get_superclass(&local) {
-            result = is_subtype(jvmti, env, sup.as_raw(), pattern, memo);
-            let _ = env.delete_local_ref(sup);
+        if let Ok(Some(sup)) = env.get_superclass(class) {
+            let sup = env.auto_local(sup);
+            result = is_subtype(jvmti, env, &sup, pattern, memo);
         }
         if !result {
-            for iface in jvmti.implemented_interfaces(class).unwrap_or_default() {
+            for iface in jvmti.implemented_interfaces(env, class).unwrap_or_default() {
                 if !result {
-                    result = is_subtype(jvmti, env, iface, pattern, memo);
+                    result = is_subtype(jvmti, env, &iface, pattern, memo);
                 }
-                // SAFETY: a local reference returned by GetImplementedInterfaces.
-                let _ = env.delete_local_ref(unsafe { JObject::from_raw(iface) });
             }
         }
     }
@@ -63,63 +54,50 @@ pub(crate) fn is_subtype(
 }
 
 /// Loaded classes that `faults` may instrument (by name, or by supertype for `Class+`).
-pub(crate) fn loaded_matches(jvmti: &Jvmti, env: &mut JNIEnv, faults: &[Arc<ArmedFault>]) -> Vec<GlobalRef> {
-    let Ok(classes) = jvmti.loaded_classes() else {
+pub fn loaded_matches(jvmti: &Jvmti, env: &mut JNIEnv, faults: &[Arc<ArmedFault>]) -> Vec<GlobalRef> {
+    let Ok(classes) = jvmti.loaded_classes(env) else {
         return Vec::new();
     };
     let mut memo: HashMap<String, bool> = HashMap::new();
     let mut out = Vec::new();
-    for raw in classes {
-        let Some(name) = internal_name(jvmti, raw) else {
-            // SAFETY: a local reference from GetLoadedClasses.
-            let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
-            continue;
-        };
+    for class in classes {
+        let Some(name) = internal_name(jvmti, &class) else { continue };
         let mut wanted = false;
-        if !transform::never_instrumented(&name) {
+        if !never_instrumented(&name) {
             for f in faults {
-                let Some(pattern) = class_pattern(f) else { continue };
+                let Some(pattern) = f.class_pattern() else { continue };
                 if pattern.matches_name(&name) {
                     wanted = true;
-                } else if pattern.subtypes() && is_subtype(jvmti, env, raw, pattern, &mut memo) {
-                    f.subtypes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone());
+                } else if pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo) {
+                    f.subtypes.locked().insert(name.clone());
                     wanted = true;
                 }
             }
         }
-        if wanted && jvmti.is_modifiable_class(raw) {
-            // SAFETY: a live local reference from GetLoadedClasses.
-            let class = unsafe { JObject::from_raw(raw) };
-            if let Ok(global) = env.new_global_ref(&class) {
+        if wanted && jvmti.is_modifiable_class(&class) {
+            if let Ok(global) = env.new_global_ref(&*class) {
                 out.push(global);
             }
-            let _ = env.delete_local_ref(class);
-        } else {
-            // SAFETY: as above.
-            let _ = env.delete_local_ref(unsafe { JObject::from_raw(raw) });
         }
     }
     out
 }
 
 /// Loaded classes with the given internal names.
-pub(crate) fn loaded_named(jvmti: &Jvmti, env: &mut JNIEnv, names: &BTreeSet<String>) -> Vec<GlobalRef> {
+pub fn loaded_named(jvmti: &Jvmti, env: &mut JNIEnv, names: &BTreeSet<String>) -> Vec<GlobalRef> {
     if names.is_empty() {
         return Vec::new();
     }
-    let Ok(classes) = jvmti.loaded_classes() else {
+    let Ok(classes) = jvmti.loaded_classes(env) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for raw in classes {
-        // SAFETY: a live local reference from GetLoadedClasses.
-        let class = unsafe { JObject::from_raw(raw) };
-        if internal_name(jvmti, raw).is_some_and(|n| names.contains(&n)) {
-            if let Ok(g) = env.new_global_ref(&class) {
+    for class in classes {
+        if internal_name(jvmti, &class).is_some_and(|n| names.contains(&n)) {
+            if let Ok(g) = env.new_global_ref(&*class) {
                 out.push(g);
             }
         }
-        let _ = env.delete_local_ref(class);
     }
     out
 }
@@ -127,7 +105,7 @@ pub(crate) fn loaded_named(jvmti: &Jvmti, env: &mut JNIEnv, names: &BTreeSet<Str
 /// Finds a class by binary name: through the system class loader first (which loads it if
 /// needed), else among the classes already loaded by any loader (so application exception
 /// classes behind custom loaders work).
-pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Result<GlobalRef, String> {
+pub fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Result<GlobalRef, String> {
     let from_system = guard::with(|| -> Option<GlobalRef> {
         let jname = env.new_string(name).ok()?;
         let loader = env
@@ -154,15 +132,12 @@ pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Resu
         return Ok(c);
     }
     let wanted = format!("L{};", name.replace('.', "/"));
-    let classes = jvmti.loaded_classes().map_err(|e| e.to_string())?;
+    let classes = jvmti.loaded_classes(env).map_err(|e| e.to_string())?;
     let mut found = None;
-    for raw in classes {
-        // SAFETY: GetLoadedClasses returned a local reference of this thread.
-        let class = unsafe { JClass::from_raw(raw) };
-        if found.is_none() && jvmti.class_signature(raw).is_ok_and(|s| s == wanted) {
-            found = env.new_global_ref(&class).ok();
+    for class in classes {
+        if found.is_none() && jvmti.class_signature(&class).is_ok_and(|s| s == wanted) {
+            found = env.new_global_ref(&*class).ok();
         }
-        let _ = env.delete_local_ref(class);
     }
     found.ok_or_else(|| {
         format!(
@@ -177,8 +152,8 @@ pub(crate) fn resolve_class(jvmti: &Jvmti, env: &mut JNIEnv, name: &str) -> Resu
 /// the closest methods the class has. A class that is loaded already never loads again with
 /// other methods (in this loader), so such a fault could never fire: a typo. Targets whose
 /// class is not loaded (it may load later) pass. One walk over the loaded classes for all.
-pub(crate) fn method_typos(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&Target]) -> Vec<(usize, String)> {
-    let literal = |t: &Target| t.class.literal().filter(|_| !t.class.subtypes()).map(str::to_string);
+pub fn method_typos(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&TargetPattern]) -> Vec<(usize, String)> {
+    let literal = |t: &TargetPattern| t.class.literal().filter(|_| !t.class.subtypes()).map(str::to_string);
     let names: BTreeSet<String> = targets.iter().filter_map(|t| literal(t)).collect();
     if names.is_empty() {
         return Vec::new();
@@ -186,9 +161,9 @@ pub(crate) fn method_typos(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&Target])
     // Methods of every loaded class of those names; None when one cannot list them yet.
     let mut methods: HashMap<String, Option<Vec<(String, String)>>> = HashMap::new();
     for class in loaded_named(jvmti, env, &names) {
-        let raw = class.as_obj().as_raw();
-        let Some(name) = internal_name(jvmti, raw) else { continue };
-        let listed = jvmti.class_methods(raw).ok();
+        let class: &JClass = class.as_obj().into();
+        let Some(name) = internal_name(jvmti, class) else { continue };
+        let listed = jvmti.class_methods(class).ok();
         let entry = methods.entry(name).or_insert_with(|| Some(Vec::new()));
         match (entry.as_mut(), listed) {
             (Some(all), Some(more)) => all.extend(more),
@@ -207,7 +182,7 @@ pub(crate) fn method_typos(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&Target])
     out
 }
 
-fn method_typo(target: &Target, literal: &str, methods: &[(String, String)]) -> Option<String> {
+fn method_typo(target: &TargetPattern, literal: &str, methods: &[(String, String)]) -> Option<String> {
     if methods.iter().any(|(name, desc)| target.matches_method(name, desc)) {
         return None;
     }
@@ -217,7 +192,7 @@ fn method_typo(target: &Target, literal: &str, methods: &[(String, String)]) -> 
     let same_name: Vec<String> = methods
         .iter()
         .filter(|(name, _)| name == wanted_name)
-        .map(|(name, desc)| faultline::target::method_display(literal, name, desc))
+        .map(|(name, desc)| method_display(literal, name, desc))
         .collect();
     if !same_name.is_empty() {
         return Some(format!(
@@ -241,5 +216,5 @@ fn method_typo(target: &Target, literal: &str, methods: &[(String, String)]) -> 
 /// contains the other), compared without case.
 fn close_to(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    a.contains(&b) || b.contains(&a) || faultline::target::edit_distance(&a, &b) <= 2
+    a.contains(&b) || b.contains(&a) || edit_distance(&a, &b) <= 2
 }

@@ -4,12 +4,15 @@
 
 use std::ffi::c_void;
 
-use jni::objects::{JByteArray, JClass, JObject, JString};
+use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jint, jlong, jobjectArray, JNI_FALSE, JNI_TRUE};
 use jni::{JNIEnv, NativeMethod};
 
-use crate::classfile;
-use crate::{entry, guard, hook, landing};
+use super::agent;
+use crate::ffi::catching;
+use crate::ffi::jni::{java_string, string_array};
+use crate::instrument::catch_handlers;
+use crate::{guard, landing};
 
 pub fn methods() -> Vec<NativeMethod> {
     vec![
@@ -62,20 +65,20 @@ extern "system" fn fired(
     delay_nanos: jlong,
     caught: JString,
 ) {
-    entry::catching("Hook.fired", (), || {
-        let Some(agent) = entry::agent() else { return };
-        let thread = hook::java_string(&mut env, &thread);
-        let caught = hook::java_string(&mut env, &caught);
+    catching("Hook.fired", (), || {
+        let Some(agent) = agent() else { return };
+        let thread = java_string(&mut env, &thread);
+        let caught = java_string(&mut env, &caught);
         agent.fired(serial, site, thread, delay_nanos, caught);
     })
 }
 
 /// An event with kind-specific fields, as a JSON object (see `Agent::java_event`).
 extern "system" fn event(mut env: JNIEnv, _class: JClass, serial: jint, kind: JString, fields: JString) {
-    entry::catching("Hook.event", (), || {
-        let Some(agent) = entry::agent() else { return };
-        let kind = hook::java_string(&mut env, &kind).unwrap_or_default();
-        let fields = hook::java_string(&mut env, &fields).unwrap_or_default();
+    catching("Hook.event", (), || {
+        let Some(agent) = agent() else { return };
+        let kind = java_string(&mut env, &kind).unwrap_or_default();
+        let fields = java_string(&mut env, &fields).unwrap_or_default();
         agent.java_event(serial, &kind, &fields);
     })
 }
@@ -91,50 +94,17 @@ extern "system" fn handlers(
     descriptor: JString,
     bci: jint,
 ) -> jobjectArray {
-    entry::catching("Hook.handlers", std::ptr::null_mut(), || {
-        let Some(agent) = entry::agent() else { return std::ptr::null_mut() };
+    catching("Hook.handlers", std::ptr::null_mut(), || {
+        let Some(agent) = agent() else { return std::ptr::null_mut() };
         let Ok(bytes) = env.convert_byte_array(&class_file) else { return std::ptr::null_mut() };
         let (Some(method), Some(descriptor)) =
-            (hook::java_string(&mut env, &method), hook::java_string(&mut env, &descriptor))
+            (java_string(&mut env, &method), java_string(&mut env, &descriptor))
         else {
             return std::ptr::null_mut();
         };
-        let Ok(info) = classfile::parse(&bytes) else { return std::ptr::null_mut() };
-        let Ok(Some(table)) = classfile::exception_handlers(&bytes, &method, &descriptor) else {
+        let Some(covering) = catch_handlers::covering(&agent.sites, &bytes, &method, &descriptor, bci) else {
             return std::ptr::null_mut();
         };
-        let mut pc = bci.max(0) as u32;
-        {
-            let sites = agent.sites.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(site) = sites.site_of(&info.name, &method, &descriptor) {
-                if let Some(len) = sites.instrumented.get(&site) {
-                    pc = pc.saturating_sub(u32::from(*len));
-                }
-            }
-        }
-        let covering: Vec<String> = table
-            .handlers
-            .iter()
-            .filter(|h| u32::from(h.start_pc) <= pc && pc < u32::from(h.end_pc))
-            .map(|h| {
-                let line = table.line_at(h.handler_pc).map(|l| l.to_string()).unwrap_or_else(|| "?".into());
-                format!("{}|{}", h.catch_type.as_deref().unwrap_or(""), line)
-            })
-            .collect();
         string_array(&mut env, &covering)
     })
-}
-
-pub fn string_array(env: &mut JNIEnv, items: &[String]) -> jobjectArray {
-    let Ok(array) = env.new_object_array(items.len() as jint, "java/lang/String", JObject::null()) else {
-        return std::ptr::null_mut();
-    };
-    for (i, item) in items.iter().enumerate() {
-        let Ok(s) = env.new_string(item) else { return std::ptr::null_mut() };
-        if env.set_object_array_element(&array, i as jint, &s).is_err() {
-            return std::ptr::null_mut();
-        }
-        let _ = env.delete_local_ref(s);
-    }
-    array.into_raw()
 }

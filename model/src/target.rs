@@ -1,4 +1,4 @@
-//! Target patterns: which methods a fault applies to.
+//! TargetPattern patterns: which methods a fault applies to.
 //!
 //! A target is written `CLASS#METHOD` or `CLASS#METHOD(PARAMS)`, the way a
 //! Java developer names a method (`com.acme.Repo#save(com.acme.Order)`), and
@@ -42,7 +42,7 @@ const PRIMITIVES: [(&str, char); 8] = [
 /// different times: the class when it loads, the methods when it rewrites
 /// the class.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct TargetPattern {
     pub class: ClassPattern,
     pub method: MethodPattern,
     /// None when the target has no parentheses: any parameters match.
@@ -50,10 +50,10 @@ pub struct Target {
     text: String,
 }
 
-impl Target {
+impl TargetPattern {
     /// Parses a target pattern; errors quote the input, say what is wrong and
     /// show the expected form.
-    pub fn parse(text: &str) -> Result<Target, String> {
+    pub fn parse(text: &str) -> Result<TargetPattern, String> {
         let text = text.trim();
         let fail = |why: String| format!("invalid target {text:?}: {why} ({TARGET_FORM})");
         let Some((class, rest)) = text.split_once('#') else {
@@ -66,7 +66,7 @@ impl Target {
         let class = ClassPattern::parse_bare(class).map_err(fail)?;
         let method = MethodPattern::parse(method).map_err(fail)?;
         let params = params.map(ParamsPattern::parse).transpose().map_err(fail)?;
-        Ok(Target { class, method, params, text: text.to_string() })
+        Ok(TargetPattern { class, method, params, text: text.to_string() })
     }
 
     /// The pattern as the user wrote it (surrounding whitespace removed).
@@ -82,15 +82,15 @@ impl Target {
     }
 }
 
-impl FromStr for Target {
+impl FromStr for TargetPattern {
     type Err = String;
 
-    fn from_str(text: &str) -> Result<Target, String> {
-        Target::parse(text)
+    fn from_str(text: &str) -> Result<TargetPattern, String> {
+        TargetPattern::parse(text)
     }
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for TargetPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
@@ -178,7 +178,7 @@ impl ClassPattern {
     }
 
     /// Parses the pattern and returns the bare reason on error, so that
-    /// [`Target::parse`] can frame it with the target's own context.
+    /// [`TargetPattern::parse`] can frame it with the target's own context.
     fn parse_bare(text: &str) -> Result<ClassPattern, String> {
         let (glob, subtypes) = match text.strip_suffix('+') {
             Some(glob) => (glob, true),
@@ -306,7 +306,7 @@ pub struct MethodPattern {
 
 impl MethodPattern {
     /// Parses a method pattern; the error is the bare reason, as
-    /// [`Target::parse`] frames it.
+    /// [`TargetPattern::parse`] frames it.
     pub fn parse(text: &str) -> Result<MethodPattern, String> {
         if text.is_empty() {
             return Err("the method is empty".to_string());
@@ -383,7 +383,7 @@ enum TypeName {
 
 impl ParamsPattern {
     /// Parses the text between the parentheses; the error is the bare
-    /// reason, as [`Target::parse`] frames it.
+    /// reason, as [`TargetPattern::parse`] frames it.
     pub fn parse(text: &str) -> Result<ParamsPattern, String> {
         let mut types = Vec::new();
         let mut any_tail = false;
@@ -591,22 +591,6 @@ pub fn descriptor_params(descriptor: &str) -> Result<Vec<String>, String> {
 /// How events and status name a method: the class dotted, the descriptor
 /// raw (`com.acme.Repo#save(Lcom/acme/Order;)V`), so overloads stay apart
 /// and the string can be pasted back into a target up to the `(`.
-/// Levenshtein distance, for typo suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substituted = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substituted.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
 pub fn method_display(class_internal: &str, name: &str, descriptor: &str) -> String {
     format!("{}#{name}{descriptor}", class_internal.replace('/', "."))
 }
@@ -615,23 +599,15 @@ pub fn method_display(class_internal: &str, name: &str, descriptor: &str) -> Str
 mod tests {
     use super::*;
 
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("dealy", "delay"), 2);
-        assert_eq!(edit_distance("faults", "fault"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
-    }
-
-    fn target(text: &str) -> Target {
-        match Target::parse(text) {
+    fn target(text: &str) -> TargetPattern {
+        match TargetPattern::parse(text) {
             Ok(target) => target,
             Err(e) => panic!("{text:?} did not parse: {e}"),
         }
     }
 
     fn target_err(text: &str) -> String {
-        match Target::parse(text) {
+        match TargetPattern::parse(text) {
             Ok(target) => panic!("{text:?} parsed as {target:?}"),
             Err(e) => e,
         }
@@ -677,8 +653,8 @@ mod tests {
 
     #[test]
     fn from_str_parses() {
-        let t: Result<Target, _> = "com.acme.Repo#save".parse();
-        assert_eq!(t, Target::parse("com.acme.Repo#save"));
+        let t: Result<TargetPattern, _> = "com.acme.Repo#save".parse();
+        assert_eq!(t, TargetPattern::parse("com.acme.Repo#save"));
     }
 
     #[test]
@@ -691,9 +667,9 @@ mod tests {
         let e = target_err("com.acme.Repo.save");
         assert!(e.contains("missing '#'"), "{e}");
         assert!(e.contains("did you mean com.acme.Repo#save?"), "{e}");
-        let e = Target::parse("com.acme.OrderRepository::save").unwrap_err();
+        let e = TargetPattern::parse("com.acme.OrderRepository::save").unwrap_err();
         assert!(e.contains("did you mean com.acme.OrderRepository#save?"), "{e}");
-        let e = Target::parse("com.acme.OrderRepository").unwrap_err();
+        let e = TargetPattern::parse("com.acme.OrderRepository").unwrap_err();
         assert!(e.contains("did you mean com.acme.OrderRepository#* for every method"), "{e}");
         assert!(e.contains("expected CLASS#METHOD"), "{e}");
     }

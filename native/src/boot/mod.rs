@@ -1,15 +1,22 @@
-//! The Java half of the agent: the hook classes embedded in this library, defined in the
-//! bootstrap class loader so every class can call them, and the JNI calls the agent makes
-//! on them (define a fault, bind faults to sites, read counters, remove a fault).
+//! The Java half of the agent, as the agent sees it: the hook classes embedded in this
+//! library (`io.faultline.boot.*`), defined in the bootstrap class loader so every class can
+//! call them, and the calls the agent makes on them: define a fault, bind faults to sites,
+//! read counters, remove a fault (`HookClasses`); pool faults (`pools`); module access for
+//! the hook (`module_access`).
 //!
 //! Binding writes the `Hook.sites` array through JNI array functions only, so it runs no
 //! Java code: it is safe inside the ClassFileLoadHook, on any class-loading thread.
+
+pub mod module_access;
+pub mod pools;
 
 use jni::objects::{GlobalRef, JClass, JObject, JObjectArray, JStaticFieldID, JString, JValue};
 use jni::sys::jsize;
 use jni::JNIEnv;
 
+use crate::ffi::jni::{in_local_frame, java_string, optional_string};
 use crate::guard;
+use crate::sync::Locked;
 
 include!(concat!(env!("OUT_DIR"), "/boot_classes.rs"));
 
@@ -24,7 +31,8 @@ pub const KIND_LATENCY: i32 = 0;
 pub const KIND_EXCEPTION: i32 = 1;
 pub const KIND_HANG: i32 = 2;
 
-pub struct JavaSide {
+/// The hook classes once defined in this JVM, and the site array the prologues read.
+pub struct HookClasses {
     hook: GlobalRef,
     fault: GlobalRef,
     sites_field: JStaticFieldID,
@@ -51,9 +59,9 @@ pub struct FaultDefinition<'a> {
     pub message: Option<&'a str>,
 }
 
-impl JavaSide {
+impl HookClasses {
     /// Defines the hook classes in the bootstrap loader and binds their native methods.
-    pub fn install(env: &mut JNIEnv, natives: &[jni::NativeMethod]) -> Result<JavaSide, String> {
+    pub fn install(env: &mut JNIEnv, natives: &[jni::NativeMethod]) -> Result<HookClasses, String> {
         // Another copy of the agent library (another path) already owns the hook classes:
         // two agents would fight over them, so this one stays out.
         if env.find_class(HOOK_CLASS).is_ok() {
@@ -61,7 +69,7 @@ impl JavaSide {
             return Err(format!(
                 "another copy of the faultline agent, loaded from {active}, is already active in this JVM; \
                  use that file (this one is {})",
-                crate::entry::loaded_from().unwrap_or_else(|| "unknown".into())
+                crate::ffi::loaded_from().unwrap_or_else(|| "unknown".into())
             ));
         }
         let _ = env.exception_clear();
@@ -79,12 +87,12 @@ impl JavaSide {
         let sites_field = env
             .get_static_field_id(&hook_local, "sites", SITES_SIG)
             .map_err(|e| format!("hook class lacks its sites field: {e}"))?;
-        if let Some(path) = crate::entry::loaded_from() {
+        if let Some(path) = crate::ffi::loaded_from() {
             set_system_property(env, AGENT_PATH_PROPERTY, &path);
         }
         let hook = env.new_global_ref(&hook_local).map_err(|e| e.to_string())?;
         let fault = env.new_global_ref(&fault_local).map_err(|e| e.to_string())?;
-        Ok(JavaSide { hook, fault, sites_field, sites: std::sync::Mutex::new(SiteArray { array: None, capacity: 0 }) })
+        Ok(HookClasses { hook, fault, sites_field, sites: std::sync::Mutex::new(SiteArray { array: None, capacity: 0 }) })
     }
 
     pub fn hook_class(&self) -> &GlobalRef {
@@ -172,7 +180,7 @@ impl JavaSide {
 
     /// Makes `Hook.sites[site]` hold exactly `faults` (none: null, so the prologue returns at once).
     pub fn bind_site(&self, env: &mut JNIEnv, site: i32, faults: &[GlobalRef]) -> Result<(), String> {
-        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sites = self.sites.locked();
         in_local_frame(env, 8, |env| -> Result<(), String> {
             if site >= sites.capacity || sites.array.is_none() {
                 self.grow(env, &mut sites, site)?;
@@ -187,14 +195,14 @@ impl JavaSide {
                 let fault_class: &JClass = self.fault.as_obj().into();
                 let list = env
                     .new_object_array(faults.len() as jsize, fault_class, JObject::null())
-                    .map_err(|e| jni_failure(env, "allocate a site's fault list", e))?;
+                    .map_err(|e| failure(env, "allocate a site's fault list", e))?;
                 for (i, f) in faults.iter().enumerate() {
                     env.set_object_array_element(&list, i as jsize, f)
-                        .map_err(|e| jni_failure(env, "fill a site's fault list", e))?;
+                        .map_err(|e| failure(env, "fill a site's fault list", e))?;
                 }
                 list.into()
             };
-            env.set_object_array_element(array, site, &value).map_err(|e| jni_failure(env, "bind a site", e))
+            env.set_object_array_element(array, site, &value).map_err(|e| failure(env, "bind a site", e))
         })
     }
 
@@ -206,22 +214,22 @@ impl JavaSide {
         }
         let hook_class: &JClass = self.hook.as_obj().into();
         let element_class =
-            env.find_class("[Lio/faultline/boot/Fault;").map_err(|e| jni_failure(env, "find the Fault[] class", e))?;
+            env.find_class("[Lio/faultline/boot/Fault;").map_err(|e| failure(env, "find the Fault[] class", e))?;
         let bigger = env
             .new_object_array(capacity, &element_class, JObject::null())
-            .map_err(|e| jni_failure(env, "allocate the site array", e))?;
+            .map_err(|e| failure(env, "allocate the site array", e))?;
         if let Some(old) = sites.array.as_ref() {
             let old: &JObjectArray = old.as_obj().into();
             for i in 0..sites.capacity {
-                let item = env.get_object_array_element(old, i).map_err(|e| jni_failure(env, "copy sites", e))?;
+                let item = env.get_object_array_element(old, i).map_err(|e| failure(env, "copy sites", e))?;
                 if !item.is_null() {
-                    env.set_object_array_element(&bigger, i, &item).map_err(|e| jni_failure(env, "copy sites", e))?;
+                    env.set_object_array_element(&bigger, i, &item).map_err(|e| failure(env, "copy sites", e))?;
                 }
                 env.delete_local_ref(item).map_err(|e| e.to_string())?;
             }
         }
         env.set_static_field(hook_class, self.sites_field, JValue::Object(&bigger))
-            .map_err(|e| jni_failure(env, "publish the site array", e))?;
+            .map_err(|e| failure(env, "publish the site array", e))?;
         sites.array = Some(env.new_global_ref(&bigger).map_err(|e| e.to_string())?);
         sites.capacity = capacity;
         Ok(())
@@ -267,18 +275,6 @@ fn set_system_property(env: &mut JNIEnv, key: &str, value: &str) {
     })
 }
 
-/// Runs `f` in a fresh JNI local frame, so the local references it creates are freed.
-/// `f` must not return local references (global ones are fine).
-pub fn in_local_frame<T>(env: &mut JNIEnv, capacity: i32, f: impl FnOnce(&mut JNIEnv) -> T) -> T {
-    let pushed = env.push_local_frame(capacity).is_ok();
-    let out = f(env);
-    if pushed {
-        // SAFETY: the frame pushed above is the innermost one, and nothing created in it escapes.
-        let _ = unsafe { env.pop_local_frame(&JObject::null()) };
-    }
-    out
-}
-
 fn find_boot_class<'a>(env: &mut JNIEnv<'a>, name: &str) -> Result<JClass<'a>, String> {
     env.find_class(name).map_err(|e| {
         let _ = env.exception_clear();
@@ -286,14 +282,8 @@ fn find_boot_class<'a>(env: &mut JNIEnv<'a>, name: &str) -> Result<JClass<'a>, S
     })
 }
 
-fn optional_string<'a>(env: &mut JNIEnv<'a>, text: Option<&str>) -> Result<JObject<'a>, String> {
-    match text {
-        Some(t) => env.new_string(t).map(JObject::from).map_err(|e| e.to_string()),
-        None => Ok(JObject::null()),
-    }
-}
-
-fn jni_failure(env: &mut JNIEnv, what: &str, e: jni::errors::Error) -> String {
+/// "cannot WHAT: the Java exception's message" (or the JNI error when there is none).
+pub fn failure(env: &mut JNIEnv, what: &str, e: jni::errors::Error) -> String {
     let detail = take_exception_message(env).unwrap_or_else(|| e.to_string());
     format!("cannot {what}: {detail}")
 }
@@ -320,13 +310,4 @@ pub fn take_exception_message(env: &mut JNIEnv) -> Option<String> {
     });
     let _ = env.exception_clear();
     text
-}
-
-/// Reads a Java string the caller knows is a `java.lang.String` (or null).
-pub fn java_string(env: &mut JNIEnv, s: &JString) -> Option<String> {
-    if s.is_null() {
-        return None;
-    }
-    // SAFETY: callers pass only references declared as java.lang.String in the JNI signature.
-    unsafe { env.get_string_unchecked(s) }.ok().map(|j| j.into())
 }

@@ -21,9 +21,10 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use crate::duration::format_duration;
-use crate::target::{check_binary_name, ClassPattern, Target};
-pub use crate::toml_table::RawTable;
-pub(crate) use crate::toml_table::{suggestion, type_name};
+use crate::target::{check_binary_name, ClassPattern, TargetPattern};
+pub use crate::toml_table::{RawTable, ScenarioError};
+use crate::spelling::suggestion;
+use crate::toml_table::type_name;
 use crate::toml_table::{unknown_key, Entry, Source, Table};
 
 /// How long a hang fault blocks a thread when its `max` is not given: long
@@ -110,21 +111,21 @@ pub struct FaultSpec {
 pub enum FaultKind {
     /// Sleep before the target method runs.
     Latency {
-        target: Target,
+        target: TargetPattern,
         delay: Duration,
         /// Uniform spread around `delay`: each call sleeps delay ± jitter.
         jitter: Duration,
     },
     /// Throw from the target method, whether or not it declares the exception.
     Exception {
-        target: Target,
+        target: TargetPattern,
         /// Java binary class name, e.g. `java.net.SocketTimeoutException` or
         /// `com.acme.Outer$Err`.
         throw: String,
         message: Option<String>,
     },
     /// Block the calling thread until the fault is removed or `max` passes.
-    Hang { target: Target, max: Duration },
+    Hang { target: TargetPattern, max: Duration },
     /// Exhaust a thread pool, chosen by worker thread names and/or executor
     /// class.
     Pool {
@@ -148,7 +149,7 @@ impl FaultKind {
 
     /// The methods the fault applies to; None for pool faults, which act on
     /// executors rather than methods.
-    pub fn target(&self) -> Option<&Target> {
+    pub fn target(&self) -> Option<&TargetPattern> {
         match self {
             FaultKind::Latency { target, .. }
             | FaultKind::Exception { target, .. }
@@ -183,35 +184,6 @@ impl fmt::Display for PoolMode {
         f.write_str(self.as_str())
     }
 }
-
-/// Why a scenario was rejected, located as precisely as possible.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// File path or `<inline>`.
-    pub origin: String,
-    /// 1-based line, when the problem is at one place in the text.
-    pub line: Option<usize>,
-    /// The key at fault, when there is one.
-    pub key: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    /// `slow-db.toml:12: key 'delay': invalid duration ...`, the shape
-    /// compilers use, so editors and terminals can jump to the line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.origin)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, ": key '{key}'")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ScenarioError {}
 
 impl Scenario {
     /// Parses and validates a scenario; `origin` names it in errors.
@@ -251,6 +223,42 @@ impl Scenario {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Ties every fault to the threads of one test (`Faultline.enterScope`): the JUnit
+    /// extension passes the scope with its arm request. A pool fault acts on whole executors
+    /// and cannot be scoped: refused, as the `scope` key would be.
+    pub fn scoped_to(mut self, token: &str) -> Result<Scenario, ScenarioError> {
+        if let Some(f) = self.faults.iter().find(|f| f.kind.target().is_none()) {
+            return Err(ScenarioError {
+                origin: self.origin.clone(),
+                line: Some(f.line),
+                key: Some("scope".into()),
+                message: format!("{}{}", applies_only_to(&METHOD_KINDS, f.kind.name()), SCOPE_ON_POOL),
+            });
+        }
+        for f in &mut self.faults {
+            f.scope = Some(token.to_string());
+        }
+        Ok(self)
+    }
+
+    /// Appends `.SUFFIX` to every fault id (the JUnit extension, when a test running beside
+    /// holds the same id); the result must still be a valid id.
+    pub fn with_id_suffix(mut self, suffix: &str) -> Result<Scenario, ScenarioError> {
+        for f in &mut self.faults {
+            let id = format!("{}.{suffix}", f.id);
+            if let Some(problem) = id_problem(&id) {
+                return Err(ScenarioError {
+                    origin: self.origin.clone(),
+                    line: Some(f.line),
+                    key: Some("id".into()),
+                    message: problem,
+                });
+            }
+            f.id = id;
+        }
+        Ok(self)
     }
 
     /// Reads and parses a scenario file as [`Scenario::load`] does, but reports every
@@ -555,14 +563,10 @@ impl Fields<'_> {
                 _ => continue,
             };
             if !kinds.contains(&kind) {
-                let mut message = format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"));
+                let mut message = applies_only_to(kinds, kind);
                 match entry.key.as_str() {
                     "target" => message.push_str(" (a pool fault is aimed with 'pool' or 'executor')"),
-                    "scope" => message.push_str(
-                        ": a pool fault acts on whole executors, which every thread shares, so it cannot be \
-                         scoped to one test; arm it process-wide (JUnit: global = true, faults.armGlobal or \
-                         faults.applyGlobal) and keep tests that share the pool from running in parallel",
-                    ),
+                    "scope" => message.push_str(SCOPE_ON_POOL),
                     "probability" | "after" | "limit" | "threads" => message.push_str(
                         ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration' \
                          (CLI: --for)",
@@ -576,27 +580,10 @@ impl Fields<'_> {
     }
 
     fn check_id(&self, entry: &Entry, id: &str) -> Result<String, ScenarioError> {
-        if id.is_empty() {
-            return Err(self.error_at(&entry.key, "must not be empty"));
+        match id_problem(id) {
+            Some(problem) => Err(self.error_at(&entry.key, problem)),
+            None => Ok(id.to_string()),
         }
-        if let Some(bad) = id.chars().find(|&c| !(c.is_ascii_alphanumeric() || "_.-".contains(c))) {
-            return Err(self.error_at(
-                &entry.key,
-                format!(
-                    "illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""
-                ),
-            ));
-        }
-        if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(self.error_at(
-                &entry.key,
-                format!("{id:?} must start with a letter or a digit (it is also a command-line argument)"),
-            ));
-        }
-        if id.len() > MAX_ID_LEN {
-            return Err(self.error_at(&entry.key, format!("is {} characters long; at most {MAX_ID_LEN}", id.len())));
-        }
-        Ok(id.to_string())
     }
 
     fn latency(&self) -> Result<FaultKind, ScenarioError> {
@@ -672,11 +659,11 @@ impl Fields<'_> {
         Ok(FaultKind::Pool { pool, executor, mode })
     }
 
-    fn target(&self) -> Result<Target, ScenarioError> {
+    fn target(&self) -> Result<TargetPattern, ScenarioError> {
         let Some((entry, text)) = self.string("target")? else {
             return Err(self.missing("target", "the methods to hit, e.g. target = \"com.acme.Repo#save\""));
         };
-        Target::parse(text).map_err(|message| self.error_at(&entry.key, message))
+        TargetPattern::parse(text).map_err(|message| self.error_at(&entry.key, message))
     }
 
     fn probability(&self) -> Result<Option<f64>, ScenarioError> {
@@ -697,6 +684,35 @@ impl Fields<'_> {
 }
 
 /// "latency", "latency and hang", "latency, exception and hang".
+/// What is wrong with a fault id, if anything.
+fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if let Some(bad) = id.chars().find(|&c| !(c.is_ascii_alphanumeric() || "_.-".contains(c))) {
+        return Some(format!(
+            "illegal character {bad:?} in {id:?}; use letters, digits, '_', '.' and '-', e.g. \"slow-save\""
+        ));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some(format!("{id:?} must start with a letter or a digit (it is also a command-line argument)"));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Some(format!("is {} characters long; at most {MAX_ID_LEN}", id.len()));
+    }
+    None
+}
+
+/// "applies to latency, exception and hang faults only, not to pool faults".
+fn applies_only_to(kinds: &[&str], kind: &str) -> String {
+    format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"))
+}
+
+/// Why a pool fault cannot take a test's scope.
+const SCOPE_ON_POOL: &str = ": a pool fault acts on whole executors, which every thread shares, so it cannot be \
+                             scoped to one test; arm it process-wide (JUnit: global = true, faults.armGlobal or \
+                             faults.applyGlobal) and keep tests that share the pool from running in parallel";
+
 fn join_words(words: &[&str], last: &str) -> String {
     match words {
         [] => String::new(),
@@ -1016,6 +1032,29 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     }
 
     #[test]
+    fn a_scope_given_with_the_arm_request_ties_every_fault_to_the_test() {
+        let two = parse(&format!("[[fault]]\n{LATENCY}\n[[fault]]\n{LATENCY}"));
+        let scoped = two.scoped_to("t7").unwrap();
+        assert!(scoped.faults.iter().all(|f| f.scope.as_deref() == Some("t7")));
+        let pool = parse(&format!("[[fault]]\n{LATENCY}\n[[fault]]\nkind = \"pool\"\npool = \"p-*\"\n"));
+        let e = pool.scoped_to("t7").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(6), Some("scope")), "{e}");
+        assert!(e.message.contains("cannot be scoped to one test") && e.message.contains("global = true"), "{e}");
+    }
+
+    #[test]
+    fn an_id_suffix_renames_every_fault_and_keeps_ids_valid() {
+        let two = parse(&format!("[[fault]]\nid = \"slow\"\n{LATENCY}\n[[fault]]\n{LATENCY}"));
+        let renamed = two.with_id_suffix("t3").unwrap();
+        let ids: Vec<&str> = renamed.faults.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["slow.t3", "f2.t3"]);
+        let long = parse(&format!("[[fault]]\nid = \"{}\"\n{LATENCY}", "x".repeat(60)));
+        let e = long.with_id_suffix("t123").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("id"), "{e}");
+        assert!(e.message.contains("at most 64"), "{e}");
+    }
+
+    #[test]
     fn ids_start_with_a_letter_or_digit_and_stay_short() {
         let e = fault_err(&format!("id = \"-dash\"\n{LATENCY}"));
         assert!(e.message.contains("must start with a letter or a digit"), "{e}");
@@ -1275,7 +1314,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let s = parse(PRODUCT_EXAMPLE);
         let names: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
         assert_eq!(names, ["latency", "exception", "hang", "pool"]);
-        assert_eq!(s.faults[0].kind.target().map(Target::text), Some("com.acme.OrderRepository#save"));
+        assert_eq!(s.faults[0].kind.target().map(TargetPattern::text), Some("com.acme.OrderRepository#save"));
         assert!(s.faults[3].kind.target().is_none());
     }
 

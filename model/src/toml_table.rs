@@ -3,35 +3,65 @@
 //! this module.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use toml::{Spanned, Value};
 
 use crate::duration::parse_duration;
-use crate::scenario::ScenarioError;
+use crate::spelling::suggestion;
+
+/// Why a scenario or drill file was rejected, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// File path or `<inline>`.
+    pub origin: String,
+    /// 1-based line, when the problem is at one place in the text.
+    pub line: Option<usize>,
+    /// The key at fault, when there is one.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    /// `slow-db.toml:12: key 'delay': invalid duration ...`, the shape
+    /// compilers use, so editors and terminals can jump to the line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.origin)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key '{key}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
 
 /// A table as the toml crate gives it with spans: keys and values keep their byte offsets.
 pub type RawTable = BTreeMap<Spanned<String>, Spanned<Value>>;
 
 /// The text being read, for turning byte offsets into located errors.
-pub(crate) struct Source<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) origin: &'a str,
+pub struct Source<'a> {
+    pub text: &'a str,
+    pub origin: &'a str,
 }
 
 impl<'a> Source<'a> {
     /// 1-based line of a byte offset.
-    pub(crate) fn line(&self, offset: usize) -> usize {
+    pub fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
         1 + self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
     }
 
-    pub(crate) fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
+    pub fn error(&self, line: Option<usize>, key: Option<&str>, message: String) -> ScenarioError {
         ScenarioError { origin: self.origin.to_string(), line, key: key.map(str::to_string), message }
     }
 
     /// A TOML syntax error, located by the toml crate's span and flattened to one line.
-    pub(crate) fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
+    pub fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
         let line = e.span().map(|span| self.line(span.start));
         let message = e.message().trim().replace('\n', "; ");
         self.error(line, None, format!("invalid TOML: {message}"))
@@ -39,7 +69,7 @@ impl<'a> Source<'a> {
 
     /// The keys of `table` in file order. `name` prefixes keys in errors (`load` makes
     /// `rate` read `load.rate`); `header` is the line where missing keys are reported.
-    pub(crate) fn table(&'a self, table: RawTable, name: Option<&str>, header: usize) -> Table<'a> {
+    pub fn table(&'a self, table: RawTable, name: Option<&str>, header: usize) -> Table<'a> {
         let mut entries: Vec<Entry> = table
             .into_iter()
             .map(|(key, value)| Entry {
@@ -54,31 +84,31 @@ impl<'a> Source<'a> {
     }
 
     /// As [`Source::table`], with the header line taken from the table's span.
-    pub(crate) fn spanned_table(&'a self, table: Spanned<RawTable>, name: Option<&str>) -> Table<'a> {
+    pub fn spanned_table(&'a self, table: Spanned<RawTable>, name: Option<&str>) -> Table<'a> {
         let header = self.line(table.span().start);
         self.table(table.into_inner(), name, header)
     }
 }
 
 /// One `key = value` of a table.
-pub(crate) struct Entry {
-    pub(crate) key: String,
-    pub(crate) value: Value,
-    pub(crate) line: usize,
+pub struct Entry {
+    pub key: String,
+    pub value: Value,
+    pub line: usize,
     offset: usize,
 }
 
 /// The keys of one table, with typed, located accessors.
-pub(crate) struct Table<'a> {
+pub struct Table<'a> {
     source: &'a Source<'a>,
     name: Option<String>,
     /// Line of the table's header, where missing keys are reported.
-    pub(crate) header: usize,
-    pub(crate) entries: Vec<Entry>,
+    pub header: usize,
+    pub entries: Vec<Entry>,
 }
 
 impl Table<'_> {
-    pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
+    pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries.iter().find(|entry| entry.key == key)
     }
 
@@ -91,34 +121,34 @@ impl Table<'_> {
     }
 
     /// An error on a line of this table, about `key` when given.
-    pub(crate) fn error(&self, line: usize, key: Option<&str>, message: impl Into<String>) -> ScenarioError {
+    pub fn error(&self, line: usize, key: Option<&str>, message: impl Into<String>) -> ScenarioError {
         self.source.error(Some(line), key.map(|k| self.dotted(k)).as_deref(), message.into())
     }
 
     /// An error about a key that is present, on the key's line.
-    pub(crate) fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
         let line = self.get(key).map_or(self.header, |entry| entry.line);
         self.error(line, Some(key), message)
     }
 
     /// An error about a key that is missing, on the header's line.
-    pub(crate) fn missing(&self, key: &str, what: &str) -> ScenarioError {
+    pub fn missing(&self, key: &str, what: &str) -> ScenarioError {
         self.error(self.header, Some(key), format!("missing, and required: {what}"))
     }
 
-    pub(crate) fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
+    pub fn wrong_type(&self, entry: &Entry, expected: &str) -> ScenarioError {
         self.error_at(&entry.key, format!("expected {expected}, found {}", type_name(&entry.value)))
     }
 
     /// The first key not in `known`, as an error that suggests the closest valid key.
-    pub(crate) fn check_known_keys(&self, known: &[&str]) -> Result<(), ScenarioError> {
+    pub fn check_known_keys(&self, known: &[&str]) -> Result<(), ScenarioError> {
         match self.entries.iter().find(|entry| !known.contains(&entry.key.as_str())) {
             Some(entry) => Err(self.error_at(&entry.key, unknown_key(&entry.key, known, known))),
             None => Ok(()),
         }
     }
 
-    pub(crate) fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
+    pub fn string(&self, key: &str) -> Result<Option<(&Entry, &str)>, ScenarioError> {
         match self.get(key) {
             None => Ok(None),
             Some(entry) => match &entry.value {
@@ -128,20 +158,18 @@ impl Table<'_> {
         }
     }
 
-    pub(crate) fn non_empty_string(&self, key: &str) -> Result<Option<String>, ScenarioError> {
+    pub fn non_empty_string(&self, key: &str) -> Result<Option<String>, ScenarioError> {
         match self.string(key)? {
             Some((entry, "")) => Err(self.error_at(&entry.key, "must not be empty")),
             other => Ok(other.map(|(_, text)| text.to_string())),
         }
     }
 
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
-    pub(crate) fn required_string(&self, key: &str, what: &str) -> Result<String, ScenarioError> {
+    pub fn required_string(&self, key: &str, what: &str) -> Result<String, ScenarioError> {
         self.non_empty_string(key)?.ok_or_else(|| self.missing(key, what))
     }
 
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
-    pub(crate) fn string_list(&self, entry: &Entry) -> Result<Vec<String>, ScenarioError> {
+    pub fn string_list(&self, entry: &Entry) -> Result<Vec<String>, ScenarioError> {
         match &entry.value {
             Value::Array(items) => items
                 .iter()
@@ -160,7 +188,7 @@ impl Table<'_> {
         }
     }
 
-    pub(crate) fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+    pub fn duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
         let Some(entry) = self.get(key) else {
             return Ok(None);
         };
@@ -171,7 +199,7 @@ impl Table<'_> {
     }
 
     /// A duration where zero would be meaningless.
-    pub(crate) fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
+    pub fn positive_duration(&self, key: &str) -> Result<Option<Duration>, ScenarioError> {
         match self.duration(key)? {
             Some(d) if d.is_zero() => Err(self.error_at(key, "must be greater than zero")),
             other => Ok(other),
@@ -179,8 +207,7 @@ impl Table<'_> {
     }
 
     /// An integer or a float (`1` is as natural to write as `1.0`).
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // drill files only
-    pub(crate) fn number(&self, key: &str, expected: &str) -> Result<Option<f64>, ScenarioError> {
+    pub fn number(&self, key: &str, expected: &str) -> Result<Option<f64>, ScenarioError> {
         match self.get(key) {
             None => Ok(None),
             Some(Entry { value: Value::Float(x), .. }) => Ok(Some(*x)),
@@ -189,7 +216,7 @@ impl Table<'_> {
         }
     }
 
-    pub(crate) fn count(&self, key: &str) -> Result<Option<u64>, ScenarioError> {
+    pub fn count(&self, key: &str) -> Result<Option<u64>, ScenarioError> {
         let Some(entry) = self.get(key) else {
             return Ok(None);
         };
@@ -203,22 +230,12 @@ impl Table<'_> {
 }
 
 /// "unknown key 'dealy' (did you mean 'delay'?); valid keys are ..."
-pub(crate) fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
+pub fn unknown_key(key: &str, shown: &[&str], candidates: &[&str]) -> String {
     format!("unknown key{}; valid keys are {}", suggestion(key, candidates), shown.join(", "))
 }
 
-/// " (did you mean 'x'?)" for the closest candidate within two edits, or "".
-pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .map(|candidate| (crate::target::edit_distance(word, candidate), candidate))
-        .filter(|&(distance, _)| distance <= 2)
-        .min_by_key(|&(distance, _)| distance)
-        .map_or(String::new(), |(_, candidate)| format!(" (did you mean '{candidate}'?)"))
-}
-
 /// The TOML type of a value, with its article, for "found ..." messages.
-pub(crate) fn type_name(value: &Value) -> &'static str {
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "a string",
         Value::Integer(_) => "an integer",

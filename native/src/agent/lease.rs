@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use jni::objects::GlobalRef;
 
-use crate::agent::{Agent, Removal};
+use super::{Agent, Removal};
 use crate::guard;
+use crate::sync::Locked;
 
 /// The lease thread's shared state and the condition variable that wakes it.
 #[derive(Default)]
@@ -26,7 +27,7 @@ struct WorkerState {
 impl LeaseWorker {
     /// Starts the thread unless it runs already. `agent` is the agent that owns this worker.
     pub(crate) fn ensure_running(&'static self, agent: &'static Agent) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.locked();
         if state.running {
             return;
         }
@@ -40,7 +41,7 @@ impl LeaseWorker {
 
     /// Hands a just-prepared class to the thread for retransformation, and wakes it.
     pub(crate) fn queue_prepared(&'static self, agent: &'static Agent, class: GlobalRef) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).prepared.push(class);
+        self.state.locked().prepared.push(class);
         self.ensure_running(agent);
         self.wake.notify_all();
     }
@@ -52,12 +53,12 @@ impl LeaseWorker {
             Ok(env) => env,
             Err(e) => {
                 eprintln!("faultline: lease thread cannot attach to the JVM: {e}");
-                self.state.lock().unwrap_or_else(|p| p.into_inner()).running = false;
+                self.state.locked().running = false;
                 return;
             }
         };
         loop {
-            let prepared = std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).prepared);
+            let prepared = std::mem::take(&mut self.state.locked().prepared);
             if !prepared.is_empty() {
                 agent.retransform(&mut env, &prepared);
             }
@@ -73,7 +74,7 @@ impl LeaseWorker {
                 continue;
             }
             let next = table.iter().filter_map(|f| f.deadline).min();
-            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let state = self.state.locked();
             if table.is_empty() && state.prepared.is_empty() {
                 let mut state = state;
                 state.running = false;

@@ -1,12 +1,17 @@
-package io.faultline.junit;
+package io.faultline;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A small JSON reader for the agent's status: objects, arrays, strings, numbers, booleans, null. */
-final class Json {
+/**
+ * The JSON faultline's Java side reads and writes: requests to the agent, its replies and its
+ * events. Objects are {@code Map<String, Object>} (in order), arrays {@code List<Object>},
+ * numbers {@code Long} or {@code Double}. Used by faultline's own modules (the API, the JUnit
+ * extension); not a general-purpose JSON library.
+ */
+public final class Json {
     private final String s;
     private int pos;
 
@@ -14,7 +19,8 @@ final class Json {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    /** Parses one JSON value. @throws IllegalArgumentException when the text is not JSON */
+    public static Object parse(String text) {
         Json p = new Json(text);
         Object v = p.value();
         p.space();
@@ -24,18 +30,83 @@ final class Json {
         return v;
     }
 
+    /** {@code v} as an object, or an empty one when it is not. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> object(Object v) {
+    public static Map<String, Object> object(Object v) {
         return v instanceof Map ? (Map<String, Object>) v : new LinkedHashMap<>();
     }
 
+    /** {@code v} as an array, or an empty one when it is not. */
     @SuppressWarnings("unchecked")
-    static List<Object> array(Object v) {
+    public static List<Object> array(Object v) {
         return v instanceof List ? (List<Object>) v : new ArrayList<>();
     }
 
-    static long number(Object v) {
+    /** {@code v} as a whole number, or 0 when it is not a number. */
+    public static long number(Object v) {
         return v instanceof Number ? ((Number) v).longValue() : 0;
+    }
+
+    /** {@code v} written as JSON: maps, lists, strings, numbers, booleans and null. */
+    public static String write(Object v) {
+        StringBuilder out = new StringBuilder();
+        write(v, out);
+        return out.toString();
+    }
+
+    private static void write(Object v, StringBuilder out) {
+        if (v == null) {
+            out.append("null");
+        } else if (v instanceof Map) {
+            out.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                if (!first) {
+                    out.append(',');
+                }
+                first = false;
+                quote(String.valueOf(e.getKey()), out);
+                out.append(':');
+                write(e.getValue(), out);
+            }
+            out.append('}');
+        } else if (v instanceof List) {
+            out.append('[');
+            boolean first = true;
+            for (Object item : (List<?>) v) {
+                if (!first) {
+                    out.append(',');
+                }
+                first = false;
+                write(item, out);
+            }
+            out.append(']');
+        } else if (v instanceof Number || v instanceof Boolean) {
+            out.append(v);
+        } else {
+            quote(v.toString(), out);
+        }
+    }
+
+    private static void quote(String text, StringBuilder out) {
+        out.append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"': out.append("\\\""); break;
+                case '\\': out.append("\\\\"); break;
+                case '\n': out.append("\\n"); break;
+                case '\r': out.append("\\r"); break;
+                case '\t': out.append("\\t"); break;
+                default:
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+            }
+        }
+        out.append('"');
     }
 
     private Object value() {
@@ -123,6 +194,9 @@ final class Json {
                 return out.toString();
             }
             if (c == '\\') {
+                if (pos >= s.length()) {
+                    break;
+                }
                 char e = s.charAt(pos++);
                 switch (e) {
                     case 'n': out.append('\n'); break;
@@ -130,7 +204,13 @@ final class Json {
                     case 'r': out.append('\r'); break;
                     case 'b': out.append('\b'); break;
                     case 'f': out.append('\f'); break;
-                    case 'u': out.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16)); pos += 4; break;
+                    case 'u':
+                        if (pos + 4 > s.length()) {
+                            throw error("short \\u escape");
+                        }
+                        out.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
+                        pos += 4;
+                        break;
                     default: out.append(e);
                 }
             } else {
@@ -157,7 +237,7 @@ final class Json {
         pos++;
     }
 
-    private IllegalStateException error(String what) {
-        return new IllegalStateException("faultline: malformed status JSON at " + pos + " (" + what + ")");
+    private IllegalArgumentException error(String what) {
+        return new IllegalArgumentException("faultline: malformed JSON at " + pos + " (" + what + "): " + s);
     }
 }

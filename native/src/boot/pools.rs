@@ -6,12 +6,14 @@
 //! The Java object answers the same calls as every other fault (`remove()`, `calls()`,
 //! `injected()`), so arm, stop and counters need nothing special.
 
-use faultline::target::ClassPattern;
+use faultline_model::target::ClassPattern;
 use jni::objects::{GlobalRef, JObject, JString, JValue};
 use jni::JNIEnv;
 use serde_json::Value;
 
-use crate::{guard, hook};
+use super::take_exception_message;
+use crate::ffi::jni::{java_string, optional_string};
+use crate::guard;
 
 const POOLS_CLASS: &str = "io/faultline/boot/Pools";
 const DEFINE_SIG: &str =
@@ -45,7 +47,7 @@ pub fn preview(
 ) -> Result<Value, String> {
     guard::with(|| {
         let obj = call(env, "preview", PREVIEW_SIG, None, id, pool, executor, mode)?;
-        let text = hook::java_string(env, &JString::from(obj)).unwrap_or_default();
+        let text = java_string(env, &JString::from(obj)).unwrap_or_default();
         serde_json::from_str(&text).map_err(|e| format!("unreadable pool preview: {e}"))
     })
 }
@@ -63,10 +65,10 @@ fn call<'a>(
     mode: &str,
 ) -> Result<JObject<'a>, String> {
     let id = env.new_string(id).map_err(|e| e.to_string())?;
-    let pool = optional(env, pool)?;
+    let pool = optional_string(env, pool)?;
     // The class glob as written, without the `+`; subtypes passed apart.
     let executor_glob = executor.map(|p| p.text().trim_end_matches('+').to_string());
-    let executor_obj = optional(env, executor_glob.as_deref())?;
+    let executor_obj = optional_string(env, executor_glob.as_deref())?;
     let subtypes = executor.is_some_and(|p| p.subtypes());
     let mode = env.new_string(mode).map_err(|e| e.to_string())?;
     let mut args = Vec::with_capacity(6);
@@ -84,7 +86,7 @@ fn call<'a>(
         Ok(obj) if !obj.is_null() => Ok(obj),
         Ok(_) => Err(format!("the pool fault could not be {}", if serial.is_some() { "created" } else { "previewed" })),
         Err(_) => {
-            Err(hook::take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into()))
+            Err(take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into()))
         }
     }
 }
@@ -106,15 +108,8 @@ pub fn describe(env: &mut JNIEnv, fault: &GlobalRef) -> Value {
             .call_method(fault, "describe", "()Ljava/lang/String;", &[])
             .and_then(|v| v.l())
             .ok()
-            .and_then(|o| hook::java_string(env, &JString::from(o)));
+            .and_then(|o| java_string(env, &JString::from(o)));
         let _ = env.exception_clear();
         text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
     })
-}
-
-fn optional<'a>(env: &mut JNIEnv<'a>, text: Option<&str>) -> Result<JObject<'a>, String> {
-    match text {
-        Some(t) => env.new_string(t).map(JObject::from).map_err(|e| e.to_string()),
-        None => Ok(JObject::null()),
-    }
 }

@@ -1,0 +1,221 @@
+//! The ClassFileLoadHook's decision: which methods of a class being loaded or retransformed
+//! get the hook prologue, bound to which faults. Runs on class-loading threads and inside
+//! our own RetransformClasses calls, so it reads only the immutable fault snapshot and the
+//! site registry, and runs no Java code.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use faultline_model::target::method_display;
+use jni::objects::GlobalRef;
+use jni::JNIEnv;
+
+use super::armed::ArmedFault;
+use super::never::never_instrumented;
+use super::sites::Sites;
+use crate::boot::HookClasses;
+use crate::classfile::{self, MethodHook};
+use crate::events::{Event, EventLog};
+use crate::sync::Locked;
+
+/// What the class file hook works with: the armed faults now (an immutable snapshot), the
+/// site registry, the hook classes (to bind sites) and the event log (for classes it cannot
+/// rewrite).
+pub struct ClassHook<'a> {
+    pub faults: &'a [Arc<ArmedFault>],
+    pub sites: &'a Mutex<Sites>,
+    pub hooks: &'a HookClasses,
+    pub events: &'a EventLog,
+}
+
+/// A site's binding before our own retransformation rebound it, so that a class the JVM then
+/// refuses can be given its old binding back (its old code stays, and must keep seeing what
+/// it saw).
+pub struct Rebinding {
+    pub site: i32,
+    pub method: String,
+    pub before: Vec<i32>,
+    pub after: Vec<i32>,
+    pub instrumented_before: Option<u16>,
+}
+
+thread_local! {
+    /// Set on the thread running our RetransformClasses calls: class name -> rebindings,
+    /// each site's first binding kept across retries of the same classes.
+    static REBINDINGS: RefCell<Option<HashMap<String, Vec<Rebinding>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `retransform` with this thread's class file hook recording the site bindings it
+/// changes (see [`Rebinding`]); returns them, by class name.
+pub fn recording_rebindings(retransform: impl FnOnce()) -> HashMap<String, Vec<Rebinding>> {
+    REBINDINGS.with(|r| *r.borrow_mut() = Some(HashMap::new()));
+    retransform();
+    REBINDINGS.with(|r| r.borrow_mut().take()).unwrap_or_default()
+}
+
+fn record_rebinding(class: &str, change: Rebinding) {
+    REBINDINGS.with(|r| {
+        if let Some(journal) = r.borrow_mut().as_mut() {
+            let changes = journal.entry(class.to_string()).or_default();
+            match changes.iter_mut().find(|c| c.site == change.site) {
+                // A retry of the same class: the first binding is the one to go back to.
+                Some(earlier) => earlier.after = change.after,
+                None => changes.push(change),
+            }
+        }
+    });
+}
+
+/// JDK classes get the guarded prologue: the hook runs JDK code and must not re-enter.
+fn is_jdk_class(internal_name: &str, boot_loader: bool) -> bool {
+    boot_loader || ["java/", "javax/", "jdk/", "sun/", "com/sun/"].iter().any(|p| internal_name.starts_with(p))
+}
+
+impl ClassHook<'_> {
+    /// New class bytes for `name`, or None to keep the class as it is.
+    pub fn rewrite(&self, env: &mut JNIEnv, boot_loader: bool, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+        let table = self.faults;
+        if table.is_empty() || never_instrumented(name) {
+            return None;
+        }
+        // Cheap name test first: most loaded classes match no pattern and are not parsed.
+        let any_subtypes = table.iter().any(|f| f.spec.kind.target().is_some_and(|t| t.class.subtypes()));
+        let name_matches: Vec<&Arc<ArmedFault>> =
+            table.iter().filter(|f| f.spec.kind.target().is_some_and(|t| t.class.matches_name(name))).collect();
+        if name_matches.is_empty() && !any_subtypes {
+            return None;
+        }
+        let info = match classfile::parse(bytes) {
+            Ok(info) => info,
+            Err(e) => {
+                if !name_matches.is_empty() {
+                    self.report_unrewritable(&name_matches, name, &e.to_string());
+                }
+                return None;
+            }
+        };
+
+        // Faults whose class pattern covers this class: by name, or as a subtype of a class
+        // already known to match (its supertypes are loaded, or are being loaded, first).
+        let mut candidates: Vec<&Arc<ArmedFault>> = Vec::new();
+        for f in table.iter() {
+            let Some(target) = f.spec.kind.target() else { continue };
+            if target.class.matches_name(name) {
+                if target.class.subtypes() {
+                    f.subtypes.locked().insert(name.to_string());
+                }
+                candidates.push(f);
+            } else if target.class.subtypes() {
+                let mut known = f.subtypes.locked();
+                let direct = info.super_name.iter().chain(info.interfaces.iter());
+                let is_sub = known.contains(name)
+                    || direct.clone().any(|s| known.contains(s.as_str()) || target.class.matches_name(s));
+                if is_sub {
+                    known.insert(name.to_string());
+                    candidates.push(f);
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+
+        let guarded = is_jdk_class(name, boot_loader);
+        let mut hooks = Vec::new();
+        let mut bindings: Vec<(i32, Vec<&Arc<ArmedFault>>)> = Vec::new();
+        for (index, method) in info.methods.iter().enumerate() {
+            if method.name == "<clinit>" {
+                continue;
+            }
+            let matched: Vec<&Arc<ArmedFault>> = candidates
+                .iter()
+                .copied()
+                .filter(|f| f.spec.kind.target().is_some_and(|t| t.matches_method(&method.name, &method.descriptor)))
+                .collect();
+            if matched.is_empty() {
+                continue;
+            }
+            let display = method_display(name, &method.name, &method.descriptor);
+            if method.code_length.is_none() {
+                let why = if method.access & 0x0100 != 0 { "native method" } else { "abstract method" };
+                for f in &matched {
+                    f.hits.locked().skipped.insert(display.clone(), why.to_string());
+                }
+                continue;
+            }
+            let site = self.sites.locked().site_for(name, &method.name, &method.descriptor);
+            hooks.push(MethodHook { method_index: index, site, guarded });
+            bindings.push((site, matched));
+        }
+        if hooks.is_empty() {
+            return None;
+        }
+
+        let rewritten = match classfile::instrument(bytes, &hooks) {
+            Ok(r) => r,
+            Err(e) => {
+                self.report_unrewritable(&candidates, name, &e.to_string());
+                return None;
+            }
+        };
+        let skipped: std::collections::HashMap<usize, String> = rewritten.skipped.iter().cloned().collect();
+        let mut sites = self.sites.locked();
+        for (hook, (site, faults)) in hooks.iter().zip(bindings) {
+            let method = &info.methods[hook.method_index];
+            let shown = method_display(name, &method.name, &method.descriptor);
+            if let Some(why) = skipped.get(&hook.method_index) {
+                for f in &faults {
+                    f.hits.locked().skipped.insert(shown.clone(), why.clone());
+                }
+                continue;
+            }
+            let refs: Vec<GlobalRef> = faults.iter().map(|f| f.java.clone()).collect();
+            if let Err(e) = self.hooks.bind_site(env, site, &refs) {
+                // Unbound, the prologue returns at once: the method behaves as the original.
+                tracing::warn!("binding {shown}: {e}");
+                continue;
+            }
+            let serials: Vec<i32> = faults.iter().map(|f| f.serial).collect();
+            record_rebinding(
+                name,
+                Rebinding {
+                    site,
+                    method: shown.clone(),
+                    before: sites.bound(site).to_vec(),
+                    after: serials.clone(),
+                    instrumented_before: sites.instrumented.get(&site).copied(),
+                },
+            );
+            sites.set_bound(site, serials);
+            sites.instrumented.insert(site, rewritten.prologue_len);
+            for f in &faults {
+                let mut hits = f.hits.locked();
+                hits.methods.insert(shown.clone());
+                hits.classes.insert(name.to_string());
+            }
+        }
+        Some(rewritten.bytes)
+    }
+
+    fn report_unrewritable(&self, faults: &[&Arc<ArmedFault>], name: &str, why: &str) {
+        let class = name.replace('/', ".");
+        for f in faults {
+            f.hits.locked().skipped.insert(format!("{class}#*"), format!("class not rewritable: {why}"));
+        }
+        eprintln!("faultline: class {class} left untouched: {why}");
+        self.events.emit(Event::new("", "warning").with("message", format!("class {class} left untouched: {why}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jdk_classes_get_the_guarded_prologue() {
+        assert!(is_jdk_class("java/util/HashMap", false));
+        assert!(is_jdk_class("com/acme/OnBootPath", true));
+        assert!(!is_jdk_class("com/acme/Repo", false));
+    }
+}
