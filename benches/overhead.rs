@@ -20,6 +20,10 @@
 //! throughput relative to the baseline (baseline median / median) and the ns added per call
 //! (median − baseline median). The raw numbers go to `<target dir>/bench-overhead.json`.
 //!
+//! The JVMs and their checks (`run_config`) are in `benches/faultline-bench/src/overhead.rs`,
+//! shared with rows 1-3 of `cargo bench --bench suite`; this file runs the rounds and prints
+//! the table.
+//!
 //! Run it (the agent and jar must be built first, in the same target directory):
 //!
 //! ```text
@@ -36,52 +40,14 @@
 //! added per call.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{exit, Command};
+use std::path::Path;
+use std::process::exit;
 use std::time::Instant;
 
+use faultline_bench::overhead::{compile_java, run_config, Settings, Setup, ARMED_P0_SCENARIO};
+use faultline_bench::{artifact_dir, env_num, fail, java_version, jdk_tool, median, JVM_FLAGS};
+
 const CONFIGS: [&str; 4] = ["baseline", "idle", "armed-p0", "after-stop"];
-
-/// Flags every JVM gets, whatever the configuration.
-const JVM_FLAGS: [&str; 3] = ["-Xms256m", "-Xmx256m", "-XX:+UseParallelGC"];
-/// Added for a configuration named `<config>-noinline`: the measured method is compiled on
-/// its own, never inlined into the loop, so the JIT cannot hoist the hook's checks out of
-/// the loop and every call pays for them.
-const NOT_INLINED_FLAGS: [&str; 2] = ["-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,bench.Hot::step"];
-
-pub(crate) struct Settings {
-    pub(crate) rounds: usize,
-    pub(crate) warmup_ms: u64,
-    pub(crate) iterations: usize,
-    pub(crate) iteration_ms: u64,
-}
-
-pub(crate) struct Setup {
-    pub(crate) java: PathBuf,
-    pub(crate) lib: PathBuf,
-    pub(crate) classpath: String,
-    pub(crate) scenario: PathBuf,
-    pub(crate) scratch: PathBuf,
-    /// For the `byteman-p0` configuration (used by `benches/suite.rs`): Byteman's agent jar
-    /// and a rule script whose rule is on `bench.Hot#step` and never fires.
-    pub(crate) byteman: Option<(PathBuf, PathBuf)>,
-}
-
-/// What one JVM printed: ns per call for each iteration of each phase, and its checks.
-#[derive(Default)]
-pub(crate) struct RunOutput {
-    pub(crate) phases: BTreeMap<String, Vec<f64>>,
-    pub(crate) info: Vec<String>,
-}
-
-/// The scenario of the `armed-p0` configuration.
-pub(crate) const ARMED_P0_SCENARIO: &str = "name = \"overhead bench: armed, never fires\"\n\n\
-     [[fault]]\n\
-     id = \"bench-p0\"\n\
-     kind = \"exception\"\n\
-     target = \"bench.Hot#step\"\n\
-     throw = \"java.lang.IllegalStateException\"\n\
-     probability = 0\n";
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is ignored.
@@ -250,180 +216,4 @@ fn main() {
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&scratch);
-}
-
-/// Runs one configuration in a fresh JVM and checks that it did what it claims.
-pub(crate) fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> RunOutput {
-    let mut cmd = Command::new(&setup.java);
-    cmd.args(JVM_FLAGS);
-    let config = match config.strip_suffix("-noinline") {
-        Some(inlined) => {
-            cmd.args(NOT_INLINED_FLAGS);
-            inlined
-        }
-        None => config,
-    };
-    let mut events = None;
-    match config {
-        "baseline" => {}
-        "idle" => {
-            cmd.arg(format!("-agentpath:{}", setup.lib.display()));
-        }
-        "armed-p0" => {
-            // The events file proves the fault was armed (one "armed" line, nothing per call).
-            let ev = setup.scratch.join(format!("events-{round}.jsonl"));
-            cmd.arg(format!(
-                "-agentpath:{}=scenario={},events={}",
-                setup.lib.display(),
-                setup.scenario.display(),
-                ev.display()
-            ));
-            events = Some(ev);
-        }
-        "after-stop" => {
-            cmd.arg(format!("-Dfaultline.agent={}", setup.lib.display()));
-        }
-        "byteman-p0" => {
-            let (jar, rules) = setup.byteman.as_ref().expect("byteman-p0 needs Byteman");
-            cmd.arg(format!("-javaagent:{}=script:{}", jar.display(), rules.display()));
-        }
-        _ => unreachable!(),
-    }
-    let mode = if config == "after-stop" { "api" } else { "plain" };
-    cmd.args(["-cp", &setup.classpath, "bench.Main", mode])
-        .arg(s.warmup_ms.to_string())
-        .arg(s.iterations.to_string())
-        .arg(s.iteration_ms.to_string());
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", setup.java.display())));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        fail(&format!(
-            "{config} (round {round}): the JVM failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            output.status
-        ));
-    }
-    // A bad option or scenario is reported on stderr; an idle/armed agent prints nothing.
-    if config != "baseline" && !stderr.trim().is_empty() {
-        eprintln!("  {config} (round {round}) stderr: {}", stderr.trim());
-    }
-    let mut out = RunOutput::default();
-    for line in stdout.lines() {
-        let mut words = line.split_whitespace();
-        match words.next() {
-            Some("RESULT") => {
-                let (Some(phase), Some(ns)) = (words.next(), words.next().and_then(|w| w.parse::<f64>().ok())) else {
-                    fail(&format!("{config}: unreadable line {line:?}"));
-                };
-                out.phases.entry(phase.to_string()).or_default().push(ns);
-            }
-            Some("CHECK") => out.info.push(line["CHECK ".len()..].to_string()),
-            _ => {}
-        }
-    }
-    if let Some(ev) = events {
-        let text = std::fs::read_to_string(&ev).unwrap_or_default();
-        let armed = text.lines().any(|l| l.contains("\"armed\"") && l.contains("bench-p0"));
-        let fired = text.lines().any(|l| l.contains("\"kind\":\"exception\""));
-        if !armed || fired {
-            fail(&format!(
-                "armed-p0 (round {round}): expected one armed fault that never fires; events file:\n{text}\nstderr:\n{stderr}"
-            ));
-        }
-        out.info.push(format!("round {round}: events file shows bench-p0 armed, never fired"));
-    }
-    if config == "after-stop" {
-        // Main prints the hook's call counter while armed: proof the method was instrumented.
-        let calls = out
-            .info
-            .iter()
-            .find_map(|l| l.strip_prefix("api-armed-calls ").and_then(|n| n.trim().parse::<u64>().ok()))
-            .unwrap_or(0);
-        if calls == 0 {
-            fail(&format!(
-                "after-stop (round {round}): the API-armed fault saw no calls; stdout:\n{stdout}\nstderr:\n{stderr}"
-            ));
-        }
-    }
-    out
-}
-
-/// Compiles `benches/java/bench/*.java` for Java 11 against the agent jar.
-pub(crate) fn compile_java(jar: &Path, classes: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/java/bench");
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", src.display())))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "java"))
-        .collect();
-    sources.sort();
-    let javac = jdk_tool("javac");
-    let output = Command::new(&javac)
-        .args(["--release", "11", "-encoding", "UTF-8", "-nowarn", "-cp"])
-        .arg(jar)
-        .arg("-d")
-        .arg(classes)
-        .args(&sources)
-        .output()
-        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", javac.display())));
-    if !output.status.success() {
-        fail(&format!("javac failed:\n{}", String::from_utf8_lossy(&output.stderr)));
-    }
-}
-
-/// `target/<profile>/`: this executable is `target/<profile>/deps/overhead-<hash>`.
-pub(crate) fn artifact_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("cannot find this executable: {e}")));
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| fail(&format!("unexpected location {}", exe.display())))
-}
-
-/// `$JAVA_HOME/bin/<name>` when it exists, else `<name>` from `PATH`.
-pub(crate) fn jdk_tool(name: &str) -> PathBuf {
-    if let Some(home) = std::env::var_os("JAVA_HOME") {
-        let p = PathBuf::from(home).join("bin").join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    PathBuf::from(name)
-}
-
-pub(crate) fn java_version(java: &Path) -> String {
-    Command::new(java)
-        .arg("-version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stderr).lines().next().map(str::to_string))
-        .unwrap_or_else(|| fail(&format!("cannot run {} -version (is a JDK installed?)", java.display())))
-}
-
-pub(crate) fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| fail(&format!("{name}={v:?} is not a whole number"))),
-        Err(_) => default,
-    }
-}
-
-pub(crate) fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-pub(crate) fn fail(message: &str) -> ! {
-    eprintln!("overhead bench: {message}");
-    exit(1);
 }
