@@ -18,6 +18,8 @@ use crate::attach::ps::{self, Jvm};
 pub struct AgentClient {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// The JVM's pid (ours): a connection that closes is explained by the JVM's exit.
+    pid: i32,
 }
 
 /// The socket as we reach it from the host: `/proc/PID/root/tmp/.faultline-<nspid>.sock`.
@@ -96,7 +98,7 @@ impl AgentClient {
     /// it is not loaded or its control channel is closed.
     pub fn connect(jvm: &Jvm, agent: &Path, attach_timeout: Duration) -> Result<AgentClient> {
         let socket = control_socket(jvm);
-        if let Ok(client) = AgentClient::open(&socket) {
+        if let Ok(client) = AgentClient::open(&socket, jvm.info.pid) {
             return Ok(client);
         }
         if let Err(reason) = &jvm.attachable {
@@ -115,7 +117,7 @@ impl AgentClient {
         hotspot::load_agent(&jvm.info, &path, "", attach_timeout)?;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            match AgentClient::open(&socket) {
+            match AgentClient::open(&socket, jvm.info.pid) {
                 Ok(client) => return Ok(client),
                 Err(e) if Instant::now() >= deadline => {
                     return Err(e).with_context(|| {
@@ -127,11 +129,11 @@ impl AgentClient {
         }
     }
 
-    fn open(socket: &Path) -> Result<AgentClient> {
+    fn open(socket: &Path, pid: i32) -> Result<AgentClient> {
         let stream = UnixStream::connect(socket).with_context(|| format!("connecting to {}", socket.display()))?;
         stream.set_read_timeout(Some(Duration::from_secs(120)))?;
         let writer = stream.try_clone()?;
-        let mut client = AgentClient { reader: BufReader::new(stream), writer };
+        let mut client = AgentClient { reader: BufReader::new(stream), writer, pid };
         client.call(Ping {})?;
         Ok(client)
     }
@@ -146,6 +148,9 @@ impl AgentClient {
         let mut line = String::new();
         self.reader.read_line(&mut line).context("reading the agent's reply")?;
         if line.is_empty() {
+            if !Path::new(&format!("/proc/{}", self.pid)).exists() {
+                bail!("JVM {} exited before its agent replied", self.pid);
+            }
             bail!("the agent closed the connection without replying");
         }
         protocol::parse_reply(&line).map_err(|e| anyhow!("{e}"))
