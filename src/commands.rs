@@ -112,8 +112,10 @@ pub struct InjectArgs {
 }
 
 pub enum KeyValue {
+    /// Written as a TOML string.
     Text(String),
-    Number(String),
+    /// Written as it is (a TOML number, boolean or already quoted value).
+    Raw(String),
 }
 
 /// An `inject` whose flags were checked: ready to arm once the JVM is attached.
@@ -129,7 +131,7 @@ impl InjectArgs {
         for (key, value) in &self.keys {
             let v = match value {
                 KeyValue::Text(t) => quote(t),
-                KeyValue::Number(n) => n.clone(),
+                KeyValue::Raw(n) => n.clone(),
             };
             toml.push_str(&format!("{key} = {v}\n"));
         }
@@ -237,7 +239,7 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
             continue;
         }
         let methods = armed.methods;
-        let target_text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
+        let target_text = fault_aim(fault);
         if methods == 0 {
             println!(
                 "armed '{}' ({} {}) in JVM {pid} for {lasts}: no loaded method matches yet; it applies to classes as they load",
@@ -256,6 +258,24 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
         }
     }
     Ok(())
+}
+
+/// A method fault as people read it: the target, then where, when and what it returns.
+fn fault_aim(fault: &faultline_model::scenario::FaultSpec) -> String {
+    let mut text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
+    if fault.at == faultline_model::scenario::Point::Exit {
+        text.push_str(" at exit");
+    }
+    if let Some(when) = &fault.when {
+        text.push_str(&format!(" when {}", when.text));
+    }
+    if let FaultKind::Return { value, .. } = &fault.kind {
+        match value {
+            Some(v) => text.push_str(&format!(" returning {v}")),
+            None => text.push_str(" skipping the body"),
+        }
+    }
+    text
 }
 
 fn free_id(target: &mut AttachedJvm, kind: &str) -> Result<String> {
@@ -297,7 +317,7 @@ pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {
             f.calls,
             f.injected,
             left,
-            f.aim()
+            status_aim(f)
         );
         for m in f.methods.iter().take(10) {
             println!("{:<18}   {m}", "");
@@ -329,6 +349,23 @@ pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {
         println!("{} events could not be written to the events file (queue full)", status.events_dropped);
     }
     Ok(())
+}
+
+/// What a fault in `status` acts on, as people read it (see `fault_aim`).
+fn status_aim(f: &protocol::FaultStatus) -> String {
+    let mut text = f.aim();
+    if f.at.as_deref() == Some("exit") {
+        text.push_str(" at exit");
+    }
+    if let Some(when) = &f.when {
+        text.push_str(&format!(" when {when}"));
+    }
+    match &f.value {
+        Some(Value::String(v)) => text.push_str(&format!(" returning {v}")),
+        Some(_) => text.push_str(" skipping the body"),
+        None => {}
+    }
+    text
 }
 
 /// A pool's queue as a pool event or status entry gives it: "50 of 50 filled", or
@@ -392,15 +429,24 @@ pub fn describe_event(e: &Value) -> String {
     let clock: String = clock.chars().take(12).collect();
     let fault = e["fault"].as_str().unwrap_or("");
     let kind = e["kind"].as_str().unwrap_or("");
+    let at = if e["at"] == "exit" { " at exit" } else { "" };
     let detail = match kind {
+        "return" => match e["returned"].as_str() {
+            Some(value) => format!(
+                "{}{at} returned {value} on {}",
+                e["method"].as_str().unwrap_or(""),
+                e["thread"].as_str().unwrap_or("")
+            ),
+            None => format!("{} skipped on {}", e["method"].as_str().unwrap_or(""), e["thread"].as_str().unwrap_or("")),
+        },
         "latency" | "hang" => format!(
-            "{} +{:.1} ms on {}",
+            "{}{at} +{:.1} ms on {}",
             e["method"].as_str().unwrap_or(""),
             e["delay_ms"].as_f64().unwrap_or(0.0),
             e["thread"].as_str().unwrap_or("")
         ),
         "exception" => format!(
-            "{} threw {} on {}, caught at {}",
+            "{}{at} threw {} on {}, caught at {}",
             e["method"].as_str().unwrap_or(""),
             e["exception"].as_str().unwrap_or(""),
             e["thread"].as_str().unwrap_or(""),
@@ -442,8 +488,7 @@ pub fn check(paths: &[PathBuf]) -> Result<()> {
                 let name = scenario.name.as_deref().unwrap_or("(unnamed)");
                 println!("{}: {} ({} faults)", path.display(), name, scenario.faults.len());
                 for fault in &scenario.faults {
-                    let target = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
-                    println!("  {:<16} {:<9} {}", fault.id, fault.kind.name(), target);
+                    println!("  {:<16} {:<9} {}", fault.id, fault.kind.name(), fault_aim(fault));
                 }
             }
             Err(errors) => {

@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultline::client::AttachedJvm;
 use faultline::commands::{self, InjectArgs, KeyValue};
 use faultline::usage::UsageError;
+use faultline_model::returns::ReturnValue;
 
-/// Fault injection for the JVM: latency, exceptions and hangs in named methods of a running JVM.
+/// Fault injection for the JVM: latency, exceptions, hangs and return values in named methods of a running JVM.
 #[derive(Parser)]
 #[command(
     name = "faultline",
@@ -84,6 +85,7 @@ enum Kind {
     Latency,
     Exception,
     Hang,
+    Return,
     Pool,
 }
 
@@ -92,9 +94,18 @@ struct InjectCmd {
     pid: String,
     #[arg(value_enum)]
     kind: Kind,
-    /// CLASS#METHOD or CLASS#METHOD(PARAMS) (latency, exception, hang).
+    /// CLASS#METHOD or CLASS#METHOD(PARAMS) (latency, exception, hang, return).
     #[arg(long)]
     target: Option<String>,
+    /// Only calls that meet this condition, e.g. "arg1 > 500 && thread contains 'http'".
+    #[arg(long, value_name = "CONDITION", allow_hyphen_values = true)]
+    when: Option<String>,
+    /// Where the fault acts: entry (before the body, the default) or exit (after it returned).
+    #[arg(long, value_name = "POINT")]
+    at: Option<String>,
+    /// Return: the value to return (a number, true, false, null, empty, or text); absent on a void method, whose body is skipped.
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
+    value: Option<String>,
     /// Latency: the added delay, e.g. 200ms.
     #[arg(long, value_name = "D", allow_hyphen_values = true)]
     delay: Option<String>,
@@ -147,6 +158,7 @@ impl InjectCmd {
             Kind::Latency => "latency",
             Kind::Exception => "exception",
             Kind::Hang => "hang",
+            Kind::Return => "return",
             Kind::Pool => "pool",
         };
         let mut keys = Vec::new();
@@ -156,6 +168,8 @@ impl InjectCmd {
             }
         };
         text("target", self.target);
+        text("when", self.when);
+        text("at", self.at);
         text("delay", self.delay);
         text("jitter", self.jitter);
         text("throw", self.throw_class);
@@ -165,17 +179,20 @@ impl InjectCmd {
         text("executor", self.executor);
         text("mode", self.mode);
         text("threads", self.threads);
+        if let Some(v) = &self.value {
+            keys.push(("value", KeyValue::Raw(ReturnValue::from_flag(v).to_toml())));
+        }
         if let Some(p) = self.probability {
             // NaN and infinities are no TOML numbers: as text they get the scenario's own
             // "expected a number" error, which names the flag.
-            let value = if p.is_finite() { KeyValue::Number(format!("{p:?}")) } else { KeyValue::Text(p.to_string()) };
+            let value = if p.is_finite() { KeyValue::Raw(format!("{p:?}")) } else { KeyValue::Text(p.to_string()) };
             keys.push(("probability", value));
         }
         if let Some(n) = self.after {
-            keys.push(("after", KeyValue::Number(n.to_string())));
+            keys.push(("after", KeyValue::Raw(n.to_string())));
         }
         if let Some(n) = self.limit {
-            keys.push(("limit", KeyValue::Number(n.to_string())));
+            keys.push(("limit", KeyValue::Raw(n.to_string())));
         }
         (self.pid, self.json, InjectArgs { kind: kind.to_string(), keys, id: self.id, lease: self.lease })
     }

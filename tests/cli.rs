@@ -103,6 +103,65 @@ fn hang_injected_by_attach_holds_the_call_until_stop() {
 }
 
 #[test]
+fn conditions_exit_faults_and_return_values_from_the_cli() {
+    let s = Service::start(&[]);
+    let p = pid(&s);
+    // Only calls for even items: the worker saves item-0, item-1, ... in turn.
+    let run = inject_save_exception(&s, "java.io.IOException", &["--when", "arg0 matches 'item-[0-9]*[02468]'", "--id", "even"]);
+    ok(&run);
+    assert!(run.stdout.contains("when arg0 matches 'item-[0-9]*[02468]'"), "{}", run.stdout);
+    let mark = s.output().len();
+    let calls = s.calls_since(mark, 7);
+    let failed: Vec<bool> = calls[1..].iter().map(|c| c.starts_with("call ex java.io.IOException")).collect();
+    assert!(failed.windows(2).all(|w| w[0] != w[1]), "every other call fails: {calls:?}");
+    ok(&faultline(&["stop", &p, "even"]));
+
+    // A return value at exit: the body runs, its result is replaced.
+    let run = faultline(&[
+        "inject", &p, "return", "--target", "fixtures.Targets$Repo#save", "--at", "exit", "--value", "\"stubbed\"", "--id", "stub",
+    ]);
+    ok(&run);
+    assert!(run.stdout.contains("at exit returning stubbed"), "{}", run.stdout);
+    let mark = s.output().len();
+    s.calls_since(mark, 2);
+    let status = faultline(&["status", &p]);
+    ok(&status);
+    assert!(status.stdout.contains("fixtures.Targets$Repo#save at exit returning stubbed"), "{}", status.stdout);
+    let v: serde_json::Value = serde_json::from_str(&faultline(&["status", &p, "--json"]).stdout).expect("JSON");
+    assert_eq!((v["faults"][0]["at"].as_str(), v["faults"][0]["value"].as_str()), (Some("exit"), Some("stubbed")), "{v}");
+    let events = faultline(&["events", &p]);
+    assert!(events.stdout.contains("at exit returned stubbed on worker"), "{}", events.stdout);
+    let json = faultline(&["events", &p, "--json"]);
+    let fired: serde_json::Value = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|e| e["kind"] == "return")
+        .expect("a return event");
+    assert_eq!((fired["at"].as_str(), fired["returned"].as_str()), (Some("exit"), Some("stubbed")), "{fired}");
+    ok(&faultline(&["stop", &p]));
+
+    // Mistakes in the new flags: bad usage (exit 2) before the JVM is touched, or, for what only
+    // the JVM knows (the method's return type), a failure with nothing armed.
+    for (args, needle) in [
+        (vec!["--when", "arg0 >"], "--when: column 7"),
+        (vec!["--at", "sideways"], "--at: unknown point"),
+        (vec!["--when", "result == 'x'"], "at = \"exit\""),
+    ] {
+        let mut argv = vec!["inject", p.as_str(), "return", "--target", "fixtures.Targets$Repo#save", "--value", "null"];
+        argv.extend(args.iter().copied());
+        let run = faultline(&argv);
+        assert_eq!(run.status, 2, "{argv:?}: {}", run.describe());
+        assert!(run.stderr.contains(needle), "{argv:?}: {}", run.stderr);
+    }
+    let run = faultline(&["inject", &p, "return", "--target", "fixtures.Targets$Repo#save", "--value", "12"]);
+    assert_eq!(run.status, 1, "{}", run.describe());
+    assert!(run.stderr.contains("key 'value'") && run.stderr.contains("java.lang.String"), "{}", run.stderr);
+    let status = faultline(&["status", &p, "--json"]);
+    assert!(status.stdout.contains("\"faults\":[]"), "nothing armed: {}", status.stdout);
+}
+
+#[test]
 fn lease_ends_the_fault_without_the_cli() {
     let s = Service::start(&[]);
     ok(&inject_save_exception(&s, "java.lang.IllegalStateException", &["--for", "1s"]));

@@ -253,6 +253,59 @@ fn degraded_then_recovered_drill_passes_with_its_time_to_recover() {
     assert!(d.dir.join("report.html").exists());
 }
 
+/// Inline faults of a drill take the whole vocabulary: a return fault with a condition makes
+/// the warehouse refuse widgets, and a fault at exit fails gizmo saves after they committed.
+#[test]
+fn a_drill_phase_with_conditions_a_return_fault_and_an_exit_fault() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = r#"
+[[phase]]
+name = "widgets and gizmos fail"
+duration = "3s"
+expect = "degraded"
+
+[[phase.fault]]
+id = "no-widgets"
+kind = "return"
+target = "com.acme.Inventory+#reserve"
+when = "arg0 == 'widget'"
+value = false
+
+[[phase.fault]]
+id = "lost-gizmo-saves"
+kind = "exception"
+target = "com.acme.OrderRepository#save"
+at = "exit"
+when = "arg0.item == 'gizmo'"
+throw = "java.lang.IllegalStateException"
+
+[[phase]]
+name = "recovery"
+duration = "3s"
+recover_within = "2500ms"
+"#;
+    let d = run_drill(&drill_text(&demo, "vocabulary", HYPOTHESIS, phases));
+    assert_eq!(d.run.status, 0, "{}\n{:#}", d.run.describe(), d.summary());
+    let s = d.summary();
+    let faulty = &s["phases"][1];
+    assert_eq!(faulty["held"], false, "{s:#}");
+    // Items cycle widget, gadget, gizmo, sprocket: half the orders fail.
+    let error_rate = faulty["error_rate"].as_f64().unwrap();
+    assert!((0.35..=0.65).contains(&error_rate), "error rate {error_rate}: {s:#}");
+    assert!(faulty["injections"].as_u64().unwrap() > 20, "{s:#}");
+    let j = d.journal();
+    let events = records(&j, "agent_event");
+    let returned = events.iter().find(|r| r["event"]["kind"] == "return").expect("a return event");
+    assert_eq!(returned["event"]["returned"], "false", "{returned}");
+    let at_exit = events.iter().find(|r| r["event"]["kind"] == "exception").expect("an exception event");
+    assert_eq!(at_exit["event"]["at"], "exit", "{at_exit}");
+    assert!(events.iter().filter(|r| r["event"]["kind"] == "return").all(|r| r["event"]["method"]
+        .as_str()
+        .is_some_and(|m| m.contains("#reserve(Ljava/lang/String;I)Z"))));
+    assert!(demo.armed().is_empty());
+}
+
 #[test]
 fn alarm_fired_in_time_and_alarm_that_never_fires_are_both_reported() {
     let _serial = serial();

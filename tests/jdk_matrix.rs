@@ -319,13 +319,24 @@ const API_CASES: &[&str] = &[
     // The hook reads its site table without volatile: each runtime must deoptimize compiled
     // code that inlined a method whose faults changed.
     "apiHotLoopSeesFaultChanges",
+    // The fault vocabulary: captured arguments, members, the calling frame, exit code and
+    // return values of every kind, on each runtime.
+    "VocabularyCases.conditionOnAPrimitiveSelectsExactlyTheCallsItNames",
+    "VocabularyCases.conditionOnMembersReadsFieldsAccessorsAndGetters",
+    "VocabularyCases.conditionOnTheCallerSelectsOneCallPath",
+    "VocabularyCases.aLaterArgumentIsCapturedAndCompared",
+    "VocabularyCases.anExceptionAtExitLeavesTheSideEffectDone",
+    "VocabularyCases.returnFaultsReturnEveryKindOfValue",
+    "VocabularyCases.aReturnFaultOnAVoidMethodSkipsTheBody",
 ];
 
 fn in_process_api(jdk: &Jdk) {
     let mut log = Log::new(jdk, "in-process API");
     let mut failures = Vec::new();
-    for case in API_CASES {
-        let run = run_on(jdk, &[api_flag()], &["fixtures.Cases", case]);
+    for entry in API_CASES {
+        let (class, case) = entry.split_once('.').unwrap_or(("Cases", entry));
+        let class = format!("fixtures.{class}");
+        let run = run_on(jdk, &[api_flag()], &[class.as_str(), case]);
         let passed = run.status == 0 && run.stdout.lines().any(|l| l == format!("PASS {case}"));
         if !passed {
             failures.push(format!("== {case} on JDK {}\n{}", jdk.version, run.describe()));

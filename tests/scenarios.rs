@@ -68,8 +68,35 @@ fn checkout_chaos_scenario_mixes_all_three_faults() {
 }
 
 #[test]
+fn big_payments_scenario_fails_only_the_calls_its_conditions_name() {
+    let run = run_demo("big-payments.toml", &["--orders", "200"]);
+    // Order i charges 999 + 500 * (i % 5) cents for item i % 4: one in five charges is 29.99
+    // (every attempt times out: pending), one in four orders is a gizmo (its save commits,
+    // then throws at exit: failed). Gizmos that also pay 29.99 fail at the save: 10 of 40.
+    assert_eq!(stat(&run, "failed"), 50.0, "every gizmo order, and only those:\n{}", run.stdout);
+    assert_eq!(stat(&run, "payment_pending"), 30.0, "every other 29.99 order:\n{}", run.stdout);
+    assert_eq!(stat(&run, "ok"), 120.0, "{}", run.stdout);
+    assert!(run.stdout.contains("failure: java.lang.IllegalStateException: injected: reply lost after commit (x50)"), "{}", run.stdout);
+}
+
+#[test]
+fn out_of_stock_scenario_makes_reserve_answer_false_for_widgets() {
+    let run = run_demo("out-of-stock.toml", &["--orders", "200"]);
+    assert_eq!(stat(&run, "failed"), 50.0, "one order in four is a widget:\n{}", run.stdout);
+    assert_eq!(stat(&run, "ok"), 150.0, "{}", run.stdout);
+    assert!(run.stdout.contains("failure: out of stock: widget (x50)"), "{}", run.stdout);
+}
+
+#[test]
 fn every_bundled_scenario_is_exercised_by_a_test() {
-    let tested = ["slow-db.toml", "payment-outage.toml", "inventory-hang.toml", "checkout-chaos.toml"];
+    let tested = [
+        "slow-db.toml",
+        "payment-outage.toml",
+        "inventory-hang.toml",
+        "checkout-chaos.toml",
+        "big-payments.toml",
+        "out-of-stock.toml",
+    ];
     for entry in std::fs::read_dir(repo_root().join("scenarios")).expect("scenarios dir").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".toml") {

@@ -1,6 +1,7 @@
 //! The rewriter against real code: every method and constructor of every class of the
 //! running JDK and of a large real jar (Debian's guava) is rewritten by the agent, and the
-//! JVM verifies each rewritten class. Zero refusals allowed.
+//! JVM verifies each rewritten class; then every method again with code before each of its
+//! returns (a fault at exit). Zero refusals allowed.
 
 mod common;
 
@@ -37,4 +38,6 @@ fn every_jdk_and_guava_method_rewritten_passes_verification() {
     assert!(jar_loaded > 1_000, "only {jar_loaded} guava classes loaded");
     let counts: Vec<u64> = run.value("method_counts").split(',').map(|c| c.parse().expect("count")).collect();
     assert!(counts.len() == 2 && counts[0] > 100_000 && counts[1] > 20_000, "instrumented methods: {counts:?}");
+    let at_exit: Vec<u64> = run.value("exit_method_counts").split(',').map(|c| c.parse().expect("count")).collect();
+    assert!(at_exit.len() == 1 && at_exit[0] > 100_000, "methods with exit code: {at_exit:?}");
 }

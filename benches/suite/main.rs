@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The eight measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The ten measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -33,6 +33,10 @@
 //!    matches one package and for one that matches all 20,000, and how many classes were
 //!    retransformed (the reply's method count, the distinct classes of `status`, and the
 //!    JVM's own `-Xlog:redefine+class+load` lines).
+//! 9-10. the fault vocabulary when nothing fires (`vocabulary.rs`): `bench.Hot#mix(int)`, not
+//!    inlined, with an exception fault whose `when = "arg0 < 0"` is never true, at entry (9)
+//!    and at exit (10), against no agent and against Byteman rules `IF $1 < 0` at entry and
+//!    at exit on the same method.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -41,7 +45,7 @@
 //! Layout: this file runs the measures in order, prints the table and writes the JSON;
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
-//! `footprint.rs` 7, `scale.rs` 8). The JVMs of measures 1-3 and 4-5, shared with
+//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10). The JVMs of measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
 //!
@@ -51,7 +55,8 @@
 //! `FAULTLINE_SUITE_ITERATIONS` (6), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
 //! `FAULTLINE_SUITE_RUNS` (5) fresh JVMs per tool for 4-5; `FAULTLINE_SUITE_LAT_ROUNDS` (2)
 //! and `FAULTLINE_SUITE_LAT_SAMPLES` (150) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;
-//! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8.
+//! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8;
+//! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3).
 
 mod first_fault;
 mod footprint;
@@ -59,6 +64,7 @@ mod harness;
 mod latency;
 mod overhead;
 mod scale;
+mod vocabulary;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -117,13 +123,13 @@ fn main() {
         (6, "6 latency accuracy", latency::measure),
         (7, "7 footprint", footprint::measure),
         (8, "8 scale", scale::measure),
-        (0, "", |_| {}),
+        (9, "9-10 vocabulary", vocabulary::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {
-            0 => false,
             1 => wanted(1) || wanted(2) || wanted(3),
             4 => wanted(4) || wanted(5),
+            9 => wanted(9) || wanted(10),
             n => wanted(n),
         };
         if !run {

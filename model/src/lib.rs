@@ -1,10 +1,13 @@
 //! faultline's model, shared by the agent and the CLI: scenarios (`scenario`), target
-//! patterns (`target`), durations (`duration`) and the control protocol (`protocol`), with
+//! patterns (`target`), conditions (`condition`), return values (`returns`), durations
+//! (`duration`) and the control protocol (`protocol`), with
 //! the TOML reading that names file, line and key in every error (`toml_table`, `spelling`).
 //! Nothing here touches a JVM, a socket or a terminal.
 
+pub mod condition;
 pub mod duration;
 pub mod protocol;
+pub mod returns;
 pub mod scenario;
 pub mod spelling;
 pub mod target;

@@ -201,6 +201,15 @@ pub struct FaultStatus {
     /// Injections (pool faults: exhaustions).
     pub injected: i64,
     pub time_left_ms: Option<u64>,
+    /// Method faults: `entry` or `exit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The fault's condition, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// Return faults: the value returned (`null` for a void method, whose body is skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
     /// Pool faults only: how they are aimed and what they found.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolStatus>,
@@ -407,12 +416,16 @@ mod tests {
             calls: 3,
             injected: 2,
             time_left_ms: None,
+            at: Some("entry".into()),
+            when: None,
+            value: None,
             pool: None,
         };
         let pool = FaultStatus {
             id: "p".into(),
             kind: "pool".into(),
             target: None,
+            at: None,
             pool: Some(PoolStatus {
                 pool: Some("orders-*".into()),
                 executor: None,

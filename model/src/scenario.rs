@@ -20,7 +20,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
+use crate::condition::{Condition, MethodShape};
 use crate::duration::format_duration;
+use crate::returns::ReturnValue;
 use crate::target::{check_binary_name, ClassPattern, TargetPattern};
 pub use crate::toml_table::{RawTable, ScenarioError};
 use crate::spelling::suggestion;
@@ -36,10 +38,13 @@ pub const DEFAULT_HANG_MAX: Duration = Duration::from_secs(600);
 const TOP_KEYS: [&str; 3] = ["name", "description", "fault"];
 
 /// The keys a `[[fault]]` table may have, in the order `to_toml` writes them.
-const FAULT_KEYS: [&str; 17] = [
+const FAULT_KEYS: [&str; 20] = [
     "id",
     "kind",
     "target",
+    "at",
+    "when",
+    "value",
     "delay",
     "jitter",
     "probability",
@@ -57,11 +62,11 @@ const FAULT_KEYS: [&str; 17] = [
 ];
 
 /// The values of `kind`.
-const KINDS: [&str; 4] = ["latency", "exception", "hang", "pool"];
+const KINDS: [&str; 5] = ["latency", "exception", "hang", "return", "pool"];
 /// The longest fault id: ids are shown in tables and typed on command lines.
 const MAX_ID_LEN: usize = 64;
 /// Kinds of fault that act on calls of methods (every kind but `pool`, which acts on executors).
-const METHOD_KINDS: [&str; 3] = ["latency", "exception", "hang"];
+const METHOD_KINDS: [&str; 4] = ["latency", "exception", "hang", "return"];
 
 /// Whether an agent event of this kind is an injection (a fault acting on the application),
 /// as opposed to a lifecycle event (`armed`, `removed`, `expired`, `warning`).
@@ -102,6 +107,12 @@ pub struct FaultSpec {
     /// `Faultline.enterScope`) and the threads it starts meanwhile. The JUnit extension
     /// uses it to keep one test's faults out of tests running beside it.
     pub scope: Option<String>,
+    /// Only calls that meet this condition (evaluated after threads, scope and after;
+    /// before probability and limit).
+    pub when: Option<Condition>,
+    /// Where in the call the fault acts: at entry (before the body) or at exit (after the
+    /// body returned normally).
+    pub at: Point,
     /// 1-based line of the fault's `[[fault]]` header, for messages.
     pub line: usize,
 }
@@ -126,6 +137,9 @@ pub enum FaultKind {
     },
     /// Block the calling thread until the fault is removed or `max` passes.
     Hang { target: TargetPattern, max: Duration },
+    /// Return `value` instead of running the body (at entry) or instead of the body's
+    /// result (at exit); on a void method (no value), skip the body.
+    Return { target: TargetPattern, value: Option<ReturnValue> },
     /// Exhaust a thread pool, chosen by worker thread names and/or executor
     /// class.
     Pool {
@@ -143,6 +157,7 @@ impl FaultKind {
             FaultKind::Latency { .. } => "latency",
             FaultKind::Exception { .. } => "exception",
             FaultKind::Hang { .. } => "hang",
+            FaultKind::Return { .. } => "return",
             FaultKind::Pool { .. } => "pool",
         }
     }
@@ -153,7 +168,8 @@ impl FaultKind {
         match self {
             FaultKind::Latency { target, .. }
             | FaultKind::Exception { target, .. }
-            | FaultKind::Hang { target, .. } => Some(target),
+            | FaultKind::Hang { target, .. }
+            | FaultKind::Return { target, .. } => Some(target),
             FaultKind::Pool { .. } => None,
         }
     }
@@ -182,6 +198,26 @@ impl PoolMode {
 impl fmt::Display for PoolMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Where in a call a fault acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Point {
+    /// Before the method's body runs.
+    #[default]
+    Entry,
+    /// After the body returned normally (not when it threw): its side effects are done.
+    Exit,
+}
+
+impl Point {
+    /// As written in `at = "..."` and in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Point::Entry => "entry",
+            Point::Exit => "exit",
+        }
     }
 }
 
@@ -317,6 +353,31 @@ impl Scenario {
 }
 
 impl FaultSpec {
+    /// Whether this fault can act on one method its target matched (`name` and JVM
+    /// `descriptor`): the condition names only what the method has and compares what can
+    /// compare, a return value fits the return type. The error names the key at fault.
+    pub fn check_method(&self, name: &str, descriptor: &str, is_static: bool) -> Result<(), String> {
+        if let Some(when) = &self.when {
+            let shape = MethodShape { descriptor, is_static, is_constructor: name == "<init>", at_exit: self.at == Point::Exit };
+            when.check_against(&shape).map_err(|e| format!("key 'when': {e}"))?;
+        }
+        if let FaultKind::Return { value, .. } = &self.kind {
+            if self.at == Point::Exit && crate::target::descriptor_return(descriptor) == "V" {
+                return Err("key 'at': the method returns nothing (void), so at exit there is no result to replace; \
+                            act at entry to skip its body"
+                    .into());
+            }
+            ReturnValue::fits(value.as_ref(), descriptor).map_err(|why| format!("key 'value': the method {why}"))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the fault needs more than the plain entry hook: a condition, the exit, or a
+    /// return value (such faults are checked against each method they match).
+    pub fn needs_method_checks(&self) -> bool {
+        self.when.is_some() || self.at == Point::Exit || matches!(self.kind, FaultKind::Return { .. })
+    }
+
     /// Writes this fault as one `[[fault]]` table, with its id and every
     /// setting that differs from the default, so that [`Scenario::parse`]
     /// reads it back to an equal spec; the header is on line 1.
@@ -327,6 +388,12 @@ impl FaultSpec {
         put("kind", toml_string(self.kind.name()));
         if let Some(target) = self.kind.target() {
             put("target", toml_string(target.text()));
+        }
+        if self.at != Point::Entry {
+            put("at", toml_string(self.at.as_str()));
+        }
+        if let Some(when) = &self.when {
+            put("when", toml_string(&when.text));
         }
         match &self.kind {
             FaultKind::Latency { delay, jitter, .. } => {
@@ -342,6 +409,11 @@ impl FaultSpec {
                 }
             }
             FaultKind::Hang { max, .. } => put("max", toml_duration(*max)),
+            FaultKind::Return { value, .. } => {
+                if let Some(value) = value {
+                    put("value", value.to_toml());
+                }
+            }
             FaultKind::Pool { pool, executor, mode } => {
                 if let Some(pool) = pool {
                     put("pool", toml_string(pool));
@@ -507,8 +579,11 @@ impl Parser<'_> {
             "latency" => fields.latency()?,
             "exception" => fields.exception()?,
             "hang" => fields.hang()?,
+            "return" => fields.returning()?,
             _ => fields.pool()?,
         };
+        let at = fields.point(&kind)?;
+        let when = fields.condition(at)?;
         let probability = fields.probability()?.unwrap_or(1.0);
         let after = fields.count("after")?.unwrap_or(0);
         let limit = match fields.count("limit")? {
@@ -518,7 +593,8 @@ impl Parser<'_> {
         let duration = fields.positive_duration("duration")?;
         let threads = fields.non_empty_string("threads")?;
         let scope = fields.non_empty_string("scope")?;
-        let spec = FaultSpec { id, kind, probability, after, limit, duration, threads, scope, line: header };
+        let spec =
+            FaultSpec { id, kind, probability, after, limit, duration, threads, scope, when, at, line: header };
         Ok((spec, id_line))
     }
 }
@@ -536,14 +612,14 @@ impl<'a> std::ops::Deref for Fields<'a> {
 impl Fields<'_> {
     fn kind(&self) -> Result<&'static str, ScenarioError> {
         let Some((entry, kind)) = self.string("kind")? else {
-            return Err(self.missing("kind", "one of latency, exception, hang, pool"));
+            return Err(self.missing("kind", "one of latency, exception, hang, return, pool"));
         };
         match KINDS.iter().find(|&&k| k == kind) {
             Some(kind) => Ok(kind),
             None => Err(self.error_at(
                 &entry.key,
                 format!(
-                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, pool",
+                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, return, pool",
                     suggestion(kind, &KINDS)
                 ),
             )),
@@ -555,7 +631,8 @@ impl Fields<'_> {
     fn check_keys_apply_to(&self, kind: &str) -> Result<(), ScenarioError> {
         for entry in &self.entries {
             let kinds: &[&str] = match entry.key.as_str() {
-                "target" | "probability" | "after" | "limit" | "threads" | "scope" => &METHOD_KINDS,
+                "target" | "probability" | "after" | "limit" | "threads" | "scope" | "when" | "at" => &METHOD_KINDS,
+                "value" => &["return"],
                 "delay" | "jitter" => &["latency"],
                 "throw" | "message" => &["exception"],
                 "max" => &["hang"],
@@ -567,7 +644,7 @@ impl Fields<'_> {
                 match entry.key.as_str() {
                     "target" => message.push_str(" (a pool fault is aimed with 'pool' or 'executor')"),
                     "scope" => message.push_str(SCOPE_ON_POOL),
-                    "probability" | "after" | "limit" | "threads" => message.push_str(
+                    "probability" | "after" | "limit" | "threads" | "when" | "at" => message.push_str(
                         ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration' \
                          (CLI: --for)",
                     ),
@@ -629,6 +706,56 @@ impl Fields<'_> {
         Ok(FaultKind::Hang { target, max })
     }
 
+    fn returning(&self) -> Result<FaultKind, ScenarioError> {
+        let target = self.target()?;
+        if target.method.text() == "<init>" {
+            return Err(self.error_at(
+                "target",
+                "a return fault cannot end a constructor early (the object would not be built); target a method",
+            ));
+        }
+        let value = match self.get("value") {
+            None => None,
+            Some(entry) => Some(ReturnValue::from_toml(&entry.value).ok_or_else(|| {
+                self.wrong_type(entry, "a number, a boolean, a string, \"null\" or \"empty\"")
+            })?),
+        };
+        Ok(FaultKind::Return { target, value })
+    }
+
+    /// `at`: entry (the default) or exit; exit is refused on constructors.
+    fn point(&self, kind: &FaultKind) -> Result<Point, ScenarioError> {
+        let at = match self.string("at")? {
+            None => return Ok(Point::Entry),
+            Some((_, "entry")) => Point::Entry,
+            Some((_, "exit")) => Point::Exit,
+            Some((entry, other)) => {
+                return Err(self.error_at(
+                    &entry.key,
+                    format!("unknown point {other:?}{}; expected \"entry\" or \"exit\"", suggestion(other, &["entry", "exit"])),
+                ))
+            }
+        };
+        if at == Point::Exit && kind.target().is_some_and(|t| t.method.text() == "<init>") {
+            return Err(self.error_at(
+                "at",
+                "a fault at exit cannot target constructors: target a method, or act at entry",
+            ));
+        }
+        Ok(at)
+    }
+
+    /// `when`: a condition, parsed now; its errors name the key and the column.
+    fn condition(&self, at: Point) -> Result<Option<Condition>, ScenarioError> {
+        let Some((entry, text)) = self.string("when")? else {
+            return Ok(None);
+        };
+        if text.trim().is_empty() {
+            return Err(self.error_at(&entry.key, "must not be empty (leave it out to act on every call)"));
+        }
+        Condition::parse(text, at == Point::Exit).map(Some).map_err(|e| self.error_at(&entry.key, e.to_string()))
+    }
+
     fn pool(&self) -> Result<FaultKind, ScenarioError> {
         let pool = self.non_empty_string("pool")?;
         let executor = match self.string("executor")? {
@@ -683,7 +810,6 @@ impl Fields<'_> {
     }
 }
 
-/// "latency", "latency and hang", "latency, exception and hang".
 /// What is wrong with a fault id, if anything.
 fn id_problem(id: &str) -> Option<String> {
     if id.is_empty() {
@@ -703,7 +829,7 @@ fn id_problem(id: &str) -> Option<String> {
     None
 }
 
-/// "applies to latency, exception and hang faults only, not to pool faults".
+/// "applies to latency, exception, hang and return faults only, not to pool faults".
 fn applies_only_to(kinds: &[&str], kind: &str) -> String {
     format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"))
 }
@@ -713,6 +839,7 @@ const SCOPE_ON_POOL: &str = ": a pool fault acts on whole executors, which every
                              scoped to one test; arm it process-wide (JUnit: global = true, faults.armGlobal or \
                              faults.applyGlobal) and keep tests that share the pool from running in parallel";
 
+/// "latency", "latency and hang", "latency, exception and hang".
 fn join_words(words: &[&str], last: &str) -> String {
     match words {
         [] => String::new(),
@@ -954,7 +1081,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn unknown_fault_key_lists_valid_keys() {
         let e = fault_err(&format!("{LATENCY}dealy = \"1s\"\n"));
         assert_err(&e, 5, "dealy", "did you mean 'delay'?");
-        assert!(e.message.contains("valid keys are id, kind, target, delay"), "{e}");
+        assert!(e.message.contains("valid keys are id, kind, target, at, when, value, delay"), "{e}");
     }
 
     #[test]
@@ -966,7 +1093,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn kind_is_required() {
         let e = err("name = \"n\"\n[[fault]]\ntarget = \"a.B#c\"\n");
-        assert_err(&e, 2, "kind", "one of latency, exception, hang, pool");
+        assert_err(&e, 2, "kind", "one of latency, exception, hang, return, pool");
     }
 
     #[test]
@@ -998,7 +1125,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn target_does_not_apply_to_pool_faults() {
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
-        assert_err(&e, 4, "target", "applies to latency, exception and hang faults only");
+        assert_err(&e, 4, "target", "applies to latency, exception, hang and return faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
     }
 
@@ -1055,6 +1182,64 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     }
 
     #[test]
+    fn conditions_points_and_return_values_are_read() {
+        let f = only_fault(
+            "[[fault]]\nkind = \"exception\"\ntarget = \"com.acme.Ledger#post\"\nthrow = \"java.io.IOException\"\n\
+             at = \"exit\"\nwhen = \"arg0 == 'b' && result > 1000\"\n",
+        );
+        assert_eq!(f.at, Point::Exit);
+        assert_eq!(f.when.as_ref().map(|c| c.text.as_str()), Some("arg0 == 'b' && result > 1000"));
+        let r = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"com.acme.Ledger#balance\"\nvalue = -1\n");
+        assert_eq!(r.kind, FaultKind::Return { target: TargetPattern::parse("com.acme.Ledger#balance").unwrap(), value: Some(ReturnValue::Int(-1)) });
+        assert_eq!(r.at, Point::Entry);
+        let skip = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"com.acme.Mailer#send\"\n");
+        assert!(matches!(skip.kind, FaultKind::Return { value: None, .. }));
+        for value in ["\"null\"", "\"empty\"", "true", "2.5", "\"GOLD\""] {
+            let text = format!("[[fault]]\nkind = \"return\"\ntarget = \"a.B#c\"\nvalue = {value}\n");
+            let f = only_fault(&text);
+            assert_eq!(parse(&f.to_toml()).faults[0], FaultSpec { line: 1, ..f.clone() }, "{value}");
+        }
+    }
+
+    #[test]
+    fn condition_errors_name_the_key_and_the_column() {
+        let e = fault_err(&format!("{LATENCY}when = \"arg0 = 5\"\n"));
+        assert_err(&e, 5, "when", "column 6: unexpected character '='");
+        let e = fault_err(&format!("{LATENCY}when = \"result > 5\"\n"));
+        assert_err(&e, 5, "when", "at = \"exit\"");
+        let e = fault_err(&format!("{LATENCY}when = \" \"\n"));
+        assert_err(&e, 5, "when", "must not be empty");
+        let e = fault_err(&format!("{LATENCY}at = \"exitt\"\n"));
+        assert_err(&e, 5, "at", "did you mean 'exit'");
+        let e = fault_err("kind = \"latency\"\ntarget = \"a.B#<init>\"\ndelay = \"1s\"\nat = \"exit\"\n");
+        assert_err(&e, 5, "at", "constructors");
+        let e = fault_err("kind = \"return\"\ntarget = \"a.B#<init>\"\n");
+        assert_err(&e, 3, "target", "constructor");
+        let e = fault_err(&format!("{LATENCY}value = 1\n"));
+        assert_err(&e, 5, "value", "applies to return faults only");
+        let e = fault_err("kind = \"return\"\ntarget = \"a.B#c\"\nvalue = [1]\n");
+        assert_err(&e, 4, "value", "expected a number, a boolean, a string");
+        let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nwhen = \"arg0 > 1\"\n");
+        assert_err(&e, 4, "when", "not to pool faults");
+    }
+
+    #[test]
+    fn a_fault_is_checked_against_each_method_it_matches() {
+        let f = only_fault(&format!("[[fault]]\n{LATENCY}when = \"arg1 > 500\"\n"));
+        assert!(f.needs_method_checks());
+        assert!(f.check_method("post", "(Ljava/lang/String;J)V", false).is_ok());
+        let e = f.check_method("post", "(J)V", false).unwrap_err();
+        assert!(e.starts_with("key 'when': column 1: arg1 does not exist"), "{e}");
+        let r = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"a.B#c\"\nvalue = 300\n");
+        let e = r.check_method("c", "()B", true).unwrap_err();
+        assert!(e.contains("key 'value'") && e.contains("out of its range"), "{e}");
+        assert!(!only_fault(&format!("[[fault]]\n{LATENCY}")).needs_method_checks());
+        let exit_void = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"a.B#c\"\nat = \"exit\"\n");
+        assert!(exit_void.check_method("c", "()V", false).unwrap_err().contains("key 'at'"));
+        assert!(exit_void.check_method("c", "()I", false).unwrap_err().contains("give the value"));
+    }
+
+    #[test]
     fn ids_start_with_a_letter_or_digit_and_stay_short() {
         let e = fault_err(&format!("id = \"-dash\"\n{LATENCY}"));
         assert!(e.message.contains("must start with a letter or a digit"), "{e}");
@@ -1067,7 +1252,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn per_call_keys_and_scope_do_not_apply_to_pool_faults() {
         for (key, value) in [("probability", "0.5"), ("after", "3"), ("limit", "1"), ("threads", "\"w-*\"")] {
             let e = fault_err(&format!("kind = \"pool\"\npool = \"p-*\"\n{key} = {value}\n"));
-            assert_err(&e, 4, key, "applies to latency, exception and hang faults only, not to pool faults");
+            assert_err(&e, 4, key, "applies to latency, exception, hang and return faults only, not to pool faults");
             assert!(e.message.contains("not on single calls"), "{e}");
         }
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nscope = \"t1\"\n");

@@ -588,6 +588,27 @@ pub fn descriptor_params(descriptor: &str) -> Result<Vec<String>, String> {
     Ok(parse_descriptor(descriptor)?.iter().map(FieldType::to_string).collect())
 }
 
+/// The parameters of a JVM method descriptor as field descriptors:
+/// `(Ljava/lang/String;[IJ)V` gives `["Ljava/lang/String;", "[I", "J"]`.
+pub fn descriptor_param_descriptors(descriptor: &str) -> Result<Vec<String>, String> {
+    parse_descriptor(descriptor)?;
+    let mut rest = &descriptor[1..];
+    let mut out = Vec::new();
+    while !rest.starts_with(')') {
+        let before = rest;
+        // parse_descriptor accepted it, so every parameter reads.
+        let Some((_, after)) = parse_field_type(rest) else { break };
+        out.push(before[..before.len() - after.len()].to_string());
+        rest = after;
+    }
+    Ok(out)
+}
+
+/// The return type of a JVM method descriptor as a field descriptor (`V` for void).
+pub fn descriptor_return(descriptor: &str) -> &str {
+    descriptor.rsplit_once(')').map_or("V", |(_, r)| r)
+}
+
 /// How events and status name a method: the class dotted, the descriptor
 /// raw (`com.acme.Repo#save(Lcom/acme/Order;)V`), so overloads stay apart
 /// and the string can be pasted back into a target up to the `(`.
@@ -598,6 +619,17 @@ pub fn method_display(class_internal: &str, name: &str, descriptor: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptors_split_into_parameter_descriptors() {
+        assert_eq!(
+            descriptor_param_descriptors("(Ljava/lang/String;[IJ[[Lcom/acme/A$B;Z)V").unwrap(),
+            ["Ljava/lang/String;", "[I", "J", "[[Lcom/acme/A$B;", "Z"]
+        );
+        assert_eq!(descriptor_param_descriptors("()I").unwrap(), Vec::<String>::new());
+        assert!(descriptor_param_descriptors("(X)V").is_err());
+        assert_eq!(descriptor_return("(J)Ljava/util/List;"), "Ljava/util/List;");
+    }
 
     fn target(text: &str) -> TargetPattern {
         match TargetPattern::parse(text) {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use faultline_agent::classfile::{self, CodeInfo, MethodHook};
+use faultline_agent::classfile::{self, Capture, CodeInfo, EntryCall, ExitCall, MethodHook};
 
 const ACC_BRIDGE: u16 = 0x0040;
 
@@ -258,6 +258,69 @@ fn check_method(a: &CodeInfo, b: &CodeInfo, stats: &mut Stats) -> Result<(), Str
     Ok(())
 }
 
+/// How every method is hooked: the classic entry prologue, or every shape of the general
+/// rewrite (arguments captured in slots or boxed, an entry that may return at once, calls
+/// before every return), cycling by site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Classic,
+    Full,
+}
+
+fn plan(mode: Mode, index: usize, site: i32, params: usize, constructor: bool) -> MethodHook {
+    let guarded = site % 2 == 1;
+    if mode == Mode::Classic {
+        return MethodHook::entry(index, site, guarded);
+    }
+    let all: Vec<u16> = (0..params as u16).collect();
+    let slots = Capture { this: true, args: vec![0, 1] };
+    let boxed = Capture { this: true, args: all.iter().copied().chain([2]).collect() };
+    let (entry, exit) = match site.rem_euclid(4) {
+        0 => (Some(EntryCall { capture: slots.clone(), returns: false }), Some(ExitCall { capture: slots })),
+        1 => (Some(EntryCall { capture: boxed.clone(), returns: true }), Some(ExitCall { capture: boxed })),
+        2 => (Some(EntryCall { capture: Capture::default(), returns: true }), None),
+        _ => (None, Some(ExitCall::default())),
+    };
+    // A constructor can neither return early nor have faults at exit.
+    let (entry, exit) = if constructor {
+        (Some(EntryCall { capture: Capture { this: true, args: vec![0] }, returns: false }), None)
+    } else {
+        (entry, exit)
+    };
+    MethodHook { method_index: index, site, guarded, entry, exit }
+}
+
+/// A method rewritten by the general path: its code decodes with switch padding computed
+/// from the method start, and frames, handlers and `Uninitialized` offsets land on
+/// instructions (the JVM judges the rest).
+fn check_relocated(a: &CodeInfo, b: &CodeInfo) -> Result<(), String> {
+    let starts: BTreeSet<usize> =
+        instruction_starts(&b.code).map_err(|e| format!("rewritten code: {e}"))?.into_iter().collect();
+    if b.max_locals != a.max_locals || b.max_stack < a.max_stack {
+        return Err("max_stack/max_locals".into());
+    }
+    for h in &b.handlers {
+        let end_ok = h.end_pc as usize == b.code.len() || starts.contains(&(h.end_pc as usize));
+        if !starts.contains(&(h.start_pc as usize)) || !end_ok || !starts.contains(&(h.handler_pc as usize)) {
+            return Err(format!("handler {h:?} off the instructions"));
+        }
+    }
+    if b.handlers.len() < a.handlers.len() {
+        return Err("handlers lost".into());
+    }
+    for f in b.frames.iter().flatten() {
+        if !starts.contains(&(f.offset as usize)) {
+            return Err(format!("frame at {} is not an instruction", f.offset));
+        }
+        for &u in &f.uninitialized {
+            if b.code.get(u as usize) != Some(&0xBB) || !starts.contains(&(u as usize)) {
+                return Err(format!("Uninitialized({u}) is not a new instruction"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What happened to one hooked method.
 #[derive(Debug, Clone)]
 struct Site {
@@ -272,6 +335,7 @@ struct Site {
 /// guarded on odd sites) and checks it structurally. Returns the new bytes,
 /// the sites and the skipped methods.
 fn rewrite_class(
+    mode: Mode,
     bytes: &[u8],
     next_site: &mut i32,
     stats: &mut Stats,
@@ -282,7 +346,8 @@ fn rewrite_class(
     let hooks: Vec<MethodHook> = (0..info.methods.len())
         .map(|i| {
             let site = *next_site + i as i32;
-            MethodHook { method_index: i, site, guarded: site % 2 == 1 }
+            let params = faultline_model::target::descriptor_params(&info.methods[i].descriptor).map_or(0, |p| p.len());
+            plan(mode, i, site, params, info.methods[i].name == "<init>")
         })
         .collect();
     *next_site += info.methods.len() as i32;
@@ -299,8 +364,11 @@ fn rewrite_class(
         let label = format!("{}.{}{}", info.name, m.name, m.descriptor);
         match (skip, &before[i], &after[i]) {
             (Some((_, why)), a, b) => {
-                let allowed =
-                    m.code_length.is_none() || m.name == "<clinit>" || m.code_length.is_some_and(|l| l + 8 > 65535);
+                let allowed = m.code_length.is_none()
+                    || m.name == "<clinit>"
+                    || m.code_length.is_some_and(|l| l + 8 > 65535)
+                    || (mode == Mode::Full
+                        && (why.contains("65535") || why.contains("assigns to") || why.contains("constructor")));
                 if !allowed {
                     return Err(format!("{label} skipped unexpectedly: {why}"));
                 }
@@ -318,9 +386,13 @@ fn rewrite_class(
                 skipped.push((label, why.clone()));
             }
             (None, Some(a), Some(b)) => {
-                check_method(a, b, stats).map_err(|e| format!("{label}: {e}"))?;
+                match mode {
+                    Mode::Classic => check_method(a, b, stats),
+                    Mode::Full => check_relocated(a, b),
+                }
+                .map_err(|e| format!("{label}: {e}"))?;
                 stats.rewritten += 1;
-                let h = hooks[i];
+                let h = &hooks[i];
                 sites.insert(
                     h.site,
                     Site {
@@ -352,6 +424,7 @@ impl ClassInfoView {
 
 /// Rewrites every `.class` under `src` into the same path under `dst`.
 fn rewrite_tree(
+    mode: Mode,
     src: &Path,
     dst: &Path,
     first_site: i32,
@@ -367,7 +440,7 @@ fn rewrite_tree(
     for f in &files {
         let rel = f.strip_prefix(src).expect("under src");
         let bytes = std::fs::read(f).expect("read class");
-        match rewrite_class(&bytes, &mut next_site, stats, sites, &mut skipped) {
+        match rewrite_class(mode, &bytes, &mut next_site, stats, sites, &mut skipped) {
             Ok(new) => {
                 let target = dst.join(rel);
                 std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
@@ -421,6 +494,10 @@ fn run_both(
     let mut ran = Vec::new();
     for (kind, site, n) in read_hook_dump(&dump) {
         let s = sites.get(&site).unwrap_or_else(|| panic!("hook saw unknown site {site}"));
+        if kind == 'E' || kind == 'X' {
+            ran.push(s.clone());
+            continue;
+        }
         assert_eq!(
             kind == 'G',
             s.guarded,
@@ -442,7 +519,18 @@ fn assert_ran(ran: &[Site], class: &str, name: &str, min: usize) {
 
 #[test]
 fn fixtures_behave_identically_after_rewrite() {
-    let tmp = temp_dir("fixtures");
+    fixtures_behave_identically(Mode::Classic);
+}
+
+/// Every shape of inserted code (captured operands, early returns that proceed, calls
+/// before every return) leaves the fixtures' behaviour as it was, under -Xverify:all.
+#[test]
+fn fixtures_behave_identically_with_every_kind_of_hook() {
+    fixtures_behave_identically(Mode::Full);
+}
+
+fn fixtures_behave_identically(mode: Mode) {
+    let tmp = temp_dir(if mode == Mode::Classic { "fixtures" } else { "fixtures-full" });
     let support = compile_support(&tmp);
     let gen = tmp.join("gen");
     let huge = write_huge(&gen);
@@ -460,14 +548,28 @@ fn fixtures_behave_identically_after_rewrite() {
         let rewritten = tmp.join(format!("rewritten{release}"));
         javac(release, &orig, None, sources);
         let mut sites = HashMap::new();
-        let skipped = rewrite_tree(&orig, &rewritten, 0, &mut stats, &mut sites);
-        // Only the 65528-byte method is skipped for size; Huge.nearLimit fits.
-        let size_skips: Vec<_> = skipped.iter().filter(|s| s.1.contains("65535")).collect();
-        assert_eq!(size_skips.len(), 1, "{size_skips:?}");
-        assert!(size_skips[0].0.starts_with("fx/Huge.overLimit"), "{size_skips:?}");
-        assert!(sites.values().any(|s| s.name == "nearLimit"));
+        let skipped = rewrite_tree(mode, &orig, &rewritten, 0, &mut stats, &mut sites);
+        if mode == Mode::Classic {
+            // Only the 65528-byte method is skipped for size; Huge.nearLimit fits.
+            let size_skips: Vec<_> = skipped.iter().filter(|s| s.1.contains("65535")).collect();
+            assert_eq!(size_skips.len(), 1, "{size_skips:?}");
+            assert!(size_skips[0].0.starts_with("fx/Huge.overLimit"), "{size_skips:?}");
+            assert!(sites.values().any(|s| s.name == "nearLimit"));
+        }
 
         let ran = run_both(&tmp, &support, &orig, &rewritten, main, &sites);
+        // The general rewrite leaves alone a method whose exit code would read a parameter
+        // the body reassigns (t1: `k = -k`): only methods it rewrote must have run.
+        let assert_ran = |ran: &[Site], class: &str, name: &str, min: usize| {
+            let reassigns = skipped
+                .iter()
+                .any(|(label, why)| label.starts_with(&format!("{class}.{name}(")) && why.contains("assigns to"));
+            // A method hooked at exit only never calls the hook if it never returns normally.
+            let exit_only = sites.iter().all(|(site, s)| s.class != class || s.name != name || site.rem_euclid(4) == 3);
+            if !(mode == Mode::Full && (reassigns || exit_only)) {
+                assert_ran(ran, class, name, min);
+            }
+        };
         assert_ran(&ran, "fx/Ctors", "<init>", 3);
         assert_ran(&ran, "fx/Base", "<init>", 1);
         assert_ran(&ran, "fx/Ctors", "newFirst", 1);
@@ -495,7 +597,9 @@ fn fixtures_behave_identically_after_rewrite() {
         assert_ran(&ran, "fx/Shapes$Greeter$1", "name", 1); // anonymous class
         assert_ran(&ran, "fx/Shapes$1Local", "get", 1); // local class
         assert_ran(&ran, "fx/Shapes", "sum", 1); // varargs
-        assert_ran(&ran, "fx/Huge", "nearLimit", 1);
+        if mode == Mode::Classic {
+            assert_ran(&ran, "fx/Huge", "nearLimit", 1);
+        }
         let bridges = ran.iter().filter(|s| s.access & ACC_BRIDGE != 0).count();
         assert!(bridges >= 2, "bridge methods ran: {bridges}");
         let lambdas = ran.iter().filter(|s| s.name.starts_with("lambda$")).count();
@@ -518,9 +622,13 @@ fn fixtures_behave_identically_after_rewrite() {
         );
         assert!(ran.len() * 10 >= hooked * 7, "only {} of {hooked} hooked methods ran", ran.len());
 
-        if release == "8" {
+        if release == "8" && mode == Mode::Classic {
             negative_control(&tmp, &support, &rewritten, main);
         }
+    }
+    if mode == Mode::Full {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return;
     }
     // The fixtures must really contain the shapes this test is about.
     eprintln!("{stats:?}");
@@ -599,10 +707,16 @@ fn pre_java6_class_files_verify_after_rewrite() {
     let rewritten = tmp.join("rewritten");
     let mut stats = Stats::default();
     let mut sites = HashMap::new();
-    rewrite_tree(&orig, &rewritten, 0, &mut stats, &mut sites);
+    rewrite_tree(Mode::Classic, &orig, &rewritten, 0, &mut stats, &mut sites);
     assert!(stats.frame_kinds.is_empty(), "StackMapTable must not be decoded before major 50");
     let ran = run_both(&tmp, &support, &orig, &rewritten, "fxold.OldMain", &sites);
     assert_ran(&ran, "fxold/OldMain$Derived", "<init>", 2);
+    let full = tmp.join("full");
+    let mut sites = HashMap::new();
+    rewrite_tree(Mode::Full, &orig, &full, 0, &mut stats, &mut sites);
+    let full_ran = run_both(&tmp, &support, &orig, &full, "fxold.OldMain", &sites);
+    assert_ran(&full_ran, "fxold/OldMain$Derived", "<init>", 2);
+    assert_ran(&full_ran, "fxold/OldMain", "tryIt", 1);
     assert_ran(&ran, "fxold/OldMain", "tryIt", 1);
     assert_ran(&ran, "fxold/OldMain", "lsw", 1);
     let _ = std::fs::remove_dir_all(&tmp);
@@ -629,7 +743,7 @@ fn guava_classes_verify_after_rewrite() {
     let mut sites = HashMap::new();
     // Sites from 30000 on cross 32767, so the JVM checks both the sipush and
     // the ldc_w prologue forms.
-    let skipped = rewrite_tree(&orig, &rewritten, 30000, &mut stats, &mut sites);
+    let skipped = rewrite_tree(Mode::Classic, &orig, &rewritten, 30000, &mut stats, &mut sites);
     assert!(sites.keys().any(|&s| s < 32768) && sites.keys().any(|&s| s >= 32768));
     eprintln!("guava: {} classes, {} methods rewritten, {} skipped", stats.classes, stats.rewritten, skipped.len());
     assert!(stats.classes > 1500 && stats.rewritten > 10000, "{stats:?}");
@@ -658,6 +772,19 @@ fn guava_classes_verify_after_rewrite() {
     assert!(failures.is_empty(), "{} classes fail verification:\n{}", failures.len(), failures.join("\n"));
     assert_eq!((linked, other), (linked0, other0), "rewriting changed which classes link");
     assert!(linked > 1500, "only {linked} classes linked");
+
+    // The general rewrite: every shape of inserted code, on every method.
+    let full = tmp.join("full");
+    let mut stats = Stats::default();
+    let mut sites = HashMap::new();
+    let skipped = rewrite_tree(Mode::Full, &orig, &full, 30000, &mut stats, &mut sites);
+    eprintln!("guava, every kind of hook: {} methods rewritten, {} skipped", stats.rewritten, skipped.len());
+    assert!(stats.rewritten > 10000, "{stats:?}");
+    let (linked, vf, other, out) = verify(&full);
+    eprintln!("guava, every kind of hook: linked={linked} verifyFailures={vf} other={other}");
+    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("VERIFY_FAIL")).collect();
+    assert!(failures.is_empty(), "{} classes fail verification:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!((linked, other), (linked0, other0), "the general rewrite changed which classes link");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -693,7 +820,10 @@ fn jdk_modules_rewrite_consistently() {
         let dir = tmp.join(module);
         let mut stats = Stats::default();
         let mut sites = HashMap::new();
-        let skipped = rewrite_tree(&dir, &tmp.join("out").join(module), 0, &mut stats, &mut sites);
+        let skipped = rewrite_tree(Mode::Classic, &dir, &tmp.join("out").join(module), 0, &mut stats, &mut sites);
+        let mut full_stats = Stats::default();
+        let mut full_sites = HashMap::new();
+        rewrite_tree(Mode::Full, &dir, &tmp.join("full").join(module), 0, &mut full_stats, &mut full_sites);
         eprintln!(
             "{module}: {} classes, {} methods rewritten, {} skipped, frames {:?}",
             stats.classes,

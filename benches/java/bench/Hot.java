@@ -12,6 +12,16 @@ public final class Hot {
         this.state = seed == 0 ? 0x9E3779B9 : seed;
     }
 
+    /** The same step mixed with an argument: the target of the vocabulary rows (a condition on arg0). */
+    public int mix(int v) {
+        int x = state ^ v;
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        state = x;
+        return x;
+    }
+
     public int step() {
         int x = state;
         x ^= x << 13;

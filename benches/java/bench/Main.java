@@ -6,13 +6,15 @@ package bench;
  *
  * <pre>RESULT &lt;phase&gt; &lt;ns per call&gt; &lt;calls&gt;</pre>
  *
- * Usage: {@code bench.Main plain|api WARMUP_MS ITERATIONS ITERATION_MS}.
+ * Usage: {@code bench.Main plain|api|mix WARMUP_MS ITERATIONS ITERATION_MS}.
  * <ul>
  *   <li>{@code plain}: measure phase {@code run} (the agent, if any, is configured on the
  *       command line).</li>
  *   <li>{@code api}: load the agent with {@code Faultline.install()}, arm a probability-0
  *       exception fault on {@code bench.Hot#step} and measure phase {@code api-armed}; close
  *       the handle, warm up again and measure phase {@code after-stop}.</li>
+ *   <li>{@code mix}: as {@code plain}, calling {@link Hot#mix} with arguments 0..1023 (the
+ *       vocabulary rows put conditions on that argument).</li>
  * </ul>
  * The faultline API is used only from {@link Api}, so the {@code plain} mode never loads it.
  */
@@ -21,6 +23,8 @@ public final class Main {
     private static final int BATCH = 100_000;
 
     private static int sink;
+    /** Measure {@link Hot#mix} instead of {@link Hot#step}. */
+    private static boolean mixing;
 
     public static void main(String[] args) throws Exception {
         String mode = args[0];
@@ -31,6 +35,9 @@ public final class Main {
 
         if (mode.equals("plain")) {
             measure(hot, "run", warmupMs, iterations, iterationMs);
+        } else if (mode.equals("mix")) {
+            mixing = true;
+            measure(hot, "run", warmupMs, iterations, iterationMs);
         } else if (mode.equals("api")) {
             Api.armProbabilityZero("bench.Hot#step");
             measure(hot, "api-armed", warmupMs, iterations, iterationMs);
@@ -39,7 +46,7 @@ public final class Main {
             Api.close();
             measure(hot, "after-stop", warmupMs, iterations, iterationMs);
         } else {
-            throw new IllegalArgumentException("mode must be plain or api, not " + mode);
+            throw new IllegalArgumentException("mode must be plain, api or mix, not " + mode);
         }
         // Consume the sink so the loop's result is live.
         System.out.println("SINK " + sink);
@@ -67,9 +74,21 @@ public final class Main {
     }
 
     private static int batch(Hot hot, int n) {
+        return mixing ? mixBatch(hot, n) : stepBatch(hot, n);
+    }
+
+    private static int stepBatch(Hot hot, int n) {
         int acc = 0;
         for (int i = 0; i < n; i++) {
             acc += hot.step();
+        }
+        return acc;
+    }
+
+    private static int mixBatch(Hot hot, int n) {
+        int acc = 0;
+        for (int i = 0; i < n; i++) {
+            acc += hot.mix(i & 1023);
         }
         return acc;
     }

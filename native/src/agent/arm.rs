@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use faultline_model::protocol::ArmedSummary;
-use faultline_model::scenario::{FaultKind, FaultSpec, Scenario};
+use faultline_model::scenario::{FaultKind, FaultSpec, Point, Scenario};
 use faultline_model::target::TargetPattern;
 use jni::objects::GlobalRef;
 use jni::JNIEnv;
 
 use super::{Agent, Label};
-use crate::boot::{self, module_access, FaultDefinition, HookClasses};
+use crate::boot::{self, conditions, module_access, FaultDefinition, HookClasses};
 use crate::events::Event;
 use crate::ffi::jni::in_local_frame;
 use crate::ffi::jvmti::Jvmti;
@@ -89,6 +89,7 @@ impl Agent {
         if let Some((index, problem)) = loaded::method_typos(&self.jvmti, env, &targets).into_iter().next() {
             return Err(format!("{}: fault '{}': {problem}", scenario.origin, targeted[index].0.id));
         }
+        self.check_loaded_methods(env, scenario)?;
 
         let now = Instant::now();
         let mut fresh: Vec<Arc<ArmedFault>> = Vec::new();
@@ -99,9 +100,18 @@ impl Agent {
                 FaultKind::Exception { throw, .. } => Some(throw.clone()),
                 _ => None,
             };
-            self.labels
-                .writing()
-                .insert(serial, Label { id: spec.id.clone(), kind: spec.kind.name(), exception });
+            let returned = match &spec.kind {
+                FaultKind::Return { value, .. } => Some(value.as_ref().map(|v| v.to_string())),
+                _ => None,
+            };
+            let label = Label {
+                id: spec.id.clone(),
+                kind: spec.kind.name(),
+                exception,
+                at_exit: spec.at == Point::Exit,
+                returned,
+            };
+            self.labels.writing().insert(serial, label);
             let defined = in_local_frame(env, 16, |env| self.define_fault(env, hooks, serial, spec));
             let java_fault = match defined {
                 Ok(f) => f,
@@ -151,6 +161,15 @@ impl Agent {
                     event = event
                         .with("target", kind.target().map(|t| t.to_string()).unwrap_or_default())
                         .with("methods", hits.methods.len());
+                    if f.spec.at == Point::Exit {
+                        event = event.with("at", "exit");
+                    }
+                    if let Some(when) = &f.spec.when {
+                        event = event.with("when", when.text.clone());
+                    }
+                    if let FaultKind::Return { value, .. } = kind {
+                        event = event.with("value", value.as_ref().map(|v| v.to_string()));
+                    }
                 }
             }
             if let Some(d) = f.deadline {
@@ -184,6 +203,33 @@ impl Agent {
         Ok(out)
     }
 
+    /// Faults with a condition, a return value or at exit, checked against every loaded method
+    /// they match before anything is armed: all or nothing, the first problem named. (Classes
+    /// that load later are checked as they are rewritten; a method that does not fit is
+    /// skipped, with the reason, in `status`.)
+    fn check_loaded_methods(&self, env: &mut JNIEnv, scenario: &Scenario) -> Result<(), String> {
+        let checked: Vec<(&FaultSpec, &TargetPattern)> = scenario
+            .faults
+            .iter()
+            .filter(|spec| spec.needs_method_checks())
+            .filter_map(|spec| spec.kind.target().map(|t| (spec, t)))
+            .collect();
+        if checked.is_empty() {
+            return Ok(());
+        }
+        let targets: Vec<&TargetPattern> = checked.iter().map(|(_, t)| *t).collect();
+        let methods = in_local_frame(env, 64, |env| loaded::loaded_methods(&self.jvmti, env, &targets));
+        for ((spec, _), methods) in checked.iter().zip(methods) {
+            for m in methods {
+                if let Err(why) = spec.check_method(&m.name, &m.descriptor, m.is_static) {
+                    let method = faultline_model::target::method_display(&m.class, &m.name, &m.descriptor);
+                    return Err(format!("{}:{}: fault '{}': {method}: {why}", scenario.origin, spec.line, spec.id));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn define_fault(
         &self,
         env: &mut JNIEnv,
@@ -198,6 +244,7 @@ impl Agent {
                 (boot::KIND_EXCEPTION, 0, 0, message.as_deref(), Some(throw))
             }
             FaultKind::Hang { max, .. } => (boot::KIND_HANG, nanos(*max), 0, None, None),
+            FaultKind::Return { .. } => (boot::KIND_RETURN, 0, 0, None, None),
             FaultKind::Pool { pool, executor, mode } => {
                 module_access::open_packages_for_pools(&self.jvmti, hooks, env);
                 return boot::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str());
@@ -206,6 +253,14 @@ impl Agent {
         let throw_class = match throw {
             Some(name) => Some(loaded::resolve_class(&self.jvmti, env, name)?),
             None => None,
+        };
+        let condition = match &spec.when {
+            Some(when) => Some(conditions::build(env, when).map_err(|why| format!("key 'when': {why}"))?),
+            None => None,
+        };
+        let (value_kind, value) = match &spec.kind {
+            FaultKind::Return { value, .. } => conditions::return_value(env, value.as_ref())?,
+            _ => (0, None),
         };
         let def = FaultDefinition {
             serial,
@@ -219,6 +274,10 @@ impl Agent {
             delay_nanos: delay,
             jitter_nanos: jitter,
             message,
+            at_exit: spec.at == Point::Exit,
+            condition: condition.as_ref(),
+            value_kind,
+            value: value.as_ref(),
         };
         hooks.define_fault(env, &def, throw_class.as_ref().map(|c| c.as_obj().into()))
     }
@@ -288,19 +347,15 @@ impl Agent {
         let table = self.table();
         let mut sites = self.sites.locked();
         for change in changes {
-            let refs: Vec<GlobalRef> = change
-                .before
-                .iter()
-                .filter_map(|s| table.iter().find(|f| f.serial == *s))
-                .map(|f| f.java.clone())
-                .collect();
-            if let Err(e) = hooks.bind_site(env, change.site, &refs) {
+            let faults: Vec<&Arc<ArmedFault>> =
+                change.before.iter().filter_map(|s| table.iter().find(|f| f.serial == *s)).collect();
+            if let Err(e) = class_hook::bind(hooks, env, change.site, &faults, None) {
                 tracing::warn!("restoring the binding of {}: {e}", change.method);
                 continue;
             }
             sites.set_bound(change.site, change.before.clone());
-            match change.instrumented_before {
-                Some(len) => sites.instrumented.insert(change.site, len),
+            match &change.instrumented_before {
+                Some(map) => sites.instrumented.insert(change.site, map.clone()),
                 None => sites.instrumented.remove(&change.site),
             };
             for f in table.iter().filter(|f| change.after.contains(&f.serial) && !change.before.contains(&f.serial)) {

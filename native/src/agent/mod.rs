@@ -47,6 +47,9 @@ struct Label {
     id: String,
     kind: &'static str,
     exception: Option<String>,
+    at_exit: bool,
+    /// Return faults: the value returned, as events show it (None: the body is skipped).
+    returned: Option<Option<String>>,
 }
 
 /// Why faults are removed, as their last event says.
@@ -199,12 +202,21 @@ impl Agent {
         let method = self.sites.locked().display(site).unwrap_or("?").to_string();
         let mut event =
             Event::new(&label.id, label.kind).with("method", method).with("thread", thread.unwrap_or_default());
+        if label.at_exit {
+            event = event.with("at", "exit");
+        }
         match label.kind {
             "exception" => {
                 if let Some(ex) = &label.exception {
                     event = event.with("exception", ex.clone());
                 }
                 event = event.with("caught", caught.unwrap_or_else(|| "unknown".into()));
+            }
+            "return" => {
+                event = match &label.returned {
+                    Some(Some(value)) => event.with("returned", value.clone()),
+                    _ => event.with("skipped", true),
+                };
             }
             _ => {
                 let ms = (delay_nanos as f64 / 1e6 * 1000.0).round() / 1000.0;

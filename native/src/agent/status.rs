@@ -86,6 +86,14 @@ impl Agent {
                 calls,
                 injected,
                 time_left_ms: f.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
+                at: f.spec.kind.target().map(|_| f.spec.at.as_str().to_string()),
+                when: f.spec.when.as_ref().map(|w| w.text.clone()),
+                value: match &f.spec.kind {
+                    FaultKind::Return { value, .. } => {
+                        Some(value.as_ref().map_or(serde_json::Value::Null, |v| v.to_string().into()))
+                    }
+                    _ => None,
+                },
                 pool,
             });
         }

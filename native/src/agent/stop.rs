@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use jni::objects::GlobalRef;
 use jni::JNIEnv;
 
 use super::arm::LATE_ARRIVAL_PASSES;
@@ -13,6 +12,7 @@ use crate::boot::HookClasses;
 use crate::events::Event;
 use crate::ffi::jni::in_local_frame;
 use crate::instrument::armed::ArmedFault;
+use crate::instrument::class_hook;
 use crate::instrument::loaded;
 use crate::sync::Locked;
 
@@ -97,9 +97,8 @@ impl Agent {
         let mut sites = self.sites.locked();
         let affected = sites.bindings_without(removed);
         for (site, serials) in affected {
-            let refs: Vec<GlobalRef> =
-                kept.iter().filter(|f| serials.contains(&f.serial)).map(|f| f.java.clone()).collect();
-            if let Err(e) = hooks.bind_site(env, site, &refs) {
+            let faults: Vec<&Arc<ArmedFault>> = kept.iter().filter(|f| serials.contains(&f.serial)).collect();
+            if let Err(e) = class_hook::bind(hooks, env, site, &faults, None) {
                 tracing::warn!("unbinding site {site}: {e}");
             }
             if serials.is_empty() {

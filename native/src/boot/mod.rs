@@ -7,6 +7,7 @@
 //! Binding writes the `Hook.sites` array through JNI array functions only, so it runs no
 //! Java code: it is safe inside the ClassFileLoadHook, on any class-loading thread.
 
+pub mod conditions;
 pub mod module_access;
 pub mod pools;
 
@@ -23,25 +24,41 @@ include!(concat!(env!("OUT_DIR"), "/boot_classes.rs"));
 pub const HOOK_CLASS: &str = "io/faultline/boot/Hook";
 const FAULT_CLASS: &str = "io/faultline/boot/Fault";
 const SITES_SIG: &str = "[[Lio/faultline/boot/Fault;";
-const DEFINE_SIG: &str =
-    "(ILjava/lang/String;IDJJLjava/lang/String;Ljava/lang/String;JJLjava/lang/Class;Ljava/lang/String;)Lio/faultline/boot/Fault;";
+const DESCRIPTORS_SIG: &str = "[Ljava/lang/String;";
+const DEFINE_SIG: &str = "(ILjava/lang/String;IDJJLjava/lang/String;Ljava/lang/String;JJLjava/lang/Class;\
+                          Ljava/lang/String;ZLio/faultline/boot/Condition;ILjava/lang/Object;)Lio/faultline/boot/Fault;";
 
 /// Fault kinds as `Fault.java` numbers them.
 pub const KIND_LATENCY: i32 = 0;
 pub const KIND_EXCEPTION: i32 = 1;
 pub const KIND_HANG: i32 = 2;
+pub const KIND_RETURN: i32 = 3;
 
-/// The hook classes once defined in this JVM, and the site array the prologues read.
+/// The hook classes once defined in this JVM, and the site arrays the inserted code reads.
 pub struct HookClasses {
     hook: GlobalRef,
     fault: GlobalRef,
-    sites_field: JStaticFieldID,
-    sites: std::sync::Mutex<SiteArray>,
+    /// `Hook.sites` (faults at entry), `Hook.exits` (faults at exit), `Hook.descriptors`.
+    fields: [JStaticFieldID; 3],
+    sites: std::sync::Mutex<SiteArrays>,
 }
 
-struct SiteArray {
-    array: Option<GlobalRef>,
+/// The three per-site arrays, grown together.
+struct SiteArrays {
+    arrays: [Option<GlobalRef>; 3],
     capacity: jsize,
+}
+
+const ENTRY: usize = 0;
+const EXIT: usize = 1;
+const DESCRIPTORS: usize = 2;
+
+/// The faults of one site, as the hook reads them.
+pub struct SiteBinding<'a> {
+    pub entry: &'a [GlobalRef],
+    pub exit: &'a [GlobalRef],
+    /// The method's descriptor, for sites whose calls capture operands or return values.
+    pub descriptor: Option<&'a str>,
 }
 
 /// What `Fault.define` needs besides the scenario spec.
@@ -57,6 +74,12 @@ pub struct FaultDefinition<'a> {
     pub delay_nanos: i64,
     pub jitter_nanos: i64,
     pub message: Option<&'a str>,
+    pub at_exit: bool,
+    /// The condition object (see `conditions::build`), or null.
+    pub condition: Option<&'a GlobalRef>,
+    /// Return faults: the value's kind and the value (see `Values.java`).
+    pub value_kind: i32,
+    pub value: Option<&'a GlobalRef>,
 }
 
 impl HookClasses {
@@ -84,15 +107,21 @@ impl HookClasses {
         let fault_local = find_boot_class(env, FAULT_CLASS)?;
         env.register_native_methods(&hook_local, natives)
             .map_err(|e| format!("cannot bind the hook's native methods: {e}"))?;
-        let sites_field = env
-            .get_static_field_id(&hook_local, "sites", SITES_SIG)
-            .map_err(|e| format!("hook class lacks its sites field: {e}"))?;
+        let mut fields = Vec::with_capacity(3);
+        for (name, sig) in [("sites", SITES_SIG), ("exits", SITES_SIG), ("descriptors", DESCRIPTORS_SIG)] {
+            fields.push(
+                env.get_static_field_id(&hook_local, name, sig)
+                    .map_err(|e| format!("hook class lacks its {name} field: {e}"))?,
+            );
+        }
+        let fields = [fields[0], fields[1], fields[2]];
         if let Some(path) = crate::ffi::loaded_from() {
             set_system_property(env, AGENT_PATH_PROPERTY, &path);
         }
         let hook = env.new_global_ref(&hook_local).map_err(|e| e.to_string())?;
         let fault = env.new_global_ref(&fault_local).map_err(|e| e.to_string())?;
-        Ok(HookClasses { hook, fault, sites_field, sites: std::sync::Mutex::new(SiteArray { array: None, capacity: 0 }) })
+        let arrays = SiteArrays { arrays: [None, None, None], capacity: 0 };
+        Ok(HookClasses { hook, fault, fields, sites: std::sync::Mutex::new(arrays) })
     }
 
     pub fn hook_class(&self) -> &GlobalRef {
@@ -116,6 +145,8 @@ impl HookClasses {
                 Some(c) => c,
                 None => &null,
             };
+            let condition: &JObject = def.condition.map_or(&null, |c| c.as_obj());
+            let value: &JObject = def.value.map_or(&null, |v| v.as_obj());
             let fault_class: &JClass = self.fault.as_obj().into();
             let result = env.call_static_method(
                 fault_class,
@@ -134,6 +165,10 @@ impl HookClasses {
                     JValue::Long(def.jitter_nanos),
                     JValue::Object(throw_obj),
                     JValue::Object(&message),
+                    JValue::Bool(u8::from(def.at_exit)),
+                    JValue::Object(condition),
+                    JValue::Int(def.value_kind),
+                    JValue::Object(value),
                 ],
             );
             match result.and_then(|v| v.l()) {
@@ -178,59 +213,77 @@ impl HookClasses {
         })
     }
 
-    /// Makes `Hook.sites[site]` hold exactly `faults` (none: null, so the prologue returns at once).
-    pub fn bind_site(&self, env: &mut JNIEnv, site: i32, faults: &[GlobalRef]) -> Result<(), String> {
+    /// Makes the site arrays hold exactly `binding` for `site` (no fault: null, so the
+    /// inserted code returns at once). JNI array functions only: no Java code runs.
+    pub fn bind_site(&self, env: &mut JNIEnv, site: i32, binding: &SiteBinding) -> Result<(), String> {
         let mut sites = self.sites.locked();
-        in_local_frame(env, 8, |env| -> Result<(), String> {
-            if site >= sites.capacity || sites.array.is_none() {
+        in_local_frame(env, 16, |env| -> Result<(), String> {
+            if site >= sites.capacity || sites.arrays.iter().any(Option::is_none) {
                 self.grow(env, &mut sites, site)?;
             }
-            let Some(array) = sites.array.as_ref() else {
-                return Err("the site array is missing".into());
-            };
-            let array: &JObjectArray = array.as_obj().into();
-            let value = if faults.is_empty() {
-                JObject::null()
-            } else {
-                let fault_class: &JClass = self.fault.as_obj().into();
-                let list = env
-                    .new_object_array(faults.len() as jsize, fault_class, JObject::null())
-                    .map_err(|e| failure(env, "allocate a site's fault list", e))?;
-                for (i, f) in faults.iter().enumerate() {
-                    env.set_object_array_element(&list, i as jsize, f)
-                        .map_err(|e| failure(env, "fill a site's fault list", e))?;
-                }
-                list.into()
-            };
-            env.set_object_array_element(array, site, &value).map_err(|e| failure(env, "bind a site", e))
+            for (which, faults) in [(ENTRY, binding.entry), (EXIT, binding.exit)] {
+                let value = self.fault_list(env, faults)?;
+                let Some(array) = sites.arrays[which].as_ref() else {
+                    return Err("a site array is missing".into());
+                };
+                let array: &JObjectArray = array.as_obj().into();
+                env.set_object_array_element(array, site, &value).map_err(|e| failure(env, "bind a site", e))?;
+            }
+            if let Some(descriptor) = binding.descriptor {
+                let text = env.new_string(descriptor).map_err(|e| failure(env, "describe a site", e))?;
+                let Some(array) = sites.arrays[DESCRIPTORS].as_ref() else {
+                    return Err("the descriptor array is missing".into());
+                };
+                let array: &JObjectArray = array.as_obj().into();
+                env.set_object_array_element(array, site, &text).map_err(|e| failure(env, "describe a site", e))?;
+            }
+            Ok(())
         })
     }
 
-    /// Replaces `Hook.sites` by a larger copy; called with the site lock held.
-    fn grow(&self, env: &mut JNIEnv, sites: &mut SiteArray, site: i32) -> Result<(), String> {
+    /// A `Fault[]` of `faults`, or null for none.
+    fn fault_list<'a>(&self, env: &mut JNIEnv<'a>, faults: &[GlobalRef]) -> Result<JObject<'a>, String> {
+        if faults.is_empty() {
+            return Ok(JObject::null());
+        }
+        let fault_class: &JClass = self.fault.as_obj().into();
+        let list = env
+            .new_object_array(faults.len() as jsize, fault_class, JObject::null())
+            .map_err(|e| failure(env, "allocate a site's fault list", e))?;
+        for (i, f) in faults.iter().enumerate() {
+            env.set_object_array_element(&list, i as jsize, f).map_err(|e| failure(env, "fill a site's fault list", e))?;
+        }
+        Ok(list.into())
+    }
+
+    /// Replaces the site arrays by larger copies; called with the site lock held.
+    fn grow(&self, env: &mut JNIEnv, sites: &mut SiteArrays, site: i32) -> Result<(), String> {
         let mut capacity = sites.capacity.max(256);
         while capacity <= site {
             capacity = capacity.saturating_mul(2);
         }
         let hook_class: &JClass = self.hook.as_obj().into();
-        let element_class =
-            env.find_class("[Lio/faultline/boot/Fault;").map_err(|e| failure(env, "find the Fault[] class", e))?;
-        let bigger = env
-            .new_object_array(capacity, &element_class, JObject::null())
-            .map_err(|e| failure(env, "allocate the site array", e))?;
-        if let Some(old) = sites.array.as_ref() {
-            let old: &JObjectArray = old.as_obj().into();
-            for i in 0..sites.capacity {
-                let item = env.get_object_array_element(old, i).map_err(|e| failure(env, "copy sites", e))?;
-                if !item.is_null() {
-                    env.set_object_array_element(&bigger, i, &item).map_err(|e| failure(env, "copy sites", e))?;
+        for (which, element) in [(ENTRY, "[Lio/faultline/boot/Fault;"), (EXIT, "[Lio/faultline/boot/Fault;"), (DESCRIPTORS, "java/lang/String")] {
+            let element_class = env.find_class(element).map_err(|e| failure(env, "find a site array's class", e))?;
+            let bigger = env
+                .new_object_array(capacity, &element_class, JObject::null())
+                .map_err(|e| failure(env, "allocate a site array", e))?;
+            if let Some(old) = sites.arrays[which].as_ref() {
+                let old: &JObjectArray = old.as_obj().into();
+                for i in 0..sites.capacity {
+                    let item = env.get_object_array_element(old, i).map_err(|e| failure(env, "copy sites", e))?;
+                    if !item.is_null() {
+                        env.set_object_array_element(&bigger, i, &item).map_err(|e| failure(env, "copy sites", e))?;
+                    }
+                    env.delete_local_ref(item).map_err(|e| e.to_string())?;
                 }
-                env.delete_local_ref(item).map_err(|e| e.to_string())?;
             }
+            env.set_static_field(hook_class, self.fields[which], JValue::Object(&bigger))
+                .map_err(|e| failure(env, "publish a site array", e))?;
+            sites.arrays[which] = Some(env.new_global_ref(&bigger).map_err(|e| e.to_string())?);
+            env.delete_local_ref(bigger).map_err(|e| e.to_string())?;
+            env.delete_local_ref(element_class).map_err(|e| e.to_string())?;
         }
-        env.set_static_field(hook_class, self.sites_field, JValue::Object(&bigger))
-            .map_err(|e| failure(env, "publish the site array", e))?;
-        sites.array = Some(env.new_global_ref(&bigger).map_err(|e| e.to_string())?);
         sites.capacity = capacity;
         Ok(())
     }

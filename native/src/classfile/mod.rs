@@ -1,17 +1,20 @@
-//! Class file reading and method-entry rewriting (JVMS chapter 4).
+//! Class file reading and rewriting (JVMS chapter 4).
 //!
 //! The agent needs two things from a class file: a summary of its methods (to
-//! decide what to hook) and a copy in which chosen methods start with a call to
-//! `io/faultline/boot/Hook.enter(I)V`. The rewriter deliberately understands as
-//! little as possible: it never decodes instructions. Everything outside the
-//! hooked methods' `Code` attributes is copied byte for byte, and inside them
-//! only the structures that hold absolute code offsets are adjusted (see
-//! [`instrument`]). Branch offsets are relative and the prologue's length is a
-//! multiple of 4, so the bytecode itself is copied unchanged.
+//! decide what to hook) and a copy in which chosen methods call
+//! `io/faultline/boot/Hook`. For the common case, a call at entry only, the
+//! rewriter deliberately understands as little as possible: it never decodes
+//! instructions, copies everything outside the hooked methods' `Code`
+//! attributes byte for byte, and inside them only adjusts the structures that
+//! hold absolute code offsets (branch offsets are relative and the prologue's
+//! length is a multiple of 4, so the bytecode itself is copied unchanged).
+//! Faults that read arguments, return early or act at exit need code in the
+//! middle of a method: those methods are decoded and moved apart (`code`).
 //!
 //! Everything here is pure safe Rust and never panics on malformed input: every
 //! read is bounds-checked and reported as a [`ClassFileError`].
 
+mod code;
 mod reader;
 mod rewrite;
 mod stackmap;
@@ -23,7 +26,7 @@ pub use reader::{
     exception_handlers, method_code, methods_code, parse, ClassInfo, CodeInfo, Frame, Handler, LocalVar,
     MethodHandlers, MethodInfo,
 };
-pub use rewrite::{instrument, Instrumented, MethodHook, PROLOGUE_LEN};
+pub use rewrite::{instrument, Capture, EntryCall, ExitCall, Instrumented, MethodHook, OffsetMap, PROLOGUE_LEN};
 
 /// Internal name of the class whose static methods the prologue calls. It is
 /// expected on the boot class path so every class loader can resolve it.

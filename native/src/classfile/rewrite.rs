@@ -1,6 +1,12 @@
-//! Inserting the hook prologue at the start of methods.
+//! Inserting calls to the hook into methods.
 //!
-//! The prologue is always 8 bytes:
+//! A method whose faults act on plain entry (no condition on its arguments, no return
+//! value, nothing at exit) gets the classic prologue, and its code is otherwise copied
+//! byte for byte (below). Every other plan (arguments captured for a condition, a return
+//! fault that may end the call early, calls before every return instruction) decodes the
+//! method's instructions and moves them apart with `code::relocate`.
+//!
+//! The classic prologue is always 8 bytes:
 //!
 //! ```text
 //! 0: sipush site        (or ldc_w #Integer(site) when site is outside 0..=32767)
@@ -19,8 +25,10 @@
 
 use std::collections::HashMap;
 
+use super::code::{self, FullFrame, Insertion, Relocated};
 use super::reader::{Constant, RawClass, Reader};
-use super::{stackmap, ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED};
+use super::stackmap::{self, VType};
+use super::{ClassFileError, HOOK_CLASS, HOOK_DESCRIPTOR, HOOK_ENTER, HOOK_ENTER_GUARDED};
 
 type Result<T> = std::result::Result<T, ClassFileError>;
 
@@ -28,25 +36,90 @@ type Result<T> = std::result::Result<T, ClassFileError>;
 pub const PROLOGUE_LEN: u16 = 8;
 
 /// A request to hook one method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodHook {
     /// Index into [`super::ClassInfo::methods`] (class file order).
     pub method_index: usize,
     /// Value passed to the hook; meant to be >= 0 (negative values work too,
     /// through the `ldc_w` form).
     pub site: i32,
-    /// Call `Hook.enterGuarded` instead of `Hook.enter`.
+    /// Call the guarded hook (JDK methods: the hook itself runs JDK code).
     pub guarded: bool,
+    /// The call at entry, if any.
+    pub entry: Option<EntryCall>,
+    /// Calls before every return instruction, if any.
+    pub exit: Option<ExitCall>,
+}
+
+impl MethodHook {
+    /// The classic hook: `Hook.enter(site)` at entry, nothing else.
+    pub fn entry(method_index: usize, site: i32, guarded: bool) -> MethodHook {
+        MethodHook { method_index, site, guarded, entry: Some(EntryCall::default()), exit: None }
+    }
+
+    /// Whether the classic 8-byte prologue does (the code is then copied as is).
+    fn classic(&self) -> bool {
+        self.exit.is_none() && self.entry.as_ref().is_some_and(|e| !e.returns && e.capture.is_empty())
+    }
+}
+
+/// What the entry call passes and whether it may end the call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryCall {
+    pub capture: Capture,
+    /// The hook may return a value for the method to return at once (return faults).
+    pub returns: bool,
+}
+
+/// What the exit calls pass besides the result (which always passes through the hook).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExitCall {
+    pub capture: Capture,
+}
+
+/// Operands handed to the hook. `arg0` and `arg1` travel in typed slots (no boxing); any
+/// later argument makes the call pass every operand boxed in an array.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capture {
+    pub this: bool,
+    /// Parameter indices, from 0.
+    pub args: Vec<u16>,
+}
+
+impl Capture {
+    pub fn is_empty(&self) -> bool {
+        !self.this && self.args.is_empty()
+    }
+
+    fn boxed(&self) -> bool {
+        self.args.iter().any(|a| *a > 1)
+    }
 }
 
 /// Result of [`instrument`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instrumented {
     pub bytes: Vec<u8>,
-    /// Bytes inserted at offset 0 of every hooked method (always [`PROLOGUE_LEN`]).
+    /// Bytes inserted at offset 0 of every method that got the classic prologue.
     pub prologue_len: u16,
     /// Methods left untouched, with the reason: `(method_index, why)`.
     pub skipped: Vec<(usize, String)>,
+    /// How offsets moved in each rewritten method: `(method_index, breakpoints)`, see
+    /// [`OffsetMap`].
+    pub offsets: Vec<(usize, OffsetMap)>,
+}
+
+/// Where original bytecode offsets went in a rewritten method: `(new, old)` at each point
+/// from which the shift changes. Maps the bytecode index of a running frame back to the
+/// class file its loader holds (catch-site lookups).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OffsetMap(pub Vec<(u32, u32)>);
+
+impl OffsetMap {
+    /// The original offset of `pc` in the rewritten code.
+    pub fn original(&self, pc: u32) -> u32 {
+        Relocated::old_offset(&self.0, pc)
+    }
 }
 
 /// Returns a copy of `bytes` in which every method named by `hooks` starts
@@ -60,6 +133,7 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
     let mut pool = PoolBuilder::new(&class);
     let mut seen = vec![false; class.methods.len()];
     let mut skipped = Vec::new();
+    let mut offsets = Vec::new();
     // (start, end, replacement) of Code attributes, spliced in afterwards.
     let mut replacements: Vec<(usize, usize, Vec<u8>)> = Vec::new();
 
@@ -81,6 +155,26 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
             skipped.push((idx, "no Code attribute (abstract or native method)".into()));
             continue;
         };
+        if hook.entry.is_none() && hook.exit.is_none() {
+            skipped.push((idx, "nothing to insert".into()));
+            continue;
+        }
+        if !hook.classic() {
+            let shape = Shape::of(class.utf8(method.descriptor)?, method.access, class.utf8(method.name)? == "<init>")?;
+            // The pool is rolled back if the method turns out not to be rewritable.
+            let saved = pool.mark();
+            match relocate_code(&class, &span, hook, &shape, &mut pool)? {
+                Ok((attr, map)) => {
+                    replacements.push((span.start, span.end, attr));
+                    offsets.push((idx, map));
+                }
+                Err(why) => {
+                    pool.reset(saved);
+                    skipped.push((idx, why));
+                }
+            }
+            continue;
+        }
         let (mut attr, prologue_at) = match rewrite_code(&class, &span)? {
             Ok(rewritten) => rewritten,
             Err(why) => {
@@ -93,6 +187,7 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
         let prologue = pool.prologue(hook.site, hook.guarded)?;
         attr[prologue_at..prologue_at + PROLOGUE_LEN as usize].copy_from_slice(&prologue);
         replacements.push((span.start, span.end, attr));
+        offsets.push((idx, OffsetMap(vec![(PROLOGUE_LEN as u32, 0)])));
     }
 
     replacements.sort_by_key(|r| r.0);
@@ -110,7 +205,7 @@ pub fn instrument(bytes: &[u8], hooks: &[MethodHook]) -> Result<Instrumented> {
         pos = end;
     }
     out.extend_from_slice(&bytes[pos..]);
-    Ok(Instrumented { bytes: out, prologue_len: PROLOGUE_LEN, skipped })
+    Ok(Instrumented { bytes: out, prologue_len: PROLOGUE_LEN, skipped, offsets })
 }
 
 /// Builds the new `Code` attribute (header included) with `PROLOGUE_LEN`
@@ -222,6 +317,503 @@ fn rewrite_code(
     Ok(Ok((out, prologue_at)))
 }
 
+/// What the rewriter needs to know of a method's signature.
+struct Shape {
+    /// Field descriptors of the parameters, with the local slot each starts in.
+    params: Vec<(String, u16)>,
+    /// Return field descriptor, `V` for void.
+    ret: String,
+    is_static: bool,
+    constructor: bool,
+}
+
+impl Shape {
+    fn of(descriptor: &str, access: u16, constructor: bool) -> Result<Shape> {
+        let params = faultline_model::target::descriptor_param_descriptors(descriptor)
+            .map_err(ClassFileError::Malformed)?;
+        let is_static = access & 0x0008 != 0;
+        let mut slot: u16 = if is_static { 0 } else { 1 };
+        let mut placed = Vec::with_capacity(params.len());
+        for p in params {
+            let size = if p == "J" || p == "D" { 2 } else { 1 };
+            placed.push((p, slot));
+            slot += size;
+        }
+        let ret = faultline_model::target::descriptor_return(descriptor).to_string();
+        Ok(Shape { params: placed, ret, is_static, constructor })
+    }
+}
+
+/// The value kind the JVM moves a field descriptor as: `I` (also Z, B, C, S), `J`, `F`, `D`,
+/// `A` (references), `V`.
+fn kind(descriptor: &str) -> char {
+    match descriptor.as_bytes().first() {
+        Some(b'Z' | b'B' | b'C' | b'S' | b'I') => 'I',
+        Some(b'J') => 'J',
+        Some(b'F') => 'F',
+        Some(b'D') => 'D',
+        Some(b'V') => 'V',
+        _ => 'A',
+    }
+}
+
+const OBJECT: &str = "java/lang/Object";
+/// The operands every typed hook call takes after the site and the guard flag.
+const SLOTS: &str = "JLjava/lang/Object;JLjava/lang/Object;Ljava/lang/Object;";
+
+/// Hook method name and descriptor for the entry call of `entry`.
+fn entry_method(entry: &EntryCall) -> (&'static str, String) {
+    let ret = if entry.returns { "Ljava/lang/Object;" } else { "V" };
+    match (entry.capture.boxed(), entry.returns) {
+        (false, false) => ("enterSlots", format!("(IZ{SLOTS}){ret}")),
+        (false, true) => ("enterSlotsReturn", format!("(IZ{SLOTS}){ret}")),
+        (true, false) => ("enterAll", format!("(IZ[Ljava/lang/Object;){ret}")),
+        (true, true) => ("enterAllReturn", format!("(IZ[Ljava/lang/Object;){ret}")),
+    }
+}
+
+/// Hook method name and descriptor for the exit call of a method returning kind `k`: the
+/// result first (it passes through the hook and comes back, maybe replaced), then the site.
+fn exit_method(k: char, boxed: bool) -> (String, String) {
+    let value = match k {
+        'V' => "",
+        'A' => "Ljava/lang/Object;",
+        'I' => "I",
+        'J' => "J",
+        'F' => "F",
+        _ => "D",
+    };
+    let ret = if k == 'V' { "V" } else { value };
+    let name = format!("exit{k}{}", if boxed { "All" } else { "" });
+    let operands = if boxed { "[Ljava/lang/Object;" } else { SLOTS };
+    (name, format!("({value}IZ{operands}){ret}"))
+}
+
+/// Builds inserted code, allocating the constants it needs.
+struct Asm<'p, 'c> {
+    pool: &'p mut PoolBuilder<'c>,
+    out: Vec<u8>,
+}
+
+impl Asm<'_, '_> {
+    fn op(&mut self, b: u8) {
+        self.out.push(b);
+    }
+
+    fn with_u2(&mut self, op: u8, v: u16) {
+        self.out.push(op);
+        self.out.extend_from_slice(&v.to_be_bytes());
+    }
+
+    fn site(&mut self, site: i32) -> Result<()> {
+        if (0..=i16::MAX as i32).contains(&site) {
+            self.with_u2(0x11, site as u16); // sipush
+        } else {
+            let i = self.pool.integer(site)?;
+            self.with_u2(0x13, i); // ldc_w
+        }
+        Ok(())
+    }
+
+    fn int(&mut self, v: i32) -> Result<()> {
+        match v {
+            -1..=5 => self.op((0x03 + v) as u8), // iconst_m1 .. iconst_5
+            -128..=127 => {
+                self.op(0x10); // bipush
+                self.op(v as i8 as u8);
+            }
+            _ => self.site(v)?,
+        }
+        Ok(())
+    }
+
+    fn invoke(&mut self, op: u8, class: &str, name: &str, desc: &str) -> Result<()> {
+        let i = self.pool.methodref(class, name, desc)?;
+        self.with_u2(op, i);
+        Ok(())
+    }
+
+    fn invokestatic(&mut self, class: &str, name: &str, desc: &str) -> Result<()> {
+        self.invoke(0xB8, class, name, desc)
+    }
+
+    fn invokevirtual(&mut self, class: &str, name: &str, desc: &str) -> Result<()> {
+        self.invoke(0xB6, class, name, desc)
+    }
+
+    /// `checkcast` to a field type (`Lcom/acme/A;` or an array descriptor).
+    fn checkcast(&mut self, field_type: &str) -> Result<()> {
+        let name = field_type.strip_prefix('L').and_then(|n| n.strip_suffix(';')).unwrap_or(field_type);
+        let i = self.pool.class(name)?;
+        self.with_u2(0xC0, i);
+        Ok(())
+    }
+
+    /// Loads a local of field type `descriptor`.
+    fn load(&mut self, descriptor: &str, slot: u16) {
+        let op = match kind(descriptor) {
+            'I' => 0x15,
+            'J' => 0x16,
+            'F' => 0x17,
+            'D' => 0x18,
+            _ => 0x19,
+        };
+        // Parameters live in slots 0..=255 (JVMS 4.3.3), so the short form always fits.
+        self.op(op);
+        self.op(slot as u8);
+    }
+
+    /// The typed operands: arg0 and arg1 each as (long bits, reference), then the receiver.
+    fn slots(&mut self, capture: &Capture, shape: &Shape, this_allowed: bool) -> Result<()> {
+        for k in 0..2u16 {
+            match shape.params.get(k as usize).filter(|_| capture.args.contains(&k)) {
+                Some((d, slot)) => {
+                    match kind(d) {
+                        'I' => {
+                            self.load(d, *slot);
+                            self.op(0x85); // i2l
+                        }
+                        'J' => self.load(d, *slot),
+                        'F' => {
+                            self.load(d, *slot);
+                            self.op(0x8D); // f2d
+                            self.invokestatic("java/lang/Double", "doubleToRawLongBits", "(D)J")?;
+                        }
+                        'D' => {
+                            self.load(d, *slot);
+                            self.invokestatic("java/lang/Double", "doubleToRawLongBits", "(D)J")?;
+                        }
+                        _ => {
+                            self.op(0x09); // lconst_0
+                            self.load(d, *slot);
+                            continue;
+                        }
+                    }
+                    self.op(0x01); // aconst_null
+                }
+                None => {
+                    self.op(0x09);
+                    self.op(0x01);
+                }
+            }
+        }
+        self.receiver(capture, shape, this_allowed);
+        Ok(())
+    }
+
+    fn receiver(&mut self, capture: &Capture, shape: &Shape, this_allowed: bool) {
+        if capture.this && !shape.is_static && this_allowed {
+            self.op(0x2A); // aload_0
+        } else {
+            self.op(0x01);
+        }
+    }
+
+    /// Every operand boxed: `Object[] {this, arg0, arg1, ...}`, null where not captured.
+    fn boxed(&mut self, capture: &Capture, shape: &Shape, this_allowed: bool) -> Result<()> {
+        self.int(shape.params.len() as i32 + 1)?;
+        let object = self.pool.class(OBJECT)?;
+        self.with_u2(0xBD, object); // anewarray
+        if capture.this && !shape.is_static && this_allowed {
+            self.op(0x59); // dup
+            self.op(0x03); // iconst_0
+            self.op(0x2A);
+            self.op(0x53); // aastore
+        }
+        for &k in &capture.args {
+            let Some((d, slot)) = shape.params.get(k as usize) else { continue };
+            self.op(0x59);
+            self.int(k as i32 + 1)?;
+            self.load(d, *slot);
+            let boxing = match d.as_bytes()[0] {
+                b'Z' => Some(("java/lang/Boolean", "(Z)Ljava/lang/Boolean;")),
+                b'B' => Some(("java/lang/Byte", "(B)Ljava/lang/Byte;")),
+                b'C' => Some(("java/lang/Character", "(C)Ljava/lang/Character;")),
+                b'S' => Some(("java/lang/Short", "(S)Ljava/lang/Short;")),
+                b'I' => Some(("java/lang/Integer", "(I)Ljava/lang/Integer;")),
+                b'J' => Some(("java/lang/Long", "(J)Ljava/lang/Long;")),
+                b'F' => Some(("java/lang/Float", "(F)Ljava/lang/Float;")),
+                b'D' => Some(("java/lang/Double", "(D)Ljava/lang/Double;")),
+                _ => None,
+            };
+            if let Some((class, desc)) = boxing {
+                self.invokestatic(class, "valueOf", desc)?;
+            }
+            self.op(0x53);
+        }
+        Ok(())
+    }
+
+    /// The value the hook returned (an Object on the stack) as the method's return value,
+    /// then the return instruction.
+    fn return_value(&mut self, ret: &str) -> Result<()> {
+        let unbox = |asm: &mut Self, class: &str, name: &str, desc: &str, op: u8| -> Result<()> {
+            asm.checkcast(&format!("L{class};"))?;
+            asm.invokevirtual(class, name, desc)?;
+            asm.op(op);
+            Ok(())
+        };
+        match ret.as_bytes().first() {
+            Some(b'V') => {
+                self.op(0x57); // pop
+                self.op(0xB1); // return
+            }
+            Some(b'Z') => unbox(self, "java/lang/Boolean", "booleanValue", "()Z", 0xAC)?,
+            Some(b'C') => unbox(self, "java/lang/Character", "charValue", "()C", 0xAC)?,
+            Some(b'B' | b'S' | b'I') => unbox(self, "java/lang/Number", "intValue", "()I", 0xAC)?,
+            Some(b'J') => unbox(self, "java/lang/Number", "longValue", "()J", 0xAD)?,
+            Some(b'F') => unbox(self, "java/lang/Number", "floatValue", "()F", 0xAE)?,
+            Some(b'D') => unbox(self, "java/lang/Number", "doubleValue", "()D", 0xAF)?,
+            _ => {
+                self.checkcast(ret)?;
+                self.op(0xB0); // areturn
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The code before the first instruction: the entry call, and for return faults the early
+/// return. Returns the bytes, the frames inside them and the stack they need.
+fn entry_code(
+    pool: &mut PoolBuilder<'_>,
+    hook: &MethodHook,
+    entry: &EntryCall,
+    shape: &Shape,
+) -> Result<(Vec<u8>, Vec<(u32, FullFrame)>, u32)> {
+    let mut asm = Asm { pool, out: Vec::new() };
+    // Before super() the receiver is not an object yet: a constructor passes no `this`.
+    let this_allowed = !shape.constructor;
+    asm.site(hook.site)?;
+    asm.int(hook.guarded as i32)?;
+    if entry.capture.boxed() {
+        asm.boxed(&entry.capture, shape, this_allowed)?;
+    } else {
+        asm.slots(&entry.capture, shape, this_allowed)?;
+    }
+    let (name, desc) = entry_method(entry);
+    asm.invokestatic(HOOK_CLASS, name, &desc)?;
+    let mut frames = Vec::new();
+    if entry.returns {
+        // r = Hook.enter...Return(...); if (r != Hook.PROCEED) return (T) r;
+        asm.op(0x59); // dup
+        let proceed = asm.pool.fieldref(HOOK_CLASS, "PROCEED", "Ljava/lang/Object;")?;
+        asm.with_u2(0xB2, proceed); // getstatic
+        let branch_at = asm.out.len();
+        asm.with_u2(0xA5, 0); // if_acmpeq, patched below
+        asm.return_value(&shape.ret)?;
+        let pop_at = asm.out.len();
+        asm.out[branch_at + 1..branch_at + 3].copy_from_slice(&((pop_at - branch_at) as u16).to_be_bytes());
+        asm.op(0x57); // pop
+        let object = asm.pool.class(OBJECT)?;
+        frames.push((pop_at as u32, FullFrame { locals: None, stack: vec![VType::Object(object)] }));
+    }
+    // site + flag + (2 + 1) * 2 + receiver, or site + flag + array + dup + index + value.
+    let need = if entry.capture.boxed() { 7 } else { 9 };
+    Ok((asm.out, frames, need))
+}
+
+/// The code before each return instruction: the exit call, which takes the result and
+/// gives it back (maybe replaced by a return fault), and a cast back to the return type.
+fn exit_code(pool: &mut PoolBuilder<'_>, hook: &MethodHook, exit: &ExitCall, shape: &Shape) -> Result<(Vec<u8>, u32)> {
+    let mut asm = Asm { pool, out: Vec::new() };
+    let k = kind(&shape.ret);
+    asm.site(hook.site)?;
+    asm.int(hook.guarded as i32)?;
+    let boxed = exit.capture.boxed();
+    if boxed {
+        asm.boxed(&exit.capture, shape, true)?;
+    } else {
+        asm.slots(&exit.capture, shape, true)?;
+    }
+    let (name, desc) = exit_method(k, boxed);
+    asm.invokestatic(HOOK_CLASS, &name, &desc)?;
+    if k == 'A' {
+        asm.checkcast(&shape.ret)?;
+    }
+    Ok((asm.out, if boxed { 7 } else { 9 }))
+}
+
+/// The return instructions: ireturn, lreturn, freturn, dreturn, areturn, return.
+fn is_return(opcode: u8) -> bool {
+    (0xAC..=0xB1).contains(&opcode)
+}
+
+/// Rewrites a method's `Code` attribute through [`code::relocate`]: the entry call at
+/// offset 0, exit calls before every return. The inner `Err` is a reason to skip the method.
+fn relocate_code(
+    class: &RawClass<'_>,
+    span: &super::reader::AttrSpan,
+    hook: &MethodHook,
+    shape: &Shape,
+    pool: &mut PoolBuilder<'_>,
+) -> Result<std::result::Result<(Vec<u8>, OffsetMap), String>> {
+    let bytes = class.bytes;
+    let code = class.parse_code(span)?;
+    let instrs = code::decode(code.code)?;
+    let mut max_stack = code.max_stack as u32;
+    let mut at_zero: Option<Insertion> = None;
+    let mut insertions = Vec::new();
+
+    if let Some(entry) = &hook.entry {
+        if entry.returns && shape.constructor {
+            return Ok(Err("a constructor cannot return before its body (the object would not be built)".into()));
+        }
+        let (bytes, frames, need) = entry_code(pool, hook, entry, shape)?;
+        max_stack = max_stack.max(need);
+        at_zero = Some(Insertion { before: 0, bytes, branches_enter: false, frames });
+    }
+    if let Some(exit) = &hook.exit {
+        if shape.constructor {
+            return Ok(Err("faults at exit do not apply to constructors".into()));
+        }
+        // At a return, the locals hold the parameters only if the body never stored to them.
+        let written = code::written_slots(code.code, &instrs);
+        let mut read: Vec<(String, u16)> = Vec::new();
+        if exit.capture.this && !shape.is_static {
+            read.push(("this".into(), 0));
+        }
+        for &k in &exit.capture.args {
+            if let Some((_, slot)) = shape.params.get(k as usize) {
+                read.push((format!("arg{k}"), *slot));
+            }
+        }
+        if let Some((name, _)) = read.iter().find(|(_, slot)| written.contains(slot)) {
+            return Ok(Err(format!(
+                "the method assigns to {name}, so at exit it no longer holds what the caller passed"
+            )));
+        }
+        let (bytes, need) = exit_code(pool, hook, exit, shape)?;
+        max_stack = max_stack.max(code.max_stack as u32 + need);
+        for ins in instrs.iter().filter(|i| is_return(i.opcode)) {
+            if ins.offset == 0 {
+                // The first instruction returns: the entry code (if any) comes first.
+                let mut combined = at_zero.take().unwrap_or(Insertion {
+                    before: 0,
+                    bytes: Vec::new(),
+                    branches_enter: false,
+                    frames: Vec::new(),
+                });
+                combined.bytes.extend_from_slice(&bytes);
+                at_zero = Some(combined);
+            } else {
+                insertions.push(Insertion { before: ins.offset, bytes: bytes.clone(), branches_enter: true, frames: vec![] });
+            }
+        }
+    }
+    if let Some(first) = at_zero {
+        insertions.insert(0, first);
+    }
+    let inserted_frames = insertions.iter().any(|i| !i.frames.is_empty());
+    let relocated = match code::relocate(code.code, instrs, &insertions)? {
+        Ok(r) => r,
+        Err(why) => return Ok(Err(why)),
+    };
+
+    let old = class.old_code_layout();
+    if old && max_stack > 255 {
+        return Ok(Err(format!("max_stack would be {max_stack}; this class file version allows 255")));
+    }
+    if max_stack > 65535 {
+        return Ok(Err(format!("max_stack would be {max_stack}; the limit is 65535")));
+    }
+    let new_len = relocated.code.len();
+    let mut out = Vec::with_capacity(span.end - span.start + new_len - code.code.len() + 16);
+    out.extend_from_slice(&bytes[span.start..span.start + 2]); // attribute_name_index
+    out.extend_from_slice(&[0; 4]); // attribute_length, patched at the end
+    if old {
+        out.push(max_stack as u8);
+        out.push(code.max_locals as u8);
+        out.extend_from_slice(&(new_len as u16).to_be_bytes());
+    } else {
+        out.extend_from_slice(&(max_stack as u16).to_be_bytes());
+        out.extend_from_slice(&code.max_locals.to_be_bytes());
+        out.extend_from_slice(&(new_len as u32).to_be_bytes());
+    }
+    out.extend_from_slice(&relocated.code);
+    let handlers = relocated.handlers(&code.handlers)?;
+    let Ok(count) = u16::try_from(handlers.len()) else {
+        return Ok(Err("the exception table would hold more than 65535 entries".into()));
+    };
+    out.extend_from_slice(&count.to_be_bytes());
+    for h in handlers {
+        for v in h {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    let count_at = out.len();
+    out.extend_from_slice(&[0; 2]); // attributes_count, patched below
+    let mut count: u16 = 0;
+    let mut had_frames = false;
+    for attr in &code.attrs {
+        let name = class.utf8(attr.name)?;
+        let body = &bytes[attr.body..attr.end];
+        let new_body: Vec<u8> = match name {
+            // A line that starts at a return now starts at the exit code before it.
+            "LineNumberTable" => {
+                let moved = shift_table(body, 4, |e| {
+                    let start = u16::from_be_bytes([e[0], e[1]]) as u32;
+                    let new = u16::try_from(relocated.before_insertion(start)?).ok()?;
+                    e[..2].copy_from_slice(&new.to_be_bytes());
+                    Some(())
+                })?;
+                match moved {
+                    Ok(b) => b,
+                    Err(()) => return Ok(Err("a LineNumberTable entry points between instructions".into())),
+                }
+            }
+            // Variables in scope at offset 0 (the parameters) stay in scope over the entry
+            // code; every range ends before code inserted at its end.
+            "LocalVariableTable" | "LocalVariableTypeTable" => {
+                let moved = shift_table(body, 10, |e| {
+                    let start = u16::from_be_bytes([e[0], e[1]]) as u32;
+                    let end = start + u16::from_be_bytes([e[2], e[3]]) as u32;
+                    let new_start = if start == 0 { 0 } else { relocated.after_insertion(start)? };
+                    let new_end = relocated.before_insertion(end)?;
+                    let length = u16::try_from(new_end.checked_sub(new_start)?).ok()?;
+                    e[..2].copy_from_slice(&u16::try_from(new_start).ok()?.to_be_bytes());
+                    e[2..4].copy_from_slice(&length.to_be_bytes());
+                    Some(())
+                })?;
+                match moved {
+                    Ok(b) => b,
+                    Err(()) => return Ok(Err(format!("a {name} range points between instructions"))),
+                }
+            }
+            "StackMapTable" if class.major >= 50 => {
+                had_frames = true;
+                match relocated.frames(stackmap::decode(body)?)? {
+                    Ok(frames) => stackmap::encode_all(&frames),
+                    Err(why) => return Ok(Err(why)),
+                }
+            }
+            "RuntimeVisibleTypeAnnotations" | "RuntimeInvisibleTypeAnnotations" => continue,
+            _ => body.to_vec(),
+        };
+        out.extend_from_slice(&bytes[attr.start..attr.start + 2]);
+        out.extend_from_slice(&(new_body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&new_body);
+        count += 1;
+    }
+    if inserted_frames && class.major >= 50 && !had_frames {
+        let frames = match relocated.frames(Vec::new())? {
+            Ok(frames) => frames,
+            Err(why) => return Ok(Err(why)),
+        };
+        let body = stackmap::encode_all(&frames);
+        out.extend_from_slice(&pool.utf8("StackMapTable")?.to_be_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&body);
+        count += 1;
+    }
+    out[count_at..count_at + 2].copy_from_slice(&count.to_be_bytes());
+    let attr_len =
+        u32::try_from(out.len() - 6).map_err(|_| ClassFileError::Malformed("Code attribute over 4 GiB".into()))?;
+    out[2..6].copy_from_slice(&attr_len.to_be_bytes());
+    Ok(Ok((out, OffsetMap(relocated.breakpoints))))
+}
+
 /// Copies a `u2 count; entry[count]` table, applying `f` to each fixed-size
 /// entry; `f` returning `None` (an offset overflow) yields the inner `Err`.
 /// The body must be exactly the table.
@@ -251,8 +843,9 @@ fn shift_table(
     Ok(Ok(out))
 }
 
-/// Appends the constants the prologues need, reusing identical existing
-/// entries where a linear scan finds them.
+/// Appends the constants the inserted code needs, reusing identical existing entries where
+/// a linear scan finds them. Cloned to roll back a method that turns out not rewritable.
+#[derive(Clone)]
 struct PoolBuilder<'c> {
     cp: &'c [Constant],
     /// Next free index; the final constant_pool_count.
@@ -262,6 +855,9 @@ struct PoolBuilder<'c> {
     class: Option<u16>,
     methodrefs: [Option<u16>; 2],
     integers: HashMap<i32, u16>,
+    classes: HashMap<String, u16>,
+    /// (tag, class, name, descriptor) -> index, for Methodref and Fieldref.
+    members: HashMap<(u8, String, String, String), u16>,
 }
 
 impl<'c> PoolBuilder<'c> {
@@ -274,7 +870,89 @@ impl<'c> PoolBuilder<'c> {
             class: None,
             methodrefs: [None, None],
             integers: HashMap::new(),
+            classes: HashMap::new(),
+            members: HashMap::new(),
         }
+    }
+
+    fn mark(&self) -> PoolBuilder<'c> {
+        self.clone()
+    }
+
+    fn reset(&mut self, mark: PoolBuilder<'c>) {
+        *self = mark;
+    }
+
+    /// A Class constant for an internal name (or an array descriptor).
+    fn class(&mut self, name: &str) -> Result<u16> {
+        if name == HOOK_CLASS {
+            return self.hook_class();
+        }
+        if let Some(&i) = self.classes.get(name) {
+            return Ok(i);
+        }
+        let existing = self.cp.iter().position(|c| matches!(c, Constant::Class(n) if self.utf8_is(*n, name)));
+        let i = match existing {
+            Some(i) => i as u16,
+            None => {
+                let n = self.utf8(name)?;
+                let mut e = vec![7];
+                e.extend_from_slice(&n.to_be_bytes());
+                self.push(&e)?
+            }
+        };
+        self.classes.insert(name.to_string(), i);
+        Ok(i)
+    }
+
+    fn name_and_type(&mut self, name: &str, desc: &str) -> Result<u16> {
+        let n = self.utf8(name)?;
+        let d = self.utf8(desc)?;
+        let existing = self.cp.iter().position(|c| matches!(c, Constant::NameAndType(a, b) if *a == n && *b == d));
+        match existing {
+            Some(i) => Ok(i as u16),
+            None => {
+                let mut e = vec![12];
+                e.extend_from_slice(&n.to_be_bytes());
+                e.extend_from_slice(&d.to_be_bytes());
+                self.push(&e)
+            }
+        }
+    }
+
+    /// A Methodref (tag 10) or Fieldref (tag 9); existing Fieldrefs are not looked up (the
+    /// reader keeps no details of them): a duplicate constant is legal.
+    fn member(&mut self, tag: u8, class: &str, name: &str, desc: &str) -> Result<u16> {
+        let key = (tag, class.to_string(), name.to_string(), desc.to_string());
+        if let Some(&i) = self.members.get(&key) {
+            return Ok(i);
+        }
+        let c = self.class(class)?;
+        let nat = self.name_and_type(name, desc)?;
+        let existing = if tag == 10 {
+            self.cp.iter().position(|x| matches!(x, Constant::Methodref(a, b) if *a == c && *b == nat))
+        } else {
+            None
+        };
+        let i = match existing {
+            Some(i) => i as u16,
+            None => {
+                let mut e = vec![tag];
+                e.extend_from_slice(&c.to_be_bytes());
+                e.extend_from_slice(&nat.to_be_bytes());
+                self.push(&e)?
+            }
+        };
+        self.members.insert(key, i);
+        Ok(i)
+    }
+
+    fn methodref(&mut self, class: &str, name: &str, desc: &str) -> Result<u16> {
+        self.member(10, class, name, desc)
+    }
+
+    fn fieldref(&mut self, class: &str, name: &str, desc: &str) -> Result<u16> {
+        self.member(9, class, name, desc)
     }
 
     fn count(&self) -> Result<u16> {

@@ -110,6 +110,16 @@ pub(crate) fn shift(body: &[u8], by: u16) -> Result<std::result::Result<Vec<u8>,
     Ok(Ok(out))
 }
 
+/// A StackMapTable attribute body holding `frames`.
+pub(crate) fn encode_all(frames: &[RawFrame]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + frames.len() * 4);
+    out.extend_from_slice(&(frames.len() as u16).to_be_bytes());
+    for f in frames {
+        encode(f, &mut out);
+    }
+    out
+}
+
 fn encode(f: &RawFrame, out: &mut Vec<u8>) {
     match f.frame_type {
         // The compact forms only hold deltas up to 63; beyond that the

@@ -106,7 +106,7 @@ impl Spec {
 }
 
 fn hook0() -> Vec<MethodHook> {
-    vec![MethodHook { method_index: 0, site: 7, guarded: false }]
+    vec![MethodHook::entry(0, 7, false)]
 }
 
 fn pool_count(bytes: &[u8]) -> u16 {
@@ -187,7 +187,7 @@ fn every_truncation_is_an_error_not_a_panic() {
 fn zero_hooks_and_skips_leave_bytes_identical() {
     let bytes = Spec::new(vec![0xB1]).build();
     assert_eq!(instrument(&bytes, &[]).expect("x").bytes, bytes);
-    let bad_hooks = [MethodHook { method_index: 3, site: 1, guarded: false }];
+    let bad_hooks = [MethodHook::entry(3, 1, false)];
     let out = instrument(&bytes, &bad_hooks).expect("x");
     assert_eq!(out.bytes, bytes);
     assert_eq!(out.skipped.len(), 1);
@@ -218,7 +218,7 @@ fn prologue_bytes_and_offsets() {
     let before = method_code(&bytes, 0).expect("code").expect("has code");
     assert_eq!(before.frames.as_ref().map(|f| f.len()), Some(3));
 
-    let hooks = [MethodHook { method_index: 0, site: 300, guarded: true }];
+    let hooks = [MethodHook::entry(0, 300, true)];
     let out = instrument(&bytes, &hooks).expect("instrument");
     assert_eq!(out.prologue_len, 8);
     let c = method_code(&out.bytes, 0).expect("code").expect("has code");
@@ -262,7 +262,7 @@ fn prologue_bytes_and_offsets() {
     // Second instrumentation reuses every constant; a large site adds one Integer.
     let again = instrument(&out.bytes, &hooks).expect("again");
     assert_eq!(pool_count(&again.bytes), pool_count(&out.bytes));
-    let big = instrument(&out.bytes, &[MethodHook { method_index: 0, site: 40000, guarded: true }]).expect("big");
+    let big = instrument(&out.bytes, &[MethodHook::entry(0, 40000, true)]).expect("big");
     assert_eq!(pool_count(&big.bytes), pool_count(&out.bytes) + 1);
     let c = method_code(&big.bytes, 0).expect("code").expect("has code");
     assert_eq!(c.code[0], 0x13, "ldc_w");
@@ -449,7 +449,7 @@ fn javac_classes_round_trip_and_rewrite() {
             assert_eq!(instrument(&bytes, &[]).expect("no hooks").bytes, bytes);
 
             let hooks: Vec<MethodHook> = (0..info.methods.len())
-                .map(|i| MethodHook { method_index: i, site: i as i32, guarded: i % 2 == 1 })
+                .map(|i| MethodHook::entry(i, i as i32, i % 2 == 1))
                 .collect();
             let out = instrument(&bytes, &hooks).expect("instrument");
             let again = parse(&out.bytes).expect("reparse");

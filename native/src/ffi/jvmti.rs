@@ -353,6 +353,13 @@ impl Jvmti {
     /// Name and descriptor of every method a class declares, constructors included. The
     /// class must be prepared (linked); one that is not gives CLASS_NOT_PREPARED.
     pub fn class_methods(&self, class: &JClass) -> JvmtiResult<Vec<(String, String)>> {
+        Ok(self.class_methods_with_modifiers(class)?.into_iter().map(|(name, sig, _)| (name, sig)).collect())
+    }
+
+    /// As [`Jvmti::class_methods`], with each method's access flags (`static` is 0x0008).
+    pub fn class_methods_with_modifiers(&self, class: &JClass) -> JvmtiResult<Vec<(String, String, u16)>> {
+        let get_modifiers =
+            jvmti_fn!(self, 66, unsafe extern "system" fn(RawJvmtiEnv, jmethodID, *mut jint) -> JvmtiError);
         let get_methods = jvmti_fn!(
             self,
             52,
@@ -386,8 +393,11 @@ impl Jvmti {
             // SAFETY: `id` came from GetClassMethods of a live class; generic signature not requested.
             check("GetMethodName", unsafe { get_name(self.0, id, &mut name, &mut sig, ptr::null_mut()) })?;
             let (name, sig) = (self.take_string(name), self.take_string(sig));
+            let mut modifiers: jint = 0;
+            // SAFETY: `id` came from GetClassMethods of a live class; a valid out pointer.
+            check("GetMethodModifiers", unsafe { get_modifiers(self.0, id, &mut modifiers) })?;
             if let (Some(name), Some(sig)) = (name, sig) {
-                out.push((name, sig));
+                out.push((name, sig, modifiers as u16));
             }
         }
         Ok(out)

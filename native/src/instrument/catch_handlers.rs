@@ -19,8 +19,8 @@ pub fn covering(sites: &Mutex<Sites>, class_file: &[u8], method: &str, descripto
     {
         let sites = sites.locked();
         if let Some(site) = sites.site_of(&info.name, method, descriptor) {
-            if let Some(len) = sites.instrumented.get(&site) {
-                pc = pc.saturating_sub(u32::from(*len));
+            if let Some(map) = sites.instrumented.get(&site) {
+                pc = map.original(pc);
             }
         }
     }

@@ -7,15 +7,16 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use faultline_model::condition::Operand;
+use faultline_model::scenario::{FaultKind, FaultSpec, Point};
 use faultline_model::target::method_display;
-use jni::objects::GlobalRef;
 use jni::JNIEnv;
 
 use super::armed::ArmedFault;
 use super::never::never_instrumented;
 use super::sites::Sites;
 use crate::boot::HookClasses;
-use crate::classfile::{self, MethodHook};
+use crate::classfile::{self, Capture, EntryCall, ExitCall, MethodHook, OffsetMap};
 use crate::events::{Event, EventLog};
 use crate::sync::Locked;
 
@@ -37,7 +38,7 @@ pub struct Rebinding {
     pub method: String,
     pub before: Vec<i32>,
     pub after: Vec<i32>,
-    pub instrumented_before: Option<u16>,
+    pub instrumented_before: Option<OffsetMap>,
 }
 
 thread_local! {
@@ -70,6 +71,65 @@ fn record_rebinding(class: &str, change: Rebinding) {
 /// JDK classes get the guarded prologue: the hook runs JDK code and must not re-enter.
 fn is_jdk_class(internal_name: &str, boot_loader: bool) -> bool {
     boot_loader || ["java/", "javax/", "jdk/", "sun/", "com/sun/"].iter().any(|p| internal_name.starts_with(p))
+}
+
+/// What a method's inserted code does for the faults bound to it: the classic entry call
+/// when that is all they need; operands captured for conditions, an entry that may return
+/// for return faults, calls before every return for faults at exit.
+fn plan(method_index: usize, site: i32, guarded: bool, faults: &[&Arc<ArmedFault>]) -> MethodHook {
+    let mut entry: Option<EntryCall> = None;
+    let mut exit: Option<ExitCall> = None;
+    for f in faults {
+        let wanted = capture_of(&f.spec);
+        match f.spec.at {
+            Point::Entry => {
+                let e = entry.get_or_insert_with(EntryCall::default);
+                merge(&mut e.capture, wanted);
+                e.returns |= matches!(f.spec.kind, FaultKind::Return { .. });
+            }
+            Point::Exit => merge(&mut exit.get_or_insert_with(ExitCall::default).capture, wanted),
+        }
+    }
+    MethodHook { method_index, site, guarded, entry, exit }
+}
+
+/// The receiver and arguments a fault's condition reads.
+fn capture_of(spec: &FaultSpec) -> Capture {
+    let mut capture = Capture::default();
+    for op in spec.when.iter().flat_map(|w| w.operands()) {
+        match op {
+            Operand::This => capture.this = true,
+            Operand::Arg(n) => capture.args.push(n),
+            Operand::Result | Operand::Thread | Operand::Caller => {}
+        }
+    }
+    capture
+}
+
+fn merge(into: &mut Capture, more: Capture) {
+    into.this |= more.this;
+    for a in more.args {
+        if !into.args.contains(&a) {
+            into.args.push(a);
+        }
+    }
+    into.args.sort_unstable();
+}
+
+/// Binds `faults` to `site` as the hook reads them: faults at entry and at exit apart, and the
+/// method's descriptor when its code captures operands or values (None keeps the one bound).
+pub fn bind(
+    hooks: &HookClasses,
+    env: &mut JNIEnv,
+    site: i32,
+    faults: &[&Arc<ArmedFault>],
+    descriptor: Option<&str>,
+) -> Result<(), String> {
+    let refs = |at: Point| -> Vec<jni::objects::GlobalRef> {
+        faults.iter().filter(|f| f.spec.at == at).map(|f| f.java.clone()).collect()
+    };
+    let (entry, exit) = (refs(Point::Entry), refs(Point::Exit));
+    hooks.bind_site(env, site, &crate::boot::SiteBinding { entry: &entry, exit: &exit, descriptor })
 }
 
 impl ClassHook<'_> {
@@ -123,7 +183,7 @@ impl ClassHook<'_> {
 
         let guarded = is_jdk_class(name, boot_loader);
         let mut hooks = Vec::new();
-        let mut bindings: Vec<(i32, Vec<&Arc<ArmedFault>>)> = Vec::new();
+        let mut bindings: Vec<(i32, Vec<&Arc<ArmedFault>>, bool)> = Vec::new();
         for (index, method) in info.methods.iter().enumerate() {
             if method.name == "<clinit>" {
                 continue;
@@ -144,9 +204,27 @@ impl ClassHook<'_> {
                 }
                 continue;
             }
+            // Each fault checks that it can act on this method (arguments its condition names,
+            // a value that fits the return type); one that cannot skips it, with the reason.
+            let is_static = method.access & 0x0008 != 0;
+            let fits: Vec<&Arc<ArmedFault>> = matched
+                .into_iter()
+                .filter(|f| match f.spec.check_method(&method.name, &method.descriptor, is_static) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        f.hits.locked().skipped.insert(display.clone(), why);
+                        false
+                    }
+                })
+                .collect();
+            if fits.is_empty() {
+                continue;
+            }
             let site = self.sites.locked().site_for(name, &method.name, &method.descriptor);
-            hooks.push(MethodHook { method_index: index, site, guarded });
-            bindings.push((site, matched));
+            let hook = plan(index, site, guarded, &fits);
+            let classic = hook.entry == Some(EntryCall::default()) && hook.exit.is_none();
+            hooks.push(hook);
+            bindings.push((site, fits, !classic));
         }
         if hooks.is_empty() {
             return None;
@@ -161,7 +239,8 @@ impl ClassHook<'_> {
         };
         let skipped: std::collections::HashMap<usize, String> = rewritten.skipped.iter().cloned().collect();
         let mut sites = self.sites.locked();
-        for (hook, (site, faults)) in hooks.iter().zip(bindings) {
+        let offsets: HashMap<usize, OffsetMap> = rewritten.offsets.into_iter().collect();
+        for (hook, (site, faults, described)) in hooks.iter().zip(bindings) {
             let method = &info.methods[hook.method_index];
             let shown = method_display(name, &method.name, &method.descriptor);
             if let Some(why) = skipped.get(&hook.method_index) {
@@ -170,8 +249,8 @@ impl ClassHook<'_> {
                 }
                 continue;
             }
-            let refs: Vec<GlobalRef> = faults.iter().map(|f| f.java.clone()).collect();
-            if let Err(e) = self.hooks.bind_site(env, site, &refs) {
+            let descriptor = described.then_some(method.descriptor.as_str());
+            if let Err(e) = bind(self.hooks, env, site, &faults, descriptor) {
                 // Unbound, the prologue returns at once: the method behaves as the original.
                 tracing::warn!("binding {shown}: {e}");
                 continue;
@@ -184,11 +263,11 @@ impl ClassHook<'_> {
                     method: shown.clone(),
                     before: sites.bound(site).to_vec(),
                     after: serials.clone(),
-                    instrumented_before: sites.instrumented.get(&site).copied(),
+                    instrumented_before: sites.instrumented.get(&site).cloned(),
                 },
             );
             sites.set_bound(site, serials);
-            sites.instrumented.insert(site, rewritten.prologue_len);
+            sites.instrumented.insert(site, offsets.get(&hook.method_index).cloned().unwrap_or_default());
             for f in &faults {
                 let mut hits = f.hits.locked();
                 hits.methods.insert(shown.clone());

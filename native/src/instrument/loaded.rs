@@ -102,6 +102,54 @@ pub fn loaded_named(jvmti: &Jvmti, env: &mut JNIEnv, names: &BTreeSet<String>) -
     out
 }
 
+/// One method of a loaded class that a target matches, as the checks before arming see it.
+pub struct LoadedMethod {
+    pub class: String,
+    pub name: String,
+    pub descriptor: String,
+    pub is_static: bool,
+}
+
+/// For each target, the methods of loaded classes it matches (by name, or by supertype for
+/// `Class+`), in one walk over the loaded classes. A class not prepared yet cannot list its
+/// methods: the class file hook checks those as they are rewritten.
+pub fn loaded_methods(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&TargetPattern]) -> Vec<Vec<LoadedMethod>> {
+    let mut out: Vec<Vec<LoadedMethod>> = targets.iter().map(|_| Vec::new()).collect();
+    let Ok(classes) = jvmti.loaded_classes(env) else {
+        return out;
+    };
+    let mut memo: HashMap<String, bool> = HashMap::new();
+    for class in classes {
+        let Some(name) = internal_name(jvmti, &class) else { continue };
+        if never_instrumented(&name) {
+            continue;
+        }
+        let wanted: Vec<usize> = (0..targets.len())
+            .filter(|&i| {
+                let pattern = &targets[i].class;
+                pattern.matches_name(&name) || (pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo))
+            })
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let Ok(methods) = jvmti.class_methods_with_modifiers(&class) else { continue };
+        for i in wanted {
+            for (method, descriptor, modifiers) in &methods {
+                if method != "<clinit>" && modifiers & 0x0500 == 0 && targets[i].matches_method(method, descriptor) {
+                    out[i].push(LoadedMethod {
+                        class: name.clone(),
+                        name: method.clone(),
+                        descriptor: descriptor.clone(),
+                        is_static: modifiers & 0x0008 != 0,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Finds a class by binary name: through the system class loader first (which loads it if
 /// needed), else among the classes already loaded by any loader (so application exception
 /// classes behind custom loaders work).

@@ -5,14 +5,16 @@ use std::collections::{HashMap, HashSet};
 
 use faultline_model::target::method_display;
 
+use crate::classfile::OffsetMap;
+
 /// Instrumented methods ("sites"); ids are stable per method for the life of the JVM, so
 /// repeated arm/stop cycles do not grow anything.
 #[derive(Default)]
 pub struct Sites {
     ids: HashMap<(String, String, String), i32>,
     display: Vec<String>,
-    /// Prologue length of sites whose current code carries the hook.
-    pub instrumented: HashMap<i32, u16>,
+    /// How the code of sites that carry the hook moved (see `OffsetMap`).
+    pub instrumented: HashMap<i32, OffsetMap>,
     /// Serials bound to each site.
     bound: HashMap<i32, Vec<i32>>,
 }

@@ -59,6 +59,78 @@ public final class FaultBuilder {
      */
     public FaultBuilder scope(String token) { return put("scope", token); }
 
+    /**
+     * Only calls that meet this condition, e.g. {@code "arg1 > 500 && arg0 == 'b'"} (the
+     * README's "Conditions"): checked when the fault is armed, evaluated at each call.
+     */
+    public FaultBuilder when(String condition) { return put("when", condition); }
+
+    /** Act after the method's body returned normally (its side effects done), not before it. */
+    public FaultBuilder atExit() { return put("at", "exit"); }
+
+    /** Where the fault acts: {@code "entry"} (the default) or {@code "exit"}. */
+    public FaultBuilder at(String point) { return put("at", point); }
+
+    /**
+     * For return faults: the value the method returns instead of running (or, at exit, instead
+     * of its result). {@code null}, booleans, numbers, characters, strings, enum constants, and
+     * empty {@code Optional}s, collections, maps and arrays (the scenario's {@code "empty"}).
+     * Leave it out on a void method: its body is skipped.
+     *
+     * @throws IllegalArgumentException for any other value
+     */
+    public FaultBuilder returning(Object value) {
+        return put("value", returnValue(value));
+    }
+
+    /** A value as a scenario writes it (a TOML literal). */
+    static Raw returnValue(Object value) {
+        if (value == null) {
+            return new Raw("\"null\"");
+        }
+        if (value instanceof Boolean || value instanceof Long || value instanceof Integer || value instanceof Short
+                || value instanceof Byte) {
+            return new Raw(value.toString());
+        }
+        if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException("faultline: cannot return " + value + ": give a finite number");
+            }
+            return new Raw(Double.toString(d));
+        }
+        if (value instanceof Character || value instanceof CharSequence) {
+            return new Raw(tomlString(value.toString()));
+        }
+        if (value instanceof Enum) {
+            return new Raw(tomlString(((Enum<?>) value).name()));
+        }
+        boolean empty = value instanceof java.util.Optional && !((java.util.Optional<?>) value).isPresent()
+                || value instanceof java.util.Collection && ((java.util.Collection<?>) value).isEmpty()
+                || value instanceof java.util.Map && ((java.util.Map<?, ?>) value).isEmpty()
+                || value.getClass().isArray() && java.lang.reflect.Array.getLength(value) == 0;
+        if (empty) {
+            return new Raw("\"empty\"");
+        }
+        throw new IllegalArgumentException("faultline: cannot return " + value.getClass().getName() + " " + value
+                + ": give null, a boolean, a number, a string, an enum constant or an empty Optional, collection,"
+                + " map or array");
+    }
+
+    /** A value written into the scenario as it is (not as a string). */
+    static final class Raw {
+        final String toml;
+
+        Raw(String toml) {
+            this.toml = toml;
+        }
+
+        @Override
+        public String toString() {
+            return toml;
+        }
+    }
+
     /** For hang faults: the longest a call is held. */
     public FaultBuilder max(String max) { return put("max", max); }
 
@@ -112,7 +184,7 @@ public final class FaultBuilder {
     }
 
     private static String value(Object v) {
-        return v instanceof Number ? v.toString() : tomlString(v.toString());
+        return v instanceof Number || v instanceof Raw ? v.toString() : tomlString(v.toString());
     }
 
     /** A TOML basic string holding {@code text}, escaped; for code that writes scenario text. */

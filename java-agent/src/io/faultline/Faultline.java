@@ -121,7 +121,7 @@ public final class Faultline {
         return new FaultHandle(ids);
     }
 
-    /** Starts a fault of the given kind: {@code latency}, {@code exception} or {@code hang}. */
+    /** Starts a fault of the given kind: {@code latency}, {@code exception}, {@code hang} or {@code return}. */
     public static FaultBuilder fault(String kind) {
         return new FaultBuilder(kind);
     }

@@ -18,6 +18,8 @@ final class Fault {
     static final int LATENCY = 0;
     static final int EXCEPTION = 1;
     static final int HANG = 2;
+    /** Return a value instead of running the body (entry) or instead of its result (exit). */
+    static final int RETURN = 3;
 
     /*
      * Landing a wait on time. A wait parks (interruptible, ended by the fault's removal)
@@ -45,6 +47,24 @@ final class Fault {
     private final Constructor<? extends Throwable> constructor;
     private final boolean constructorTakesMessage;
     private final String message;
+    /** Acts before every return of the method (it is bound to {@link Hook#exits}). */
+    final boolean atExit;
+    /** The fault's {@code when}, or null. */
+    private final Condition condition;
+    /** The condition runs no JDK code: evaluated without taking the guard. */
+    private final boolean simpleCondition;
+    /** Return faults: the value's kind ({@link Values}) and the value as the agent gave it. */
+    private final int valueKind;
+    private final Object value;
+    /**
+     * Anything beyond the classic unfiltered decision: threads, scope, a condition, a return
+     * value. Such a fault decides in {@link #onCallWith}; the classic fast path reads this one
+     * flag to step aside.
+     */
+    private final boolean general;
+    private final java.util.concurrent.atomic.AtomicBoolean warned = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The return value converted for the last site it fired at (most faults fire at one). */
+    private volatile Converted converted;
 
     /**
      * Calls seen, striped by thread id and counted with plain writes: an atomic or a
@@ -63,7 +83,8 @@ final class Fault {
 
     private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,
                   String scope, long delayNanos, long jitterNanos, Constructor<? extends Throwable> constructor,
-                  boolean constructorTakesMessage, String message) {
+                  boolean constructorTakesMessage, String message, boolean atExit, Condition condition,
+                  int valueKind, Object value) {
         this.serial = serial;
         this.id = id;
         this.kind = kind;
@@ -78,6 +99,12 @@ final class Fault {
         this.constructor = constructor;
         this.constructorTakesMessage = constructorTakesMessage;
         this.message = message;
+        this.atExit = atExit;
+        this.condition = condition;
+        this.simpleCondition = condition != null && condition.simple();
+        this.valueKind = valueKind;
+        this.value = value;
+        this.general = filtered || condition != null || kind == RETURN;
     }
 
     /**
@@ -86,11 +113,13 @@ final class Fault {
      * that a constructor that always fails is reported at arm time.
      *
      * @param limit at most this many injections; negative for no limit
+     * @param condition the fault's {@code when} (built by the agent), or null
+     * @param valueKind for return faults, how {@code value} is to be read ({@link Values})
      * @throws IllegalArgumentException with a message for the user when the fault cannot work
      */
     static Fault define(int serial, String id, int kind, double probability, long after, long limit,
                         String threads, String scope, long delayNanos, long jitterNanos, Class<?> throwClass,
-                        String message) {
+                        String message, boolean atExit, Condition condition, int valueKind, Object value) {
         Constructor<? extends Throwable> constructor = null;
         boolean takesMessage = false;
         if (kind == EXCEPTION) {
@@ -128,7 +157,8 @@ final class Fault {
             }
         }
         Fault fault = new Fault(serial, id, kind, probability, after, limit < 0 ? Long.MAX_VALUE : limit,
-                threads, scope, delayNanos, jitterNanos, constructor, takesMessage, message);
+                threads, scope, delayNanos, jitterNanos, constructor, takesMessage, message, atExit, condition,
+                valueKind, value);
         if (kind == EXCEPTION) {
             try {
                 fault.newThrowable();
@@ -172,6 +202,11 @@ final class Fault {
                 }
             }
             Glob.matches("warm-*", "warm-up");
+            Shape warm = Shape.parse("(IJLjava/lang/String;)Ljava/util/List;");
+            Values.same(1L, Integer.valueOf(1));
+            Values.order("a", "b");
+            Condition.compare(4, Condition.Term.operand(1, 0, null), Condition.Term.literal(5L))
+                    .test(warm, 7L, null, 0L, null, null, null, 0L, null);
             ThreadLocalRandom.current().nextDouble();
         } catch (Throwable ignored) {
             // Only a head start; the real work copes on its own.
@@ -203,9 +238,10 @@ final class Fault {
      * thread's guard (JDK sites); otherwise the guard is taken only to fire.
      */
     void onCall(int site, boolean guardHeld) {
-        // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
-        // One flag guards both filters: the hot path of an unfiltered fault reads one field.
-        if (filtered && !admits()) {
+        // One flag sends threads, scope, conditions and return values to the general path: the
+        // hot path of an unfiltered fault reads one field.
+        if (general) {
+            onCallWith(site, guardHeld, 0L, null, 0L, null, null, null, 0L, null, false);
             return;
         }
         calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
@@ -233,6 +269,183 @@ final class Fault {
                 fire(site);
             } finally {
                 Hook.guardExit();
+            }
+        }
+    }
+
+    /**
+     * One call, with what the call site captured (see {@link Hook#enterSlots}): the decision in
+     * the order the contract gives (threads and scope, calls seen, after, the condition, then
+     * probability and limit), then the action. Returns {@link Hook#PROCEED}, or the value a
+     * return fault makes the method return ({@code mayReturn}: the call site can return it).
+     */
+    Object onCallWith(int site, boolean guardHeld, long a0, Object o0, long a1, Object o1, Object self, Object[] all,
+                      long rp, Object ro, boolean mayReturn) {
+        // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
+        if (filtered && !admits()) {
+            return Hook.PROCEED;
+        }
+        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
+        double p = probability;
+        if (p <= 0.0 || removed) {
+            return Hook.PROCEED;
+        }
+        if (after > 0 && matching.incrementAndGet() <= after) {
+            return Hook.PROCEED;
+        }
+        if (condition != null && !meets(site, guardHeld, a0, o0, a1, o1, self, all, rp, ro)) {
+            return Hook.PROCEED;
+        }
+        return decide(site, guardHeld, mayReturn);
+    }
+
+    /** Probability, limit, then the action: out of the path of calls the condition turned away. */
+    private Object decide(int site, boolean guardHeld, boolean mayReturn) {
+        double p = probability;
+        if (p < 1.0 && ThreadLocalRandom.current().nextDouble() >= p) {
+            return Hook.PROCEED;
+        }
+        // A classic call site (old code, while a retransformation installs the new) cannot
+        // return a value: the fault lets it pass.
+        if (kind == RETURN && !mayReturn) {
+            return Hook.PROCEED;
+        }
+        if (!claimInjection()) {
+            return Hook.PROCEED;
+        }
+        boolean took = false;
+        if (!guardHeld) {
+            if (!Hook.guardEnter()) {
+                injected.decrementAndGet();
+                return Hook.PROCEED;
+            }
+            took = true;
+        }
+        try {
+            if (kind == RETURN) {
+                return returnValue(site);
+            }
+            fire(site);
+            return Hook.PROCEED;
+        } finally {
+            if (took) {
+                Hook.guardExit();
+            }
+        }
+    }
+
+    /** Evaluates the condition; one that cannot be evaluated is false (reported once). */
+    private boolean meets(int site, boolean guardHeld, long a0, Object o0, long a1, Object o1, Object self,
+                          Object[] all, long rp, Object ro) {
+        if (simpleCondition) {
+            // Runs no JDK code: no guard to take. Small, so the JIT inlines it into the hook.
+            try {
+                return condition.test(Shape.of(site), a0, o0, a1, o1, self, all, rp, ro);
+            } catch (Throwable e) {
+                return unreadable(e);
+            }
+        }
+        return meetsGuarded(site, guardHeld, a0, o0, a1, o1, self, all, rp, ro);
+    }
+
+    private boolean unreadable(Throwable e) {
+        if (!(e instanceof Condition.Unreadable)) {
+            warnOnce("the condition counts as false where it fails: " + e);
+        } else if (!e.getMessage().endsWith("not captured at this call")) {
+            warnOnce("the condition counts as false where it cannot be read: " + e.getMessage());
+        }
+        return false;
+    }
+
+    private boolean meetsGuarded(int site, boolean guardHeld, long a0, Object o0, long a1, Object o1, Object self,
+                                 Object[] all, long rp, Object ro) {
+        // A condition that runs JDK code (members, strings, collections) holds the guard, so a
+        // fault on that JDK code does not fire inside the evaluation.
+        boolean guard = !guardHeld;
+        if (guard && !Hook.guardEnter()) {
+            return false;
+        }
+        try {
+            return condition.test(Shape.of(site), a0, o0, a1, o1, self, all, rp, ro);
+        } catch (Throwable e) {
+            return unreadable(e);
+        } finally {
+            if (guard) {
+                Hook.guardExit();
+            }
+        }
+    }
+
+    /** One warning event per fault, whatever the number of calls that meet the same problem. */
+    private void warnOnce(String message) {
+        if (warned.compareAndSet(false, true)) {
+            Hook.event(serial, "warning", "{\"message\":" + Pools.quote(message) + "}");
+        }
+    }
+
+    /** The return fault's value for a method of this site (this thread holds the guard). */
+    private Object returnValue(int site) {
+        Converted c = converted;
+        if (c == null || c.site != site) {
+            c = new Converted(site, valueKind, value);
+            converted = c;
+        }
+        if (c.problem != null) {
+            injected.decrementAndGet();
+            warnOnce("the value cannot be returned here, the method runs as written: " + c.problem);
+            return Hook.PROCEED;
+        }
+        Hook.fired(serial, site, Thread.currentThread().getName(), 0L, null);
+        return c.value;
+    }
+
+    /** A return value converted for one site's return type, or why it cannot be. */
+    private static final class Converted {
+        final int site;
+        final Object value;
+        final String problem;
+
+        Converted(int site, int kind, Object raw) {
+            this.site = site;
+            Object v = null;
+            String why = null;
+            Shape shape = Shape.of(site);
+            if (shape == null) {
+                why = "the method was not described to the hook";
+            } else if (kind != Values.NONE) {
+                try {
+                    v = Values.convert(kind, raw, shape.ret, TargetFrame.targetClass());
+                } catch (RuntimeException e) {
+                    why = e.getMessage();
+                }
+            }
+            this.value = v;
+            this.problem = why;
+        }
+    }
+
+    /** The class of the instrumented method that called the hook. */
+    static final class TargetFrame {
+        private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+        private static final Finder FINDER = new Finder();
+
+        static Class<?> targetClass() {
+            return WALKER.walk(FINDER);
+        }
+
+        /** A class, not a lambda: no invokedynamic on a firing thread. */
+        private static final class Finder
+                implements java.util.function.Function<java.util.stream.Stream<StackWalker.StackFrame>, Class<?>> {
+            @Override
+            public Class<?> apply(java.util.stream.Stream<StackWalker.StackFrame> frames) {
+                java.util.Iterator<StackWalker.StackFrame> it = frames.iterator();
+                while (it.hasNext()) {
+                    StackWalker.StackFrame f = it.next();
+                    if (!f.getClassName().startsWith("io.faultline.boot.")) {
+                        return f.getDeclaringClass();
+                    }
+                }
+                return null;
             }
         }
     }

@@ -29,6 +29,16 @@ public final class Hook {
      */
     static Fault[][] sites = new Fault[0][];  // never null
 
+    /**
+     * Faults at exit of each site (called before every return of the method), and each
+     * non-classic site's descriptor, for reading what it captures. Written like {@link #sites}.
+     */
+    static Fault[][] exits = new Fault[0][];
+    static String[] descriptors = new String[0];
+
+    /** What the entry call of a site with return faults gives back to let the body run. */
+    public static final Object PROCEED = new Object();
+
     /** Prologue of methods outside the JDK: faultline's own code never runs them. */
     public static void enter(int site) {
         Fault[][] all = sites;
@@ -74,6 +84,176 @@ public final class Hook {
         } finally {
             guardExit();
         }
+    }
+
+    // ------------------------------------------------------------------ calls that capture
+    //
+    // The prologue of a method whose faults need more than a classic entry call (a condition
+    // on its arguments, a return value, calls at exit) passes its operands: arg0 and arg1 as
+    // raw long bits or references, the receiver, or every operand boxed when a later
+    // argument is named. Exit calls take the result first and give it back, replaced when a
+    // return fault fires. Nothing here allocates unless a fault fires.
+
+    public static void enterSlots(int site, boolean guarded, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[][] all = sites;
+        Fault[] faults = site < all.length ? all[site] : null;
+        if (faults != null) {
+            call(faults, site, guarded, a0, o0, a1, o1, self, null, 0L, null, false);
+        }
+    }
+
+    public static Object enterSlotsReturn(int site, boolean guarded, long a0, Object o0, long a1, Object o1,
+                                          Object self) {
+        Fault[][] all = sites;
+        Fault[] faults = site < all.length ? all[site] : null;
+        return faults == null ? PROCEED : call(faults, site, guarded, a0, o0, a1, o1, self, null, 0L, null, true);
+    }
+
+    public static void enterAll(int site, boolean guarded, Object[] operands) {
+        Fault[][] all = sites;
+        Fault[] faults = site < all.length ? all[site] : null;
+        if (faults != null) {
+            call(faults, site, guarded, 0L, null, 0L, null, null, operands, 0L, null, false);
+        }
+    }
+
+    public static Object enterAllReturn(int site, boolean guarded, Object[] operands) {
+        Fault[][] all = sites;
+        Fault[] faults = site < all.length ? all[site] : null;
+        return faults == null ? PROCEED : call(faults, site, guarded, 0L, null, 0L, null, null, operands, 0L, null, true);
+    }
+
+    public static void exitV(int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        if (faults != null) {
+            call(faults, site, g, a0, o0, a1, o1, self, null, 0L, null, false);
+        }
+    }
+
+    public static int exitI(int r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r : toInt(call(faults, site, g, a0, o0, a1, o1, self, null, r, null, true), r);
+    }
+
+    public static long exitJ(long r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r : toLong(call(faults, site, g, a0, o0, a1, o1, self, null, r, null, true), r);
+    }
+
+    public static float exitF(float r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r
+                : (float) toDouble(call(faults, site, g, a0, o0, a1, o1, self, null,
+                        Double.doubleToRawLongBits(r), null, true), r);
+    }
+
+    public static double exitD(double r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r
+                : toDouble(call(faults, site, g, a0, o0, a1, o1, self, null, Double.doubleToRawLongBits(r), null, true), r);
+    }
+
+    public static Object exitA(Object r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
+        Fault[] faults = exitFaults(site);
+        if (faults == null) {
+            return r;
+        }
+        Object v = call(faults, site, g, a0, o0, a1, o1, self, null, 0L, r, true);
+        return v == PROCEED ? r : v;
+    }
+
+    public static void exitVAll(int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        if (faults != null) {
+            call(faults, site, g, 0L, null, 0L, null, null, operands, 0L, null, false);
+        }
+    }
+
+    public static int exitIAll(int r, int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r : toInt(call(faults, site, g, 0L, null, 0L, null, null, operands, r, null, true), r);
+    }
+
+    public static long exitJAll(long r, int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r : toLong(call(faults, site, g, 0L, null, 0L, null, null, operands, r, null, true), r);
+    }
+
+    public static float exitFAll(float r, int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r
+                : (float) toDouble(call(faults, site, g, 0L, null, 0L, null, null, operands,
+                        Double.doubleToRawLongBits(r), null, true), r);
+    }
+
+    public static double exitDAll(double r, int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        return faults == null ? r
+                : toDouble(call(faults, site, g, 0L, null, 0L, null, null, operands, Double.doubleToRawLongBits(r), null,
+                        true), r);
+    }
+
+    public static Object exitAAll(Object r, int site, boolean g, Object[] operands) {
+        Fault[] faults = exitFaults(site);
+        if (faults == null) {
+            return r;
+        }
+        Object v = call(faults, site, g, 0L, null, 0L, null, null, operands, 0L, r, true);
+        return v == PROCEED ? r : v;
+    }
+
+    private static Fault[] exitFaults(int site) {
+        Fault[][] all = exits;
+        return site < all.length ? all[site] : null;
+    }
+
+    /**
+     * Offers the call to each fault of the site in turn; the first that returns a value ends
+     * the call with it (return faults). JDK sites take the guard first, as enterGuarded.
+     */
+    private static Object call(Fault[] faults, int site, boolean guarded, long a0, Object o0, long a1, Object o1,
+                               Object self, Object[] all, long rp, Object ro, boolean mayReturn) {
+        if (!guarded && faults.length == 1) {
+            // The common case, kept small for the JIT: one fault, no guard to take here.
+            return faults[0].onCallWith(site, false, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
+        }
+        if (guarded && !guardEnter()) {
+            return PROCEED;
+        }
+        try {
+            for (Fault fault : faults) {
+                Object r = fault.onCallWith(site, guarded, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
+                if (r != PROCEED) {
+                    return r;
+                }
+            }
+            return PROCEED;
+        } finally {
+            if (guarded) {
+                guardExit();
+            }
+        }
+    }
+
+    private static int toInt(Object v, int r) {
+        if (v == PROCEED) {
+            return r;
+        }
+        if (v instanceof Boolean) {
+            return (Boolean) v ? 1 : 0;
+        }
+        if (v instanceof Character) {
+            return (Character) v;
+        }
+        return ((Number) v).intValue();
+    }
+
+    private static long toLong(Object v, long r) {
+        return v == PROCEED ? r : ((Number) v).longValue();
+    }
+
+    private static double toDouble(Object v, double r) {
+        return v == PROCEED ? r : ((Number) v).doubleValue();
     }
 
     /** Takes this thread's guard; false when faultline code already runs on this thread. */

@@ -166,7 +166,40 @@ public class FaultlineExtension
         if (!f.threads().isEmpty()) b.threads(f.threads());
         if (!f.max().isEmpty()) b.max(f.max());
         if (!f.duration().isEmpty()) b.duration(f.duration());
+        if (!f.when().isEmpty()) b.when(f.when());
+        if (!f.at().isEmpty()) b.at(f.at());
+        if (!f.value().isEmpty()) b.returning(valueOf(f.value()));
         return b;
+    }
+
+    /** An annotation's {@code value} text as the value it stands for, as the CLI reads --value. */
+    static Object valueOf(String text) {
+        String t = text.trim();
+        if (t.length() >= 2 && t.startsWith("\"") && t.endsWith("\"")) {
+            return t.substring(1, t.length() - 1);
+        }
+        switch (t) {
+            case "null": return null;
+            case "empty": return java.util.Optional.empty();
+            case "true": return Boolean.TRUE;
+            case "false": return Boolean.FALSE;
+            default:
+                break;
+        }
+        try {
+            return Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            // not a whole number
+        }
+        try {
+            double d = Double.parseDouble(t);
+            if (!Double.isNaN(d) && !Double.isInfinite(d)) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // text
+        }
+        return text;
     }
 
     static String describe(InjectFault f) {

@@ -36,7 +36,7 @@ public @interface InjectFault {
     /** The fault's id, for {@link Faults#injected(String)} and the events; default f1, f2, ... */
     String id() default "";
 
-    /** {@code latency}, {@code exception} or {@code hang}. */
+    /** {@code latency}, {@code exception}, {@code hang} or {@code return}. */
     String kind();
 
     /** {@code CLASS#METHOD} or {@code CLASS#METHOD(PARAMS)} (see the README's "Targets"). */
@@ -65,6 +65,19 @@ public @interface InjectFault {
 
     /** Only calls on threads whose name matches this glob. */
     String threads() default "";
+
+    /** Only calls that meet this condition, e.g. {@code "arg1 > 500"} (the README's "Conditions"). */
+    String when() default "";
+
+    /** {@code "entry"} (the default) or {@code "exit"}: after the body returned normally. */
+    String at() default "";
+
+    /**
+     * return: the value to return, written as on the command line: a number, {@code true},
+     * {@code false}, {@code null}, {@code empty}, or text (quote text that reads as one of
+     * those: {@code "\"42\""}). Left out on a void method: its body is skipped.
+     */
+    String value() default "";
 
     /** hang: the longest a call is held; default 10m. */
     String max() default "";
