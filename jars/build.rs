@@ -86,4 +86,3 @@ fn build_junit(jdk: &Jdk, root: &Path, out_dir: &Path, artifacts: &Path, api_out
     jdk.compile(&src, &junit_out, &refs);
     jdk.jar(&artifacts.join("faultline-junit.jar"), None, &junit_out);
 }
-

@@ -280,7 +280,10 @@ fn fault_aim(fault: &faultline_model::scenario::FaultSpec) -> String {
 
 fn free_id(target: &mut AttachedJvm, kind: &str) -> Result<String> {
     let status = target.client.call(Status {})?;
-    (1..).map(|n| format!("{kind}-{n}")).find(|id| !status.faults.iter().any(|f| &f.id == id)).context("no free fault id")
+    (1..)
+        .map(|n| format!("{kind}-{n}"))
+        .find(|id| !status.faults.iter().any(|f| &f.id == id))
+        .context("no free fault id")
 }
 
 pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {

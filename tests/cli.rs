@@ -107,7 +107,11 @@ fn conditions_exit_faults_and_return_values_from_the_cli() {
     let s = Service::start(&[]);
     let p = pid(&s);
     // Only calls for even items: the worker saves item-0, item-1, ... in turn.
-    let run = inject_save_exception(&s, "java.io.IOException", &["--when", "arg0 matches 'item-[0-9]*[02468]'", "--id", "even"]);
+    let run = inject_save_exception(
+        &s,
+        "java.io.IOException",
+        &["--when", "arg0 matches 'item-[0-9]*[02468]'", "--id", "even"],
+    );
     ok(&run);
     assert!(run.stdout.contains("when arg0 matches 'item-[0-9]*[02468]'"), "{}", run.stdout);
     let mark = s.output().len();
@@ -118,7 +122,17 @@ fn conditions_exit_faults_and_return_values_from_the_cli() {
 
     // A return value at exit: the body runs, its result is replaced.
     let run = faultline(&[
-        "inject", &p, "return", "--target", "fixtures.Targets$Repo#save", "--at", "exit", "--value", "\"stubbed\"", "--id", "stub",
+        "inject",
+        &p,
+        "return",
+        "--target",
+        "fixtures.Targets$Repo#save",
+        "--at",
+        "exit",
+        "--value",
+        "\"stubbed\"",
+        "--id",
+        "stub",
     ]);
     ok(&run);
     assert!(run.stdout.contains("at exit returning stubbed"), "{}", run.stdout);
@@ -128,7 +142,11 @@ fn conditions_exit_faults_and_return_values_from_the_cli() {
     ok(&status);
     assert!(status.stdout.contains("fixtures.Targets$Repo#save at exit returning stubbed"), "{}", status.stdout);
     let v: serde_json::Value = serde_json::from_str(&faultline(&["status", &p, "--json"]).stdout).expect("JSON");
-    assert_eq!((v["faults"][0]["at"].as_str(), v["faults"][0]["value"].as_str()), (Some("exit"), Some("stubbed")), "{v}");
+    assert_eq!(
+        (v["faults"][0]["at"].as_str(), v["faults"][0]["value"].as_str()),
+        (Some("exit"), Some("stubbed")),
+        "{v}"
+    );
     let events = faultline(&["events", &p]);
     assert!(events.stdout.contains("at exit returned stubbed on worker"), "{}", events.stdout);
     let json = faultline(&["events", &p, "--json"]);
@@ -148,7 +166,8 @@ fn conditions_exit_faults_and_return_values_from_the_cli() {
         (vec!["--at", "sideways"], "--at: unknown point"),
         (vec!["--when", "result == 'x'"], "at = \"exit\""),
     ] {
-        let mut argv = vec!["inject", p.as_str(), "return", "--target", "fixtures.Targets$Repo#save", "--value", "null"];
+        let mut argv =
+            vec!["inject", p.as_str(), "return", "--target", "fixtures.Targets$Repo#save", "--value", "null"];
         argv.extend(args.iter().copied());
         let run = faultline(&argv);
         assert_eq!(run.status, 2, "{argv:?}: {}", run.describe());

@@ -300,9 +300,10 @@ recover_within = "2500ms"
     assert_eq!(returned["event"]["returned"], "false", "{returned}");
     let at_exit = events.iter().find(|r| r["event"]["kind"] == "exception").expect("an exception event");
     assert_eq!(at_exit["event"]["at"], "exit", "{at_exit}");
-    assert!(events.iter().filter(|r| r["event"]["kind"] == "return").all(|r| r["event"]["method"]
-        .as_str()
-        .is_some_and(|m| m.contains("#reserve(Ljava/lang/String;I)Z"))));
+    assert!(events
+        .iter()
+        .filter(|r| r["event"]["kind"] == "return")
+        .all(|r| r["event"]["method"].as_str().is_some_and(|m| m.contains("#reserve(Ljava/lang/String;I)Z"))));
     assert!(demo.armed().is_empty());
 }
 

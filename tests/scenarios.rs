@@ -76,7 +76,11 @@ fn big_payments_scenario_fails_only_the_calls_its_conditions_name() {
     assert_eq!(stat(&run, "failed"), 50.0, "every gizmo order, and only those:\n{}", run.stdout);
     assert_eq!(stat(&run, "payment_pending"), 30.0, "every other 29.99 order:\n{}", run.stdout);
     assert_eq!(stat(&run, "ok"), 120.0, "{}", run.stdout);
-    assert!(run.stdout.contains("failure: java.lang.IllegalStateException: injected: reply lost after commit (x50)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("failure: java.lang.IllegalStateException: injected: reply lost after commit (x50)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -33,6 +33,7 @@
 //!    matches one package and for one that matches all 20,000, and how many classes were
 //!    retransformed (the reply's method count, the distinct classes of `status`, and the
 //!    JVM's own `-Xlog:redefine+class+load` lines).
+//!
 //! 9-10. the fault vocabulary when nothing fires (`vocabulary.rs`): `bench.Hot#mix(int)`, not
 //!    inlined, with an exception fault whose `when = "arg0 < 0"` is never true, at entry (9)
 //!    and at exit (10), against no agent and against Byteman rules `IF $1 < 0` at entry and

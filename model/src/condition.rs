@@ -28,14 +28,28 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Compare { op: CmpOp, left: Term, right: Term },
+    Compare {
+        op: CmpOp,
+        left: Term,
+        right: Term,
+    },
     /// The left value's text contains the right one; or a collection or array contains it;
     /// or a map has it as a key.
-    Contains { left: Term, right: Term },
+    Contains {
+        left: Term,
+        right: Term,
+    },
     /// The left value's `toString` matches a Java regular expression, whole.
-    Matches { left: Term, pattern: String, column: usize },
+    Matches {
+        left: Term,
+        pattern: String,
+        column: usize,
+    },
     /// The left value equals one of the literals.
-    In { left: Term, items: Vec<Literal> },
+    In {
+        left: Term,
+        items: Vec<Literal>,
+    },
     /// A boolean operand on its own (`arg2`, `arg0.active`).
     Truthy(Term),
 }
@@ -152,7 +166,10 @@ impl Condition {
         if let Some(t) = parser.peek() {
             return Err(ConditionError {
                 column: t.column,
-                message: format!("unexpected {} after a complete condition (join conditions with && or ||)", t.describe()),
+                message: format!(
+                    "unexpected {} after a complete condition (join conditions with && or ||)",
+                    t.describe()
+                ),
             });
         }
         let condition = Condition { text: text.to_string(), expr };
@@ -298,10 +315,9 @@ fn lex(text: &str) -> Result<Vec<Token>, ConditionError> {
             }
             let word: String = chars[start..i].iter().filter(|c| **c != '_').collect();
             let tok = if word.contains(['.', 'e', 'E']) && !word.starts_with("0x") && !word.starts_with("-0x") {
-                word.parse::<f64>().map(Tok::Float).map_err(|_| ConditionError {
-                    column,
-                    message: format!("'{word}' is not a number"),
-                })?
+                word.parse::<f64>()
+                    .map(Tok::Float)
+                    .map_err(|_| ConditionError { column, message: format!("'{word}' is not a number") })?
             } else {
                 parse_int(&word).map(Tok::Int).ok_or_else(|| ConditionError {
                     column,
@@ -577,9 +593,8 @@ impl Parser<'_> {
             },
             Tok::Op(_) => {
                 self.pos -= 1;
-                return Err(self.error_here(
-                    "expected a value (arg0, this, result, thread, caller, a number or a string)".into(),
-                ));
+                return Err(self
+                    .error_here("expected a value (arg0, this, result, thread, caller, a number or a string)".into()));
             }
         };
         Ok(Term { kind, column })
@@ -630,8 +645,14 @@ impl Static {
             "Z" => Static::Boolean,
             "C" => Static::Char,
             "Ljava/lang/String;" | "Ljava/lang/CharSequence;" => Static::Text,
-            "Ljava/lang/Integer;" | "Ljava/lang/Long;" | "Ljava/lang/Short;" | "Ljava/lang/Byte;"
-            | "Ljava/lang/Double;" | "Ljava/lang/Float;" | "Ljava/lang/Number;" | "Ljava/math/BigDecimal;"
+            "Ljava/lang/Integer;"
+            | "Ljava/lang/Long;"
+            | "Ljava/lang/Short;"
+            | "Ljava/lang/Byte;"
+            | "Ljava/lang/Double;"
+            | "Ljava/lang/Float;"
+            | "Ljava/lang/Number;"
+            | "Ljava/math/BigDecimal;"
             | "Ljava/math/BigInteger;" => Static::Number,
             other => Static::Object(other.to_string()),
         }
@@ -662,10 +683,7 @@ impl Static {
 
 /// `Ljava/util/List;` as `java.util.List`, `[I` as `int[]`.
 pub fn descriptor_name(d: &str) -> String {
-    crate::target::descriptor_params(&format!("({d})V"))
-        .ok()
-        .and_then(|mut v| v.pop())
-        .unwrap_or_else(|| d.to_string())
+    crate::target::descriptor_params(&format!("({d})V")).ok().and_then(|mut v| v.pop()).unwrap_or_else(|| d.to_string())
 }
 
 fn check_expr(e: &Expr, m: &MethodShape<'_>) -> Result<(), ConditionError> {
@@ -677,7 +695,9 @@ fn check_expr(e: &Expr, m: &MethodShape<'_>) -> Result<(), ConditionError> {
         Expr::Not(a) => check_expr(a, m),
         Expr::Truthy(t) => {
             let s = static_type(t, m)?;
-            if !matches!(s, Static::Boolean | Static::Unknown) && !matches!(&s, Static::Object(d) if d == "Ljava/lang/Boolean;" || d == "Ljava/lang/Object;") {
+            if !matches!(s, Static::Boolean | Static::Unknown)
+                && !matches!(&s, Static::Object(d) if d == "Ljava/lang/Boolean;" || d == "Ljava/lang/Object;")
+            {
                 return Err(ConditionError {
                     column: t.column,
                     message: format!("{} is {}, not true or false: compare it (e.g. == 0)", term_text(t), s.name()),

@@ -123,7 +123,12 @@ pub struct Arm {
 impl Arm {
     /// Arms scenario text, named `origin` in messages, with nothing else set.
     pub fn text(scenario: String, origin: String) -> Arm {
-        Arm { source: ScenarioSource::Text { scenario, origin }, default_duration_ms: None, scope: None, id_suffix: None }
+        Arm {
+            source: ScenarioSource::Text { scenario, origin },
+            default_duration_ms: None,
+            scope: None,
+            id_suffix: None,
+        }
     }
 }
 
@@ -378,7 +383,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(request_line(&Request::Status(Status {})), r#"{"op":"status"}"#);
-        assert_eq!(request_line(&Stop { ids: vec!["a".into()], ignore_missing: false }.into()), r#"{"op":"stop","ids":["a"]}"#);
+        assert_eq!(
+            request_line(&Stop { ids: vec!["a".into()], ignore_missing: false }.into()),
+            r#"{"op":"stop","ids":["a"]}"#
+        );
         let events: Request = serde_json::from_str(r#"{"op":"events"}"#).unwrap();
         assert_eq!(events, Request::Events(Events { since: 0, fault: None }));
     }

@@ -96,9 +96,8 @@ impl ReturnValue {
             if *value == ReturnValue::Null {
                 return Ok(());
             }
-            ReturnValue::fits(Some(value), &format!("(){primitive}")).map_err(|_| {
-                format!("returns {type_name}, which cannot take {}", value.describe())
-            })
+            ReturnValue::fits(Some(value), &format!("(){primitive}"))
+                .map_err(|_| format!("returns {type_name}, which cannot take {}", value.describe()))
         };
         match ret {
             "Z" => match value {
@@ -256,7 +255,8 @@ mod tests {
         assert_eq!(ReturnValue::from_flag("\"42\""), ReturnValue::Str("42".into()));
         assert_eq!(ReturnValue::from_flag("GOLD"), ReturnValue::Str("GOLD".into()));
         for v in [ReturnValue::Int(-1), ReturnValue::Float(2.5), ReturnValue::Null, ReturnValue::Str("a\"b".into())] {
-            let toml: toml::Value = toml::from_str::<toml::Table>(&format!("v = {}", v.to_toml())).unwrap()["v"].clone();
+            let toml: toml::Value =
+                toml::from_str::<toml::Table>(&format!("v = {}", v.to_toml())).unwrap()["v"].clone();
             assert_eq!(ReturnValue::from_toml(&toml), Some(v));
         }
     }

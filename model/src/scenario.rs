@@ -23,11 +23,11 @@ use toml::{Spanned, Value};
 use crate::condition::{Condition, MethodShape};
 use crate::duration::format_duration;
 use crate::returns::ReturnValue;
-use crate::target::{check_binary_name, ClassPattern, TargetPattern};
-pub use crate::toml_table::{RawTable, ScenarioError};
 use crate::spelling::suggestion;
+use crate::target::{check_binary_name, ClassPattern, TargetPattern};
 use crate::toml_table::type_name;
 use crate::toml_table::{unknown_key, Entry, Source, Table};
+pub use crate::toml_table::{RawTable, ScenarioError};
 
 /// How long a hang fault blocks a thread when its `max` is not given: long
 /// enough to trip any sane timeout, short enough that a forgotten fault does
@@ -358,7 +358,12 @@ impl FaultSpec {
     /// compare, a return value fits the return type. The error names the key at fault.
     pub fn check_method(&self, name: &str, descriptor: &str, is_static: bool) -> Result<(), String> {
         if let Some(when) = &self.when {
-            let shape = MethodShape { descriptor, is_static, is_constructor: name == "<init>", at_exit: self.at == Point::Exit };
+            let shape = MethodShape {
+                descriptor,
+                is_static,
+                is_constructor: name == "<init>",
+                at_exit: self.at == Point::Exit,
+            };
             when.check_against(&shape).map_err(|e| format!("key 'when': {e}"))?;
         }
         if let FaultKind::Return { value, .. } = &self.kind {
@@ -593,8 +598,7 @@ impl Parser<'_> {
         let duration = fields.positive_duration("duration")?;
         let threads = fields.non_empty_string("threads")?;
         let scope = fields.non_empty_string("scope")?;
-        let spec =
-            FaultSpec { id, kind, probability, after, limit, duration, threads, scope, when, at, line: header };
+        let spec = FaultSpec { id, kind, probability, after, limit, duration, threads, scope, when, at, line: header };
         Ok((spec, id_line))
     }
 }
@@ -716,9 +720,10 @@ impl Fields<'_> {
         }
         let value = match self.get("value") {
             None => None,
-            Some(entry) => Some(ReturnValue::from_toml(&entry.value).ok_or_else(|| {
-                self.wrong_type(entry, "a number, a boolean, a string, \"null\" or \"empty\"")
-            })?),
+            Some(entry) => Some(
+                ReturnValue::from_toml(&entry.value)
+                    .ok_or_else(|| self.wrong_type(entry, "a number, a boolean, a string, \"null\" or \"empty\""))?,
+            ),
         };
         Ok(FaultKind::Return { target, value })
     }
@@ -732,15 +737,17 @@ impl Fields<'_> {
             Some((entry, other)) => {
                 return Err(self.error_at(
                     &entry.key,
-                    format!("unknown point {other:?}{}; expected \"entry\" or \"exit\"", suggestion(other, &["entry", "exit"])),
+                    format!(
+                        "unknown point {other:?}{}; expected \"entry\" or \"exit\"",
+                        suggestion(other, &["entry", "exit"])
+                    ),
                 ))
             }
         };
         if at == Point::Exit && kind.target().is_some_and(|t| t.method.text() == "<init>") {
-            return Err(self.error_at(
-                "at",
-                "a fault at exit cannot target constructors: target a method, or act at entry",
-            ));
+            return Err(
+                self.error_at("at", "a fault at exit cannot target constructors: target a method, or act at entry")
+            );
         }
         Ok(at)
     }
@@ -1190,7 +1197,13 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(f.at, Point::Exit);
         assert_eq!(f.when.as_ref().map(|c| c.text.as_str()), Some("arg0 == 'b' && result > 1000"));
         let r = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"com.acme.Ledger#balance\"\nvalue = -1\n");
-        assert_eq!(r.kind, FaultKind::Return { target: TargetPattern::parse("com.acme.Ledger#balance").unwrap(), value: Some(ReturnValue::Int(-1)) });
+        assert_eq!(
+            r.kind,
+            FaultKind::Return {
+                target: TargetPattern::parse("com.acme.Ledger#balance").unwrap(),
+                value: Some(ReturnValue::Int(-1))
+            }
+        );
         assert_eq!(r.at, Point::Entry);
         let skip = only_fault("[[fault]]\nkind = \"return\"\ntarget = \"com.acme.Mailer#send\"\n");
         assert!(matches!(skip.kind, FaultKind::Return { value: None, .. }));

@@ -25,9 +25,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::alarm;
-use super::targets::{self, TargetJvms};
 use super::load::{open_loop, Outcome, Source};
 use super::model::Drill;
+use super::targets::{self, TargetJvms};
 use faultline_model::duration::format_duration;
 use faultline_model::protocol::pool_aim;
 use faultline_model::scenario::{FaultKind, Scenario};
@@ -363,7 +363,9 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &
                 "    {} {} {}",
                 f["id"].as_str().unwrap_or(""),
                 f["kind"].as_str().unwrap_or(""),
-                f["target"].as_str().map_or_else(|| pool_aim(f["pool"].as_str(), f["executor"].as_str()), str::to_string)
+                f["target"]
+                    .as_str()
+                    .map_or_else(|| pool_aim(f["pool"].as_str(), f["executor"].as_str()), str::to_string)
             );
             for j in f["jvms"].as_array().into_iter().flatten() {
                 if let Some(pools) = j["pools"].as_array() {

@@ -16,11 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::alarm::{self, Change};
-use super::targets::{self, TargetJvms, LEASE_MARGIN};
 use super::journal::{self, Journal};
 use super::judge::{self, AbortTracker, Limits, Sample};
 use super::load::{self, Shot, Source};
 use super::model::{Drill, Expect};
+use super::targets::{self, TargetJvms, LEASE_MARGIN};
 use super::{probe, report};
 use faultline_model::protocol::Status;
 use faultline_model::scenario::FaultKind;

@@ -86,8 +86,7 @@ impl TargetJvms {
         for (name, jvm) in resolved {
             let pid = jvm.info.pid;
             drop(jvm); // AttachedJvm::open resolves it again, with the agent state after loading.
-            let mut target =
-                AttachedJvm::open(&pid.to_string(), agent).with_context(|| format!("target {name:?}"))?;
+            let mut target = AttachedJvm::open(&pid.to_string(), agent).with_context(|| format!("target {name:?}"))?;
             let next_event = target.client.call(Events { since: u64::MAX, fault: None })?.next;
             let library = agent_library(agent)?;
             targets.push(TargetJvm { name, jvm: target.jvm, library, next_event, armed: Vec::new() });

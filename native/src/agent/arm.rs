@@ -42,7 +42,6 @@ pub(super) fn retransform_batch(jvmti: &Jvmti) -> usize {
     }
 }
 
-
 /// Extra searches for classes that finished loading while a fault was being armed (see
 /// `retransform_late_arrivals`) or removed (see `stop`); each runs only if the one before
 /// found any.

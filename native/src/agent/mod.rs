@@ -142,7 +142,12 @@ impl Agent {
     pub fn rewrite_class(&self, env: &mut JNIEnv, boot_loader: bool, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
         let hooks = self.hooks.get()?;
         let faults = self.table();
-        ClassHook { faults: &faults, sites: &self.sites, hooks, events: &self.events }.rewrite(env, boot_loader, name, bytes)
+        ClassHook { faults: &faults, sites: &self.sites, hooks, events: &self.events }.rewrite(
+            env,
+            boot_loader,
+            name,
+            bytes,
+        )
     }
 
     /// ClassFileLoadHook only while a fault is armed: with it off, the JVM neither calls us

@@ -91,7 +91,6 @@ impl Agent {
         Ok(out)
     }
 
-
     /// Drops removed faults from every site; sites left with no fault are cleared.
     fn unbind(&self, env: &mut JNIEnv, hooks: &HookClasses, removed: &HashSet<i32>, kept: &[Arc<ArmedFault>]) {
         let mut sites = self.sites.locked();

@@ -84,7 +84,13 @@ fn expr<'a>(env: &mut JNIEnv<'a>, e: &Expr) -> Result<JObject<'a>, String> {
                 CmpOp::Gt => 4,
                 CmpOp::Ge => 5,
             };
-            call(env, CONDITION, "compare", &format!("(I{T}{T}){C}"), &[JValue::Int(op), JValue::Object(&l), JValue::Object(&r)])
+            call(
+                env,
+                CONDITION,
+                "compare",
+                &format!("(I{T}{T}){C}"),
+                &[JValue::Int(op), JValue::Object(&l), JValue::Object(&r)],
+            )
         }
         Expr::Contains { left, right } => {
             let (l, r) = (term(env, left)?, term(env, right)?);
@@ -93,8 +99,14 @@ fn expr<'a>(env: &mut JNIEnv<'a>, e: &Expr) -> Result<JObject<'a>, String> {
         Expr::Matches { left, pattern, column } => {
             let l = term(env, left)?;
             let p = env.new_string(pattern).map_err(|e| e.to_string())?;
-            call(env, CONDITION, "matches", &format!("({T}Ljava/lang/String;){C}"), &[JValue::Object(&l), JValue::Object(&p)])
-                .map_err(|why| format!("column {column}: {why}"))
+            call(
+                env,
+                CONDITION,
+                "matches",
+                &format!("({T}Ljava/lang/String;){C}"),
+                &[JValue::Object(&l), JValue::Object(&p)],
+            )
+            .map_err(|why| format!("column {column}: {why}"))
         }
         Expr::In { left, items } => {
             let l = term(env, left)?;
@@ -105,7 +117,13 @@ fn expr<'a>(env: &mut JNIEnv<'a>, e: &Expr) -> Result<JObject<'a>, String> {
                 let v = boxed(env, item)?;
                 env.set_object_array_element(&array, i as i32, &v).map_err(|e| e.to_string())?;
             }
-            call(env, CONDITION, "in", &format!("({T}[Ljava/lang/Object;){C}"), &[JValue::Object(&l), JValue::Object(&array)])
+            call(
+                env,
+                CONDITION,
+                "in",
+                &format!("({T}[Ljava/lang/Object;){C}"),
+                &[JValue::Object(&l), JValue::Object(&array)],
+            )
         }
         Expr::Truthy(t) => {
             let t = term(env, t)?;

@@ -251,7 +251,8 @@ impl HookClasses {
             .new_object_array(faults.len() as jsize, fault_class, JObject::null())
             .map_err(|e| failure(env, "allocate a site's fault list", e))?;
         for (i, f) in faults.iter().enumerate() {
-            env.set_object_array_element(&list, i as jsize, f).map_err(|e| failure(env, "fill a site's fault list", e))?;
+            env.set_object_array_element(&list, i as jsize, f)
+                .map_err(|e| failure(env, "fill a site's fault list", e))?;
         }
         Ok(list.into())
     }
@@ -263,7 +264,11 @@ impl HookClasses {
             capacity = capacity.saturating_mul(2);
         }
         let hook_class: &JClass = self.hook.as_obj().into();
-        for (which, element) in [(ENTRY, "[Lio/faultline/boot/Fault;"), (EXIT, "[Lio/faultline/boot/Fault;"), (DESCRIPTORS, "java/lang/String")] {
+        for (which, element) in [
+            (ENTRY, "[Lio/faultline/boot/Fault;"),
+            (EXIT, "[Lio/faultline/boot/Fault;"),
+            (DESCRIPTORS, "java/lang/String"),
+        ] {
             let element_class = env.find_class(element).map_err(|e| failure(env, "find a site array's class", e))?;
             let bigger = env
                 .new_object_array(capacity, &element_class, JObject::null())

@@ -85,9 +85,7 @@ fn call<'a>(
     match env.call_static_method(POOLS_CLASS, method, sig, &args).and_then(|v| v.l()) {
         Ok(obj) if !obj.is_null() => Ok(obj),
         Ok(_) => Err(format!("the pool fault could not be {}", if serial.is_some() { "created" } else { "previewed" })),
-        Err(_) => {
-            Err(take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into()))
-        }
+        Err(_) => Err(take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into())),
     }
 }
 

@@ -356,18 +356,17 @@ impl Relocated {
         for f in frames {
             absolute += f.delta as i64 + 1;
             let old = u32::try_from(absolute).map_err(|_| ClassFileError::Malformed("frame offset".into()))?;
-            let new = self
-                .landing
-                .get(&old)
-                .copied()
-                .or_else(|| self.after_insertion(old))
-                .ok_or_else(|| ClassFileError::Malformed(format!("StackMapTable frame at {old} is not an instruction")))?;
+            let new = self.landing.get(&old).copied().or_else(|| self.after_insertion(old)).ok_or_else(|| {
+                ClassFileError::Malformed(format!("StackMapTable frame at {old} is not an instruction"))
+            })?;
             let mut f = f;
             for v in f.locals.iter_mut().chain(f.stack.iter_mut()) {
                 if let VType::Uninitialized(o) = v {
                     match self.after_insertion(*o as u32) {
                         Some(n) => *o = n as u16,
-                        None => return Err(ClassFileError::Malformed(format!("Uninitialized({o}) is not an instruction"))),
+                        None => {
+                            return Err(ClassFileError::Malformed(format!("Uninitialized({o}) is not an instruction")))
+                        }
                     }
                 }
             }

@@ -329,8 +329,8 @@ struct Shape {
 
 impl Shape {
     fn of(descriptor: &str, access: u16, constructor: bool) -> Result<Shape> {
-        let params = faultline_model::target::descriptor_param_descriptors(descriptor)
-            .map_err(ClassFileError::Malformed)?;
+        let params =
+            faultline_model::target::descriptor_param_descriptors(descriptor).map_err(ClassFileError::Malformed)?;
         let is_static = access & 0x0008 != 0;
         let mut slot: u16 = if is_static { 0 } else { 1 };
         let mut placed = Vec::with_capacity(params.len());
@@ -573,14 +573,16 @@ impl Asm<'_, '_> {
     }
 }
 
+/// Code to insert, the StackMapTable frames inside it, and the operand stack it needs.
+struct Inserted {
+    bytes: Vec<u8>,
+    frames: Vec<(u32, FullFrame)>,
+    stack: u32,
+}
+
 /// The code before the first instruction: the entry call, and for return faults the early
-/// return. Returns the bytes, the frames inside them and the stack they need.
-fn entry_code(
-    pool: &mut PoolBuilder<'_>,
-    hook: &MethodHook,
-    entry: &EntryCall,
-    shape: &Shape,
-) -> Result<(Vec<u8>, Vec<(u32, FullFrame)>, u32)> {
+/// return.
+fn entry_code(pool: &mut PoolBuilder<'_>, hook: &MethodHook, entry: &EntryCall, shape: &Shape) -> Result<Inserted> {
     let mut asm = Asm { pool, out: Vec::new() };
     // Before super() the receiver is not an object yet: a constructor passes no `this`.
     let this_allowed = !shape.constructor;
@@ -609,8 +611,8 @@ fn entry_code(
         frames.push((pop_at as u32, FullFrame { locals: None, stack: vec![VType::Object(object)] }));
     }
     // site + flag + (2 + 1) * 2 + receiver, or site + flag + array + dup + index + value.
-    let need = if entry.capture.boxed() { 7 } else { 9 };
-    Ok((asm.out, frames, need))
+    let stack = if entry.capture.boxed() { 7 } else { 9 };
+    Ok(Inserted { bytes: asm.out, frames, stack })
 }
 
 /// The code before each return instruction: the exit call, which takes the result and
@@ -659,8 +661,8 @@ fn relocate_code(
         if entry.returns && shape.constructor {
             return Ok(Err("a constructor cannot return before its body (the object would not be built)".into()));
         }
-        let (bytes, frames, need) = entry_code(pool, hook, entry, shape)?;
-        max_stack = max_stack.max(need);
+        let Inserted { bytes, frames, stack } = entry_code(pool, hook, entry, shape)?;
+        max_stack = max_stack.max(stack);
         at_zero = Some(Insertion { before: 0, bytes, branches_enter: false, frames });
     }
     if let Some(exit) = &hook.exit {
@@ -697,7 +699,12 @@ fn relocate_code(
                 combined.bytes.extend_from_slice(&bytes);
                 at_zero = Some(combined);
             } else {
-                insertions.push(Insertion { before: ins.offset, bytes: bytes.clone(), branches_enter: true, frames: vec![] });
+                insertions.push(Insertion {
+                    before: ins.offset,
+                    bytes: bytes.clone(),
+                    branches_enter: true,
+                    frames: vec![],
+                });
             }
         }
     }

@@ -448,9 +448,8 @@ fn javac_classes_round_trip_and_rewrite() {
             assert_eq!(info.major, expect_major);
             assert_eq!(instrument(&bytes, &[]).expect("no hooks").bytes, bytes);
 
-            let hooks: Vec<MethodHook> = (0..info.methods.len())
-                .map(|i| MethodHook::entry(i, i as i32, i % 2 == 1))
-                .collect();
+            let hooks: Vec<MethodHook> =
+                (0..info.methods.len()).map(|i| MethodHook::entry(i, i as i32, i % 2 == 1)).collect();
             let out = instrument(&bytes, &hooks).expect("instrument");
             let again = parse(&out.bytes).expect("reparse");
             assert_eq!(again.name, info.name);

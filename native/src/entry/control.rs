@@ -160,12 +160,15 @@ fn handle_connection(agent: &'static Agent, stream: UnixStream) {
         if line.trim().is_empty() {
             continue;
         }
-        let reply = catching("control request", Err("internal error in the agent".to_string()), || {
-            match serde_json::from_str::<Request>(&line) {
-                Ok(request) => execute(agent, request),
-                Err(e) => Err(format!("malformed request: {e}")),
-            }
-        });
+        let reply =
+            catching(
+                "control request",
+                Err("internal error in the agent".to_string()),
+                || match serde_json::from_str::<Request>(&line) {
+                    Ok(request) => execute(agent, request),
+                    Err(e) => Err(format!("malformed request: {e}")),
+                },
+            );
         // One write per reply (the serializer would otherwise write it piece by piece).
         let mut text = protocol::reply_line(&reply);
         text.push('\n');

@@ -97,8 +97,7 @@ extern "system" fn handlers(
     catching("Hook.handlers", std::ptr::null_mut(), || {
         let Some(agent) = agent() else { return std::ptr::null_mut() };
         let Ok(bytes) = env.convert_byte_array(&class_file) else { return std::ptr::null_mut() };
-        let (Some(method), Some(descriptor)) =
-            (java_string(&mut env, &method), java_string(&mut env, &descriptor))
+        let (Some(method), Some(descriptor)) = (java_string(&mut env, &method), java_string(&mut env, &descriptor))
         else {
             return std::ptr::null_mut();
         };

@@ -39,7 +39,11 @@ pub extern "system" fn Java_io_faultline_Faultline_start0(
 
 /// One request line in, one reply line out (`{"ok":false,"error":...}` when refused).
 #[no_mangle]
-pub extern "system" fn Java_io_faultline_Faultline_execute0(mut env: JNIEnv, _class: JClass, request: JString) -> jstring {
+pub extern "system" fn Java_io_faultline_Faultline_execute0(
+    mut env: JNIEnv,
+    _class: JClass,
+    request: JString,
+) -> jstring {
     catching("Faultline.execute0", std::ptr::null_mut(), || {
         let line = java_string(&mut env, &request).unwrap_or_default();
         let reply = match (agent(), serde_json::from_str::<Request>(&line)) {

@@ -79,7 +79,12 @@ pub(super) unsafe extern "system" fn class_file_load_hook(
     })
 }
 
-pub(super) unsafe extern "system" fn class_prepare(_jvmti: RawJvmtiEnv, jni: *mut RawJNIEnv, _thread: jthread, klass: jclass) {
+pub(super) unsafe extern "system" fn class_prepare(
+    _jvmti: RawJvmtiEnv,
+    jni: *mut RawJNIEnv,
+    _thread: jthread,
+    klass: jclass,
+) {
     catching("ClassPrepare", (), || {
         let Some(agent) = agent() else { return };
         // SAFETY: the JVM hands the callback the current thread's JNIEnv.

@@ -114,4 +114,3 @@ pub unsafe extern "system" fn JNI_OnLoad(vm: *mut RawJavaVM, _reserved: *mut c_v
         jni::sys::JNI_VERSION_1_8
     })
 }
-

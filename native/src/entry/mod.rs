@@ -93,4 +93,3 @@ fn start_live(vm: *mut RawJavaVM, env: &mut JNIEnv, options: Option<&str>, at_st
 
 /// Why the `JNI_OnLoad` start failed, if it did.
 static LOAD_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-

@@ -423,7 +423,10 @@ impl Jvmti {
     }
 
     /// Every module of the JVM (JDK 9+), as local references that delete themselves.
-    pub fn all_modules<'local>(&self, env: &jni::JNIEnv<'local>) -> JvmtiResult<Vec<AutoLocal<'local, JObject<'local>>>> {
+    pub fn all_modules<'local>(
+        &self,
+        env: &jni::JNIEnv<'local>,
+    ) -> JvmtiResult<Vec<AutoLocal<'local, JObject<'local>>>> {
         let f = jvmti_fn!(self, 3, unsafe extern "system" fn(RawJvmtiEnv, *mut jint, *mut *mut jobject) -> JvmtiError);
         let mut count: jint = 0;
         let mut list: *mut jobject = ptr::null_mut();

@@ -12,7 +12,13 @@ use crate::sync::Locked;
 /// strings (`catchType` empty for finally and catch-all handlers); None when the class file
 /// cannot be read or has no such method. The bci is that of the running code: for a method
 /// that carries our prologue, it is shifted back first.
-pub fn covering(sites: &Mutex<Sites>, class_file: &[u8], method: &str, descriptor: &str, bci: i32) -> Option<Vec<String>> {
+pub fn covering(
+    sites: &Mutex<Sites>,
+    class_file: &[u8],
+    method: &str,
+    descriptor: &str,
+    bci: i32,
+) -> Option<Vec<String>> {
     let info = classfile::parse(class_file).ok()?;
     let table = classfile::exception_handlers(class_file, method, descriptor).ok()??;
     let mut pc = bci.max(0) as u32;

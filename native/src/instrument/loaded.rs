@@ -127,7 +127,8 @@ pub fn loaded_methods(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&TargetPattern
         let wanted: Vec<usize> = (0..targets.len())
             .filter(|&i| {
                 let pattern = &targets[i].class;
-                pattern.matches_name(&name) || (pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo))
+                pattern.matches_name(&name)
+                    || (pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo))
             })
             .collect();
         if wanted.is_empty() {
