@@ -218,6 +218,24 @@ pub struct FaultStatus {
     /// Pool faults only: how they are aimed and what they found.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolStatus>,
+    /// Faults aimed by a preset: which, with what keys, and what it reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<PresetStatus>,
+    /// Respond faults: the status answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+/// A preset fault's aim and reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresetStatus {
+    pub name: String,
+    /// The preset's keys as given (normalized), in the preset's order; a JSON object.
+    #[serde(rename = "match", with = "ordered_pairs")]
+    pub keys: Vec<(String, String)>,
+    /// The implementation classes its hooks reached (drivers, containers, clients); empty
+    /// while it waits for the technology's classes to load.
+    pub classes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,12 +256,45 @@ pub struct PoolStatus {
 impl FaultStatus {
     /// What the fault is aimed at, for people: its target, or `pool GLOB executor PATTERN`.
     pub fn aim(&self) -> String {
-        match (&self.target, &self.pool) {
-            (Some(target), _) => target.clone(),
-            (None, Some(pool)) => pool_aim(pool.pool.as_deref(), pool.executor.as_deref()),
-            (None, None) => String::new(),
+        match (&self.target, &self.pool, &self.preset) {
+            (Some(target), _, _) => target.clone(),
+            (None, Some(pool), _) => pool_aim(pool.pool.as_deref(), pool.executor.as_deref()),
+            (None, None, Some(preset)) => preset_aim(&preset.name, &preset.keys),
+            (None, None, None) => String::new(),
         }
     }
+}
+
+/// Key-value pairs as a JSON object, in their order.
+mod ordered_pairs {
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(pairs.len()))?;
+        for (k, v) in pairs {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        Ok(map.into_iter().map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+    }
+}
+
+/// `preset jdbc sql="^update orders" operation=update`, as people read a preset fault's aim.
+pub fn preset_aim(name: &str, keys: &[(String, String)]) -> String {
+    let mut out = format!("preset {name}");
+    for (key, value) in keys {
+        if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:*".contains(c)) {
+            out.push_str(&format!(" {key}={value}"));
+        } else {
+            out.push_str(&format!(" {key}={value:?}"));
+        }
+    }
+    out
 }
 
 /// `pool GLOB`, `executor PATTERN`, or both, as people read how a pool fault is aimed.
@@ -428,6 +479,8 @@ mod tests {
             when: None,
             value: None,
             pool: None,
+            preset: None,
+            status: None,
         };
         let pool = FaultStatus {
             id: "p".into(),

@@ -22,6 +22,7 @@ use toml::{Spanned, Value};
 
 use crate::condition::{Condition, MethodShape};
 use crate::duration::format_duration;
+use crate::preset::{self, PresetUse};
 use crate::returns::ReturnValue;
 use crate::spelling::suggestion;
 use crate::target::{check_binary_name, ClassPattern, TargetPattern};
@@ -38,13 +39,15 @@ pub const DEFAULT_HANG_MAX: Duration = Duration::from_secs(600);
 const TOP_KEYS: [&str; 3] = ["name", "description", "fault"];
 
 /// The keys a `[[fault]]` table may have, in the order `to_toml` writes them.
-const FAULT_KEYS: [&str; 20] = [
+const FAULT_KEYS: [&str; 22] = [
     "id",
     "kind",
     "target",
+    "preset",
     "at",
     "when",
     "value",
+    "status",
     "delay",
     "jitter",
     "probability",
@@ -62,11 +65,11 @@ const FAULT_KEYS: [&str; 20] = [
 ];
 
 /// The values of `kind`.
-const KINDS: [&str; 5] = ["latency", "exception", "hang", "return", "pool"];
+const KINDS: [&str; 6] = ["latency", "exception", "hang", "return", "respond", "pool"];
 /// The longest fault id: ids are shown in tables and typed on command lines.
 const MAX_ID_LEN: usize = 64;
 /// Kinds of fault that act on calls of methods (every kind but `pool`, which acts on executors).
-const METHOD_KINDS: [&str; 4] = ["latency", "exception", "hang", "return"];
+const METHOD_KINDS: [&str; 5] = ["latency", "exception", "hang", "return", "respond"];
 
 /// Whether an agent event of this kind is an injection (a fault acting on the application),
 /// as opposed to a lifecycle event (`armed`, `removed`, `expired`, `warning`).
@@ -117,29 +120,48 @@ pub struct FaultSpec {
     pub line: usize,
 }
 
+/// Which calls a fault acts on: the methods of a target pattern, or a preset's failure mode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Aim {
+    Target(TargetPattern),
+    Preset(PresetUse),
+}
+
+impl fmt::Display for Aim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Aim::Target(t) => f.write_str(t.text()),
+            Aim::Preset(p) => write!(f, "{p}"),
+        }
+    }
+}
+
 /// What a fault does, with the settings that only make sense for that kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
     /// Sleep before the target method runs.
     Latency {
-        target: TargetPattern,
+        aim: Aim,
         delay: Duration,
         /// Uniform spread around `delay`: each call sleeps delay ± jitter.
         jitter: Duration,
     },
     /// Throw from the target method, whether or not it declares the exception.
     Exception {
-        target: TargetPattern,
+        aim: Aim,
         /// Java binary class name, e.g. `java.net.SocketTimeoutException` or
-        /// `com.acme.Outer$Err`.
+        /// `com.acme.Outer$Err`; with a preset, also one of its symbolic names (`timeout`).
         throw: String,
         message: Option<String>,
     },
     /// Block the calling thread until the fault is removed or `max` passes.
-    Hang { target: TargetPattern, max: Duration },
+    Hang { aim: Aim, max: Duration },
     /// Return `value` instead of running the body (at entry) or instead of the body's
     /// result (at exit); on a void method (no value), skip the body.
-    Return { target: TargetPattern, value: Option<ReturnValue> },
+    Return { aim: Aim, value: Option<ReturnValue> },
+    /// Answer the request with `status` and an empty body (presets of HTTP servers and
+    /// clients): the application never sees the request, or nothing is sent.
+    Respond { aim: Aim, status: u16 },
     /// Exhaust a thread pool, chosen by worker thread names and/or executor
     /// class.
     Pool {
@@ -158,19 +180,36 @@ impl FaultKind {
             FaultKind::Exception { .. } => "exception",
             FaultKind::Hang { .. } => "hang",
             FaultKind::Return { .. } => "return",
+            FaultKind::Respond { .. } => "respond",
             FaultKind::Pool { .. } => "pool",
         }
     }
 
-    /// The methods the fault applies to; None for pool faults, which act on
-    /// executors rather than methods.
-    pub fn target(&self) -> Option<&TargetPattern> {
+    /// The calls the fault acts on; None for pool faults, which act on executors.
+    pub fn aim(&self) -> Option<&Aim> {
         match self {
-            FaultKind::Latency { target, .. }
-            | FaultKind::Exception { target, .. }
-            | FaultKind::Hang { target, .. }
-            | FaultKind::Return { target, .. } => Some(target),
+            FaultKind::Latency { aim, .. }
+            | FaultKind::Exception { aim, .. }
+            | FaultKind::Hang { aim, .. }
+            | FaultKind::Return { aim, .. }
+            | FaultKind::Respond { aim, .. } => Some(aim),
             FaultKind::Pool { .. } => None,
+        }
+    }
+
+    /// The target pattern of a fault aimed at methods; None for presets and pools.
+    pub fn target(&self) -> Option<&TargetPattern> {
+        match self.aim() {
+            Some(Aim::Target(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The preset of a fault aimed by one.
+    pub fn preset(&self) -> Option<&PresetUse> {
+        match self.aim() {
+            Some(Aim::Preset(p)) => Some(p),
+            _ => None,
         }
     }
 }
@@ -265,7 +304,7 @@ impl Scenario {
     /// extension passes the scope with its arm request. A pool fault acts on whole executors
     /// and cannot be scoped: refused, as the `scope` key would be.
     pub fn scoped_to(mut self, token: &str) -> Result<Scenario, ScenarioError> {
-        if let Some(f) = self.faults.iter().find(|f| f.kind.target().is_none()) {
+        if let Some(f) = self.faults.iter().find(|f| f.kind.aim().is_none()) {
             return Err(ScenarioError {
                 origin: self.origin.clone(),
                 line: Some(f.line),
@@ -391,8 +430,18 @@ impl FaultSpec {
         let mut put = |key: &str, value: String| out.push_str(&format!("{key} = {value}\n"));
         put("id", toml_string(&self.id));
         put("kind", toml_string(self.kind.name()));
-        if let Some(target) = self.kind.target() {
-            put("target", toml_string(target.text()));
+        match self.kind.aim() {
+            Some(Aim::Target(target)) => put("target", toml_string(target.text())),
+            Some(Aim::Preset(used)) => {
+                put("preset", toml_string(used.preset.name));
+                for (key, value) in used.values() {
+                    match used.preset.key(key).map(|k| k.form) {
+                        Some(preset::KeyForm::Port) => put(key, value.to_string()),
+                        _ => put(key, toml_string(value)),
+                    }
+                }
+            }
+            None => {}
         }
         if self.at != Point::Entry {
             put("at", toml_string(self.at.as_str()));
@@ -414,6 +463,7 @@ impl FaultSpec {
                 }
             }
             FaultKind::Hang { max, .. } => put("max", toml_duration(*max)),
+            FaultKind::Respond { status, .. } => put("status", status.to_string()),
             FaultKind::Return { value, .. } => {
                 if let Some(value) = value {
                     put("value", value.to_toml());
@@ -572,19 +622,30 @@ impl Parser<'_> {
         let fields = Fields(self.spanned_table(table, None));
         let header = fields.header;
 
-        fields.check_known_keys(&FAULT_KEYS)?;
+        let mut known: Vec<&str> = FAULT_KEYS.to_vec();
+        known.extend(preset::all_keys());
+        if let Some(entry) = fields.entries.iter().find(|e| !known.contains(&e.key.as_str())) {
+            let message = format!(
+                "{}; with a preset, also its keys ({})",
+                unknown_key(&entry.key, &FAULT_KEYS, &known),
+                preset::all_keys().join(", ")
+            );
+            return Err(fields.error_at(&entry.key, message));
+        }
         let kind = fields.kind()?;
         fields.check_keys_apply_to(kind)?;
+        let aim = if kind == "pool" { None } else { Some(fields.aim(kind)?) };
 
         let (id, id_line) = match fields.string("id")? {
             Some((entry, id)) => (fields.check_id(entry, id)?, entry.line),
             None => (format!("f{}", index + 1), header),
         };
-        let kind = match kind {
-            "latency" => fields.latency()?,
-            "exception" => fields.exception()?,
-            "hang" => fields.hang()?,
-            "return" => fields.returning()?,
+        let kind = match (kind, aim) {
+            ("latency", Some(aim)) => fields.latency(aim)?,
+            ("exception", Some(aim)) => fields.exception(aim)?,
+            ("hang", Some(aim)) => fields.hang(aim)?,
+            ("return", Some(aim)) => fields.returning(aim)?,
+            ("respond", Some(aim)) => fields.respond(aim)?,
             _ => fields.pool()?,
         };
         let at = fields.point(&kind)?;
@@ -616,14 +677,14 @@ impl<'a> std::ops::Deref for Fields<'a> {
 impl Fields<'_> {
     fn kind(&self) -> Result<&'static str, ScenarioError> {
         let Some((entry, kind)) = self.string("kind")? else {
-            return Err(self.missing("kind", "one of latency, exception, hang, return, pool"));
+            return Err(self.missing("kind", "one of latency, exception, hang, return, respond, pool"));
         };
         match KINDS.iter().find(|&&k| k == kind) {
             Some(kind) => Ok(kind),
             None => Err(self.error_at(
                 &entry.key,
                 format!(
-                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, return, pool",
+                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, return, respond, pool",
                     suggestion(kind, &KINDS)
                 ),
             )),
@@ -635,12 +696,16 @@ impl Fields<'_> {
     fn check_keys_apply_to(&self, kind: &str) -> Result<(), ScenarioError> {
         for entry in &self.entries {
             let kinds: &[&str] = match entry.key.as_str() {
-                "target" | "probability" | "after" | "limit" | "threads" | "scope" | "when" | "at" => &METHOD_KINDS,
+                "target" | "preset" | "probability" | "after" | "limit" | "threads" | "scope" | "when" | "at" => {
+                    &METHOD_KINDS
+                }
                 "value" => &["return"],
+                "status" => &["respond"],
                 "delay" | "jitter" => &["latency"],
                 "throw" | "message" => &["exception"],
                 "max" => &["hang"],
                 "pool" | "executor" | "mode" => &["pool"],
+                key if preset::all_keys().contains(&key) => &METHOD_KINDS,
                 _ => continue,
             };
             if !kinds.contains(&kind) {
@@ -667,8 +732,7 @@ impl Fields<'_> {
         }
     }
 
-    fn latency(&self) -> Result<FaultKind, ScenarioError> {
-        let target = self.target()?;
+    fn latency(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
         let delay = self
             .positive_duration("delay")?
             .ok_or_else(|| self.missing("delay", "how long to slow each call, e.g. delay = \"200ms\""))?;
@@ -683,16 +747,32 @@ impl Fields<'_> {
                 ),
             ));
         }
-        Ok(FaultKind::Latency { target, delay, jitter })
+        Ok(FaultKind::Latency { aim, delay, jitter })
     }
 
-    fn exception(&self) -> Result<FaultKind, ScenarioError> {
-        let target = self.target()?;
-        let Some((entry, throw)) = self.string("throw")? else {
+    fn exception(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
+        let message = self.string("message")?.map(|(_, text)| text.to_string());
+        let given = self.string("throw")?;
+        if let Aim::Preset(used) = &aim {
+            let preset = used.preset;
+            let throw = match given {
+                None => preset.default_throw.to_string(),
+                Some((_, name)) if preset.throw_names.iter().any(|t| t.name == name) => name.to_string(),
+                Some((entry, name)) => self.throw_class(entry, name)?,
+            };
+            return Ok(FaultKind::Exception { aim, throw, message });
+        }
+        let Some((entry, throw)) = given else {
             return Err(
                 self.missing("throw", "the exception class to throw, e.g. throw = \"java.net.SocketTimeoutException\"")
             );
         };
+        let throw = self.throw_class(entry, throw)?;
+        Ok(FaultKind::Exception { aim, throw, message })
+    }
+
+    /// `throw` naming a class: a binary name with a package.
+    fn throw_class(&self, entry: &Entry, throw: &str) -> Result<String, ScenarioError> {
         let example = "(expected a fully qualified class name, e.g. \"java.net.SocketTimeoutException\" or \"com.acme.Outer$Error\")";
         if let Err(why) = check_binary_name(throw) {
             return Err(self.error_at(&entry.key, format!("invalid class name {throw:?}: {why} {example}")));
@@ -700,18 +780,33 @@ impl Fields<'_> {
         if !throw.contains('.') {
             return Err(self.error_at(&entry.key, format!("{throw:?} has no package {example}")));
         }
-        let message = self.string("message")?.map(|(_, text)| text.to_string());
-        Ok(FaultKind::Exception { target, throw: throw.to_string(), message })
+        Ok(throw.to_string())
     }
 
-    fn hang(&self) -> Result<FaultKind, ScenarioError> {
-        let target = self.target()?;
+    fn hang(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
         let max = self.positive_duration("max")?.unwrap_or(DEFAULT_HANG_MAX);
-        Ok(FaultKind::Hang { target, max })
+        Ok(FaultKind::Hang { aim, max })
     }
 
-    fn returning(&self) -> Result<FaultKind, ScenarioError> {
-        let target = self.target()?;
+    fn respond(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
+        let Some(entry) = self.get("status") else {
+            return Err(self.missing("status", "the HTTP status to answer with, e.g. status = 503"));
+        };
+        let status = match entry.value {
+            Value::Integer(n) => n,
+            _ => return Err(self.wrong_type(entry, "an HTTP status code, e.g. 503")),
+        };
+        match u16::try_from(status) {
+            Ok(status @ 100..=599) => Ok(FaultKind::Respond { aim, status }),
+            _ => Err(self.error_at("status", format!("{status} is not an HTTP status; expected 100 to 599"))),
+        }
+    }
+
+    fn returning(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
+        let target = match &aim {
+            Aim::Target(t) => t,
+            Aim::Preset(_) => unreachable!("a preset's kinds never include return"),
+        };
         if target.method.text() == "<init>" {
             return Err(self.error_at(
                 "target",
@@ -725,7 +820,7 @@ impl Fields<'_> {
                     .ok_or_else(|| self.wrong_type(entry, "a number, a boolean, a string, \"null\" or \"empty\""))?,
             ),
         };
-        Ok(FaultKind::Return { target, value })
+        Ok(FaultKind::Return { aim, value })
     }
 
     /// `at`: entry (the default) or exit; exit is refused on constructors.
@@ -793,6 +888,84 @@ impl Fields<'_> {
         Ok(FaultKind::Pool { pool, executor, mode })
     }
 
+    /// `target`, or `preset` with the preset's keys (each checked, none of another preset's).
+    fn aim(&self, kind: &str) -> Result<Aim, ScenarioError> {
+        let preset_keys = preset::all_keys();
+        let Some((preset_entry, name)) = self.string("preset")? else {
+            if let Some(entry) = self.entries.iter().find(|e| preset_keys.contains(&e.key.as_str())) {
+                let owner = preset::PRESETS.iter().find(|p| p.key(&entry.key).is_some()).map(|p| p.name);
+                return Err(self.error_at(
+                    &entry.key,
+                    format!(
+                        "is a key of the {} preset: add preset = \"{}\" (a fault with a target is selected with \
+                         'when')",
+                        owner.unwrap_or("?"),
+                        owner.unwrap_or("?")
+                    ),
+                ));
+            }
+            if kind == "respond" {
+                return Err(self.missing(
+                    "preset",
+                    "the HTTP requests to answer: a respond fault needs preset = \"http-server\"",
+                ));
+            }
+            return Ok(Aim::Target(self.target()?));
+        };
+        let Some(preset) = preset::find(name) else {
+            return Err(self.error_at(
+                &preset_entry.key,
+                format!(
+                    "unknown preset {name:?}{}; the presets are {} (faultline presets lists them with their keys)",
+                    suggestion(name, &preset::names()),
+                    preset::names().join(", ")
+                ),
+            ));
+        };
+        let their_keys = || preset.keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
+        if self.get("target").is_some() {
+            return Err(self.error_at(
+                "target",
+                format!("a fault has 'target' or 'preset', not both: the {name} preset names the methods itself"),
+            ));
+        }
+        for key in ["when", "at", "value"] {
+            if self.get(key).is_some() {
+                return Err(self.error_at(
+                    key,
+                    format!(
+                        "applies to faults with a target; a {name} fault is selected by the preset's keys ({})",
+                        their_keys()
+                    ),
+                ));
+            }
+        }
+        if !preset.takes_kind(kind) {
+            return Err(self.error_at(
+                "kind",
+                format!("the {name} preset takes {} faults, not {kind}", join_words(preset.kinds, "and")),
+            ));
+        }
+        let mut keys = std::collections::BTreeMap::new();
+        for entry in self.entries.iter().filter(|e| preset_keys.contains(&e.key.as_str())) {
+            let Some(key) = preset.key(&entry.key) else {
+                let owner = preset.other_with_key(&entry.key).map(|p| p.name).unwrap_or("?");
+                return Err(self.error_at(
+                    &entry.key,
+                    format!("is not a key of the {name} preset (its keys: {}); it belongs to {owner}", their_keys()),
+                ));
+            };
+            let text = match &entry.value {
+                Value::String(text) => text.clone(),
+                Value::Integer(n) if key.form == preset::KeyForm::Port => n.to_string(),
+                _ => return Err(self.wrong_type(entry, &key.form.describe())),
+            };
+            let value = preset.check_value(key, &text).map_err(|why| self.error_at(&entry.key, why))?;
+            keys.insert(key.name, value);
+        }
+        Ok(Aim::Preset(PresetUse { preset, keys }))
+    }
+
     fn target(&self) -> Result<TargetPattern, ScenarioError> {
         let Some((entry, text)) = self.string("target")? else {
             return Err(self.missing("target", "the methods to hit, e.g. target = \"com.acme.Repo#save\""));
@@ -836,7 +1009,7 @@ fn id_problem(id: &str) -> Option<String> {
     None
 }
 
-/// "applies to latency, exception, hang and return faults only, not to pool faults".
+/// "applies to latency, exception, hang, return and respond faults only, not to pool faults".
 fn applies_only_to(kinds: &[&str], kind: &str) -> String {
     format!("applies to {} faults only, not to {kind} faults", join_words(kinds, "and"))
 }
@@ -943,7 +1116,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(slow.duration, Some(Duration::from_secs(30)));
         assert_eq!(slow.threads.as_deref(), Some("http-nio-*"));
         match &slow.kind {
-            FaultKind::Latency { target, delay, jitter } => {
+            FaultKind::Latency { aim: Aim::Target(target), delay, jitter } => {
                 assert_eq!(target.text(), "com.acme.OrderRepository#save");
                 assert_eq!(*delay, Duration::from_millis(200));
                 assert_eq!(*jitter, Duration::from_millis(50));
@@ -955,7 +1128,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(exception.id, "f2");
         assert_eq!(exception.line, 16);
         match &exception.kind {
-            FaultKind::Exception { target, throw, message } => {
+            FaultKind::Exception { aim: Aim::Target(target), throw, message } => {
                 assert_eq!(target.text(), "com.acme.PaymentClient#charge(long)");
                 assert_eq!(throw, "java.net.SocketTimeoutException");
                 assert_eq!(message.as_deref(), Some("injected: payment timeout"));
@@ -964,7 +1137,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         }
 
         match &s.faults[2].kind {
-            FaultKind::Hang { target, max } => {
+            FaultKind::Hang { aim: Aim::Target(target), max } => {
                 assert!(target.class.subtypes());
                 assert_eq!(*max, Duration::from_secs(60));
             }
@@ -1088,7 +1261,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn unknown_fault_key_lists_valid_keys() {
         let e = fault_err(&format!("{LATENCY}dealy = \"1s\"\n"));
         assert_err(&e, 5, "dealy", "did you mean 'delay'?");
-        assert!(e.message.contains("valid keys are id, kind, target, at, when, value, delay"), "{e}");
+        assert!(e.message.contains("valid keys are id, kind, target, preset, at, when, value, status, delay"), "{e}");
     }
 
     #[test]
@@ -1100,7 +1273,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn kind_is_required() {
         let e = err("name = \"n\"\n[[fault]]\ntarget = \"a.B#c\"\n");
-        assert_err(&e, 2, "kind", "one of latency, exception, hang, return, pool");
+        assert_err(&e, 2, "kind", "one of latency, exception, hang, return, respond, pool");
     }
 
     #[test]
@@ -1132,7 +1305,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     #[test]
     fn target_does_not_apply_to_pool_faults() {
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\ntarget = \"a.B#c\"\n");
-        assert_err(&e, 4, "target", "applies to latency, exception, hang and return faults only");
+        assert_err(&e, 4, "target", "applies to latency, exception, hang, return and respond faults only");
         assert!(e.message.contains("'pool' or 'executor'"), "{e}");
     }
 
@@ -1200,7 +1373,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         assert_eq!(
             r.kind,
             FaultKind::Return {
-                target: TargetPattern::parse("com.acme.Ledger#balance").unwrap(),
+                aim: Aim::Target(TargetPattern::parse("com.acme.Ledger#balance").unwrap()),
                 value: Some(ReturnValue::Int(-1))
             }
         );
@@ -1265,7 +1438,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn per_call_keys_and_scope_do_not_apply_to_pool_faults() {
         for (key, value) in [("probability", "0.5"), ("after", "3"), ("limit", "1"), ("threads", "\"w-*\"")] {
             let e = fault_err(&format!("kind = \"pool\"\npool = \"p-*\"\n{key} = {value}\n"));
-            assert_err(&e, 4, key, "applies to latency, exception, hang and return faults only, not to pool faults");
+            assert_err(&e, 4, key, "applies to latency, exception, hang, return and respond faults only, not to pool faults");
             assert!(e.message.contains("not on single calls"), "{e}");
         }
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nscope = \"t1\"\n");
@@ -1578,4 +1751,85 @@ mode = "saturate"                        # saturate: occupy every worker and fil
             assert_eq!(*a, moved, "{written}");
         }
     }
+
+    const PRESET_EXAMPLE: &str = r#"[[fault]]
+kind = "exception"
+preset = "jdbc"
+sql = '(?i)^\s*update\s+orders\b'
+operation = "UPDATE"
+url = "jdbc:postgresql://*/shop"
+
+[[fault]]
+kind = "respond"
+preset = "http-server"
+path = "/checkout*"
+method = "post"
+status = 503
+
+[[fault]]
+kind = "latency"
+preset = "socket"
+host = "db.internal"
+port = 5432
+delay = "2s"
+"#;
+
+    #[test]
+    fn presets_take_their_keys_with_defaults_and_normal_forms() {
+        let s = parse(PRESET_EXAMPLE);
+        match &s.faults[0].kind {
+            FaultKind::Exception { aim: Aim::Preset(used), throw, message: None } => {
+                assert_eq!(used.preset.name, "jdbc");
+                assert_eq!(throw, "java.sql.SQLTransientConnectionException");
+                assert_eq!(used.keys.get("operation").map(String::as_str), Some("update"));
+                assert_eq!(used.keys.get("sql").map(String::as_str), Some(r"(?i)^\s*update\s+orders\b"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &s.faults[1].kind {
+            FaultKind::Respond { aim: Aim::Preset(used), status: 503 } => {
+                assert_eq!(used.keys.get("method").map(String::as_str), Some("POST"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.faults[2].kind.preset().and_then(|u| u.keys.get("port")).map(String::as_str), Some("5432"));
+        assert!(s.faults[2].kind.target().is_none());
+        assert_eq!(s.faults[1].kind.aim().map(|a| a.to_string()).as_deref(),
+                   Some("preset http-server path=/checkout* method=POST"));
+        // Written and read back, equal.
+        let again = parse(&s.to_toml());
+        assert_eq!(again.faults.iter().map(|f| &f.kind).collect::<Vec<_>>(),
+                   s.faults.iter().map(|f| &f.kind).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn preset_mistakes_are_named_before_anything_is_armed() {
+        let e = fault_err("kind = \"exception\"\npreset = \"jbdc\"\n");
+        assert_err(&e, 3, "preset", "unknown preset \"jbdc\" (did you mean 'jdbc'?)");
+        let e = fault_err("kind = \"exception\"\npreset = \"jdbc\"\npath = \"/x\"\n");
+        assert_err(&e, 4, "path", "is not a key of the jdbc preset (its keys: sql, operation, url); it belongs to http-server");
+        let e = fault_err("kind = \"return\"\npreset = \"jdbc\"\n");
+        assert_err(&e, 2, "kind", "the jdbc preset takes exception, latency and hang faults, not return");
+        let e = fault_err("kind = \"respond\"\npreset = \"http-server\"\nstatus = 600\n");
+        assert_err(&e, 4, "status", "600 is not an HTTP status; expected 100 to 599");
+        let e = fault_err("kind = \"respond\"\npreset = \"http-server\"\n");
+        assert_err(&e, 1, "status", "the HTTP status to answer with");
+        let e = fault_err("kind = \"respond\"\npreset = \"jdbc\"\nstatus = 503\n");
+        assert_err(&e, 2, "kind", "the jdbc preset takes exception, latency and hang faults, not respond");
+        let e = fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"java.io.IOException\"\nsql = \"x\"\n");
+        assert_err(&e, 5, "sql", "is a key of the jdbc preset: add preset = \"jdbc\"");
+        let e = fault_err("kind = \"exception\"\npreset = \"jdbc\"\ntarget = \"a.B#c\"\n");
+        assert_err(&e, 4, "target", "'target' or 'preset', not both");
+        let e = fault_err("kind = \"exception\"\npreset = \"jdbc\"\nwhen = \"arg0 == 1\"\n");
+        assert_err(&e, 4, "when", "selected by the preset's keys (sql, operation, url)");
+        let e = fault_err("kind = \"exception\"\npreset = \"jdbc\"\noperation = \"upsert\"\n");
+        assert_err(&e, 4, "operation", "expected one of select, insert, update, delete, other");
+        let e = fault_err("kind = \"latency\"\npreset = \"socket\"\nport = 0\ndelay = \"1s\"\n");
+        assert_err(&e, 4, "port", "expected a number from 1 to 65535");
+        let e = fault_err("kind = \"exception\"\npreset = \"dns\"\nthrow = \"Unknown\"\n");
+        assert_err(&e, 4, "throw", "has no package");
+        let e = fault_err("kind = \"latency\"\npreset = \"dns\"\nhost = \"a\"\ndelay = \"1s\"\nstatus = 503\n");
+        assert_err(&e, 6, "status", "applies to respond faults only");
+    }
+
 }

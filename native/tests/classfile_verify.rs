@@ -276,10 +276,11 @@ fn plan(mode: Mode, index: usize, site: i32, params: usize, constructor: bool) -
     let slots = Capture { this: true, args: vec![0, 1] };
     let boxed = Capture { this: true, args: all.iter().copied().chain([2]).collect() };
     let (entry, exit) = match site.rem_euclid(4) {
-        0 => (Some(EntryCall { capture: slots.clone(), returns: false }), Some(ExitCall { capture: slots })),
-        1 => (Some(EntryCall { capture: boxed.clone(), returns: true }), Some(ExitCall { capture: boxed })),
+        // Entry, exit and exit by exception: every call is seen to end (see run_both).
+        0 => (Some(EntryCall { capture: slots.clone(), returns: false }), Some(ExitCall { capture: slots, thrown: true })),
+        1 => (Some(EntryCall { capture: boxed.clone(), returns: true }), Some(ExitCall { capture: boxed, thrown: false })),
         2 => (Some(EntryCall { capture: Capture::default(), returns: true }), None),
-        _ => (None, Some(ExitCall::default())),
+        _ => (None, Some(ExitCall { capture: Capture::default(), thrown: true })),
     };
     // A constructor can neither return early nor have faults at exit.
     let (entry, exit) = if constructor {
@@ -492,9 +493,23 @@ fn run_both(
     assert_eq!(String::from_utf8_lossy(&r.stdout), expected, "output of rewritten {main} differs");
 
     let mut ran = Vec::new();
-    for (kind, site, n) in read_hook_dump(&dump) {
+    let dumped = read_hook_dump(&dump);
+    // Sites hooked at entry, exit and exit by exception (see `plan`): every call that
+    // entered ended once, by a return or by an exception.
+    let count = |k: char, site: i32| dumped.iter().filter(|(kind, s, _)| *kind == k && *s == site).map(|(_, _, n)| n).sum::<u64>();
+    for (&site, s) in sites {
+        let entered = count('E', site);
+        if site.rem_euclid(4) == 0 && entered > 0 && s.name != "<init>" {
+            let (returned, thrown) = (count('X', site), count('T', site));
+            assert_eq!(entered, returned + thrown, "{main}: {}.{}{} entered {entered} times, returned {returned}, threw {thrown}", s.class, s.name, s.descriptor);
+        }
+    }
+    let thrown: u64 = dumped.iter().filter(|(k, _, _)| *k == 'T').map(|(_, _, n)| n).sum();
+    let checked = sites.keys().filter(|s| s.rem_euclid(4) == 0 && count('E', **s) > 0).count();
+    eprintln!("{main}: {checked} sites seen to end, {thrown} calls ended by an exception");
+    for &(kind, site, n) in &dumped {
         let s = sites.get(&site).unwrap_or_else(|| panic!("hook saw unknown site {site}"));
-        if kind == 'E' || kind == 'X' {
+        if kind == 'E' || kind == 'X' || kind == 'T' {
             ran.push(s.clone());
             continue;
         }

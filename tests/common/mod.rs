@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod databases;
+pub mod presets;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

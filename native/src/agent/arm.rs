@@ -18,7 +18,7 @@ use crate::boot::{self, conditions, module_access, FaultDefinition, HookClasses}
 use crate::events::Event;
 use crate::ffi::jni::in_local_frame;
 use crate::ffi::jvmti::Jvmti;
-use crate::instrument::armed::{ArmedFault, Hits};
+use crate::instrument::armed::{hook_points, ArmedFault, Hits};
 use crate::instrument::class_hook::{self, Rebinding};
 use crate::instrument::loaded::{self, internal_name};
 use crate::instrument::never::only_never_instrumented;
@@ -109,6 +109,7 @@ impl Agent {
                 exception,
                 at_exit: spec.at == Point::Exit,
                 returned,
+                preset: spec.kind.preset().map(|p| p.preset.name),
             };
             self.labels.writing().insert(serial, label);
             let defined = in_local_frame(env, 16, |env| self.define_fault(env, hooks, serial, spec));
@@ -130,7 +131,7 @@ impl Agent {
                 java: java_fault,
                 armed_wall: SystemTime::now(),
                 deadline: duration.map(|d| now + d),
-                subtypes: Mutex::new(HashSet::new()),
+                points: hook_points(spec),
                 hits: Mutex::new(Hits::default()),
             }));
         }
@@ -157,9 +158,18 @@ impl Agent {
                         .with("mode", mode.as_str());
                 }
                 kind => {
-                    event = event
-                        .with("target", kind.target().map(|t| t.to_string()).unwrap_or_default())
-                        .with("methods", hits.methods.len());
+                    event = match kind.preset() {
+                        Some(used) => {
+                            let keys: serde_json::Map<String, serde_json::Value> =
+                                used.values().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+                            event.with("preset", used.preset.name).with("match", serde_json::Value::Object(keys))
+                        }
+                        None => event.with("target", kind.target().map(|t| t.to_string()).unwrap_or_default()),
+                    };
+                    event = event.with("methods", hits.methods.len());
+                    if let FaultKind::Respond { status, .. } = kind {
+                        event = event.with("status", *status);
+                    }
                     if f.spec.at == Point::Exit {
                         event = event.with("at", "exit");
                     }
@@ -179,10 +189,16 @@ impl Agent {
                 boot::pools::announced(env, &f.java);
             }
             // Pool faults report their own matches (executors) as they find them.
-            let method_fault = f.spec.kind.target().is_some();
-            if method_fault && hits.methods.is_empty() && !at_startup {
-                let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
-                let why = if hits.skipped.is_empty() {
+            if f.hooks_methods() && hits.methods.is_empty() && !at_startup {
+                let target = f.spec.kind.aim().map(|t| t.to_string()).unwrap_or_default();
+                let why = if let Some(used) = f.spec.kind.preset() {
+                    format!(
+                        "waits for classes: no class of {} is loaded yet ({}); it stays armed and applies to them as \
+                         they load",
+                        used.preset.name,
+                        used.preset.about
+                    )
+                } else if hits.skipped.is_empty() {
                     "matches no loaded method yet; it stays armed and applies to classes loaded later".to_string()
                 } else {
                     format!(
@@ -244,13 +260,28 @@ impl Agent {
             }
             FaultKind::Hang { max, .. } => (boot::KIND_HANG, nanos(*max), 0, None, None),
             FaultKind::Return { .. } => (boot::KIND_RETURN, 0, 0, None, None),
+            FaultKind::Respond { .. } => (boot::KIND_RESPOND, 0, 0, None, None),
             FaultKind::Pool { pool, executor, mode } => {
                 module_access::open_packages_for_pools(&self.jvmti, hooks, env);
                 return boot::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str());
             }
         };
+        // A preset's symbolic `throw` (`timeout`) names each library's own class: its Java
+        // side resolves it where the call happens.
+        let symbolic = |name: &str| spec.kind.preset().is_some_and(|u| u.preset.throw_names.iter().any(|t| t.name == name));
         let throw_class = match throw {
-            Some(name) => Some(loaded::resolve_class(&self.jvmti, env, name)?),
+            Some(name) if !symbolic(name) => Some(loaded::resolve_class(&self.jvmti, env, name)?),
+            _ => None,
+        };
+        let preset = match spec.kind.preset() {
+            Some(used) => {
+                let status = match &spec.kind {
+                    FaultKind::Respond { status, .. } => i32::from(*status),
+                    _ => 0,
+                };
+                let throw_name = throw.filter(|name| symbolic(name)).map(String::as_str);
+                Some(boot::presets::define(env, used, status, throw_name)?)
+            }
             None => None,
         };
         let condition = match &spec.when {
@@ -277,6 +308,7 @@ impl Agent {
             condition: condition.as_ref(),
             value_kind,
             value: value.as_ref(),
+            preset: preset.as_ref(),
         };
         hooks.define_fault(env, &def, throw_class.as_ref().map(|c| c.as_obj().into()))
     }

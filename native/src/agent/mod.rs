@@ -50,6 +50,8 @@ struct Label {
     at_exit: bool,
     /// Return faults: the value returned, as events show it (None: the body is skipped).
     returned: Option<Option<String>>,
+    /// The preset's name, for faults aimed by one.
+    preset: Option<&'static str>,
 }
 
 /// Why faults are removed, as their last event says.
@@ -139,15 +141,18 @@ impl Agent {
 
     /// The class file hook for one class being loaded or retransformed: its new bytes, or
     /// None to keep it as it is.
-    pub fn rewrite_class(&self, env: &mut JNIEnv, boot_loader: bool, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    pub fn rewrite_class(
+        &self,
+        env: &mut JNIEnv,
+        loader: &JObject,
+        loading: bool,
+        name: &str,
+        bytes: &[u8],
+    ) -> Option<Vec<u8>> {
         let hooks = self.hooks.get()?;
         let faults = self.table();
-        ClassHook { faults: &faults, sites: &self.sites, hooks, events: &self.events }.rewrite(
-            env,
-            boot_loader,
-            name,
-            bytes,
-        )
+        ClassHook { faults: &faults, sites: &self.sites, hooks, events: &self.events }
+            .rewrite(env, loader, loading, name, bytes)
     }
 
     /// ClassFileLoadHook only while a fault is armed: with it off, the JVM neither calls us
@@ -160,7 +165,7 @@ impl Agent {
                 tracing::warn!("switching the class file load hook: {e}");
             }
         }
-        let want_prepare = table.iter().any(|f| f.class_pattern().is_some_and(|p| p.subtypes()));
+        let want_prepare = table.iter().any(|f| f.points.iter().any(|p| p.target.class.subtypes()));
         if self.prepare_enabled.swap(want_prepare, Ordering::SeqCst) != want_prepare {
             if let Err(e) = self.jvmti.set_event_mode(want_prepare, jvmti::EVENT_CLASS_PREPARE) {
                 tracing::warn!("switching class prepare events: {e}");
@@ -177,20 +182,34 @@ impl Agent {
             return;
         }
         let mut wanted = false;
-        let mut memo = HashMap::new();
+        let mut mistaken: Vec<&Arc<ArmedFault>> = Vec::new();
+        let mut memo = crate::instrument::loaded::SubtypeMemo::new();
         for f in table.iter() {
-            let Some(pattern) = f.class_pattern() else { continue };
-            if !pattern.subtypes() {
-                continue;
+            for point in f.points.iter().filter(|p| p.target.class.subtypes()) {
+                let pattern = &point.target.class;
+                // Instrumented on trust while loading: settled now that its supertypes are loaded.
+                let tentative = point.tentative.locked().remove(&name);
+                let known = point.subtypes.locked().contains(&name);
+                if known || pattern.matches_name(&name) {
+                    continue; // already handled when the class file was loaded
+                }
+                if is_subtype(&self.jvmti, env, class, pattern, &mut memo) {
+                    point.subtypes.locked().insert(name.clone());
+                    // Instrumented already if it was taken on trust; else rewrite it now.
+                    wanted |= !tentative;
+                } else {
+                    point.not_subtypes.locked().insert(name.clone());
+                    if tentative && !mistaken.iter().any(|m| Arc::ptr_eq(m, f)) {
+                        mistaken.push(f);
+                    }
+                }
             }
-            let known = f.subtypes.locked().contains(&name);
-            if known || pattern.matches_name(&name) {
-                continue; // already handled when the class file was loaded
-            }
-            if is_subtype(&self.jvmti, env, class, pattern, &mut memo) {
-                f.subtypes.locked().insert(name.clone());
-                wanted = true;
-            }
+        }
+        if !mistaken.is_empty() {
+            // None of its code has run yet: unbind the faults that took it on trust, and
+            // give it its own code back.
+            self.unbind_class(env, &name, &mistaken);
+            wanted = true;
         }
         if wanted && self.jvmti.is_modifiable_class(class) {
             let class: &JObject = class;
@@ -200,13 +219,47 @@ impl Agent {
         }
     }
 
+    /// Takes `faults` off every site of class `name` (JNI array writes only), and the class
+    /// out of their hits.
+    fn unbind_class(&self, env: &mut JNIEnv, name: &str, faults: &[&Arc<ArmedFault>]) {
+        let Some(hooks) = self.hooks.get() else { return };
+        let table = self.table();
+        let gone: std::collections::HashSet<i32> = faults.iter().map(|f| f.serial).collect();
+        let mut sites = self.sites.locked();
+        for site in sites.sites_of_class(name) {
+            let before = sites.bound(site).to_vec();
+            if !before.iter().any(|s| gone.contains(s)) {
+                continue;
+            }
+            let keep: Vec<i32> = before.iter().copied().filter(|s| !gone.contains(s)).collect();
+            let kept: Vec<&Arc<ArmedFault>> = keep.iter().filter_map(|s| table.iter().find(|f| f.serial == *s)).collect();
+            if let Err(e) = crate::instrument::class_hook::bind(hooks, env, site, &kept, None) {
+                tracing::warn!("unbinding {name}: {e}");
+                continue;
+            }
+            sites.set_bound(site, keep);
+        }
+        drop(sites);
+        let shown = name.replace('/', ".");
+        for f in faults {
+            let mut hits = f.hits.locked();
+            hits.classes.remove(name);
+            hits.methods.retain(|m| !m.starts_with(&format!("{shown}#")));
+        }
+    }
+
     /// Event labels for an injection reported by the hook.
-    pub fn fired(&self, serial: i32, site: i32, thread: Option<String>, delay_nanos: i64, caught: Option<String>) {
+    /// `extra` is a JSON object of fields the hook adds (a preset's matched value, the
+    /// exception class a preset chose, a status), merged last.
+    pub fn fired(&self, serial: i32, site: i32, thread: Option<String>, delay_nanos: i64, caught: Option<String>, extra: Option<String>) {
         let labels = self.labels.reading();
         let Some(label) = labels.get(&serial) else { return };
         let method = self.sites.locked().display(site).unwrap_or("?").to_string();
-        let mut event =
-            Event::new(&label.id, label.kind).with("method", method).with("thread", thread.unwrap_or_default());
+        let mut event = Event::new(&label.id, label.kind);
+        if let Some(preset) = label.preset {
+            event = event.with("preset", preset);
+        }
+        event = event.with("method", method).with("thread", thread.unwrap_or_default());
         if label.at_exit {
             event = event.with("at", "exit");
         }
@@ -223,9 +276,15 @@ impl Agent {
                     _ => event.with("skipped", true),
                 };
             }
+            "respond" => {}
             _ => {
                 let ms = (delay_nanos as f64 / 1e6 * 1000.0).round() / 1000.0;
                 event = event.with("delay_ms", ms);
+            }
+        }
+        if let Some(Ok(Value::Object(map))) = extra.as_deref().map(serde_json::from_str::<Value>) {
+            for (k, v) in map {
+                event = event.with(&k, v);
             }
         }
         self.events.emit(event);
@@ -250,7 +309,7 @@ impl Agent {
     pub fn on_vm_death(&self) {
         for f in self.table().iter() {
             let hits = f.hits.locked();
-            if f.spec.kind.target().is_some() && hits.methods.is_empty() {
+            if f.hooks_methods() && hits.methods.is_empty() && f.spec.kind.preset().is_none() {
                 let target = f.spec.kind.target().map(|t| t.to_string()).unwrap_or_default();
                 let why = "matched no method while this JVM ran: check the class and method names of the target";
                 eprintln!("faultline: fault '{}' ({target}) {why}", f.spec.id);

@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use faultline_model::protocol::{CountersReply, FaultStatus, PoolPreview, PoolStatus, SkippedMethod, StatusReply};
+use faultline_model::protocol::{
+    CountersReply, FaultStatus, PoolPreview, PoolStatus, PresetStatus, SkippedMethod, StatusReply,
+};
 use faultline_model::scenario::{FaultKind, Scenario};
 use jni::JNIEnv;
 use serde_json::Value;
@@ -95,6 +97,15 @@ impl Agent {
                     _ => None,
                 },
                 pool,
+                preset: f.spec.kind.preset().map(|used| PresetStatus {
+                    name: used.preset.name.to_string(),
+                    keys: used.values().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    classes: hits.classes.iter().map(|c| c.replace('/', ".")).collect(),
+                }),
+                status: match &f.spec.kind {
+                    FaultKind::Respond { status, .. } => Some(*status),
+                    _ => None,
+                },
             });
         }
         Ok(StatusReply { faults, events_dropped: self.events.dropped(), pid: std::process::id() })

@@ -10,6 +10,7 @@
 pub mod conditions;
 pub mod module_access;
 pub mod pools;
+pub mod presets;
 
 use jni::objects::{GlobalRef, JClass, JObject, JObjectArray, JStaticFieldID, JString, JValue};
 use jni::sys::jsize;
@@ -26,39 +27,44 @@ const FAULT_CLASS: &str = "io/faultline/boot/Fault";
 const SITES_SIG: &str = "[[Lio/faultline/boot/Fault;";
 const DESCRIPTORS_SIG: &str = "[Ljava/lang/String;";
 const DEFINE_SIG: &str = "(ILjava/lang/String;IDJJLjava/lang/String;Ljava/lang/String;JJLjava/lang/Class;\
-                          Ljava/lang/String;ZLio/faultline/boot/Condition;ILjava/lang/Object;)Lio/faultline/boot/Fault;";
+                          Ljava/lang/String;ZLio/faultline/boot/Condition;ILjava/lang/Object;\
+                          Lio/faultline/boot/Preset;)Lio/faultline/boot/Fault;";
 
 /// Fault kinds as `Fault.java` numbers them.
 pub const KIND_LATENCY: i32 = 0;
 pub const KIND_EXCEPTION: i32 = 1;
 pub const KIND_HANG: i32 = 2;
 pub const KIND_RETURN: i32 = 3;
+pub const KIND_RESPOND: i32 = 4;
 
 /// The hook classes once defined in this JVM, and the site arrays the inserted code reads.
 pub struct HookClasses {
     hook: GlobalRef,
     fault: GlobalRef,
-    /// `Hook.sites` (faults at entry), `Hook.exits` (faults at exit), `Hook.descriptors`.
-    fields: [JStaticFieldID; 3],
+    /// `Hook.sites` (faults at entry), `Hook.exits` (faults at exit), `Hook.descriptors`,
+    /// `Hook.names`.
+    fields: [JStaticFieldID; 4],
     sites: std::sync::Mutex<SiteArrays>,
 }
 
-/// The three per-site arrays, grown together.
+/// The four per-site arrays, grown together.
 struct SiteArrays {
-    arrays: [Option<GlobalRef>; 3],
+    arrays: [Option<GlobalRef>; 4],
     capacity: jsize,
 }
 
 const ENTRY: usize = 0;
 const EXIT: usize = 1;
 const DESCRIPTORS: usize = 2;
+const NAMES: usize = 3;
 
 /// The faults of one site, as the hook reads them.
 pub struct SiteBinding<'a> {
     pub entry: &'a [GlobalRef],
     pub exit: &'a [GlobalRef],
-    /// The method's descriptor, for sites whose calls capture operands or return values.
-    pub descriptor: Option<&'a str>,
+    /// The method's name and descriptor, for sites whose calls capture operands or return
+    /// values (presets tell their hooks apart by them).
+    pub method: Option<(&'a str, &'a str)>,
 }
 
 /// What `Fault.define` needs besides the scenario spec.
@@ -80,6 +86,8 @@ pub struct FaultDefinition<'a> {
     /// Return faults: the value's kind and the value (see `Values.java`).
     pub value_kind: i32,
     pub value: Option<&'a GlobalRef>,
+    /// The preset object (see `presets::define`), or null.
+    pub preset: Option<&'a GlobalRef>,
 }
 
 impl HookClasses {
@@ -96,31 +104,49 @@ impl HookClasses {
             ));
         }
         let _ = env.exception_clear();
+        // A class can only be defined once its superclass and interfaces are (the bootstrap
+        // loader cannot find ours by itself): rounds, each defining what it can, until none
+        // is left or a round makes no progress.
         let null = JObject::null();
-        for (name, bytes) in BOOT_CLASSES {
-            env.define_class(*name, &null, bytes).map_err(|e| {
-                let detail = take_exception_message(env).unwrap_or_else(|| e.to_string());
-                format!("cannot define the hook class {name}: {detail}")
-            })?;
+        let mut left: Vec<&(&str, &[u8])> = BOOT_CLASSES.iter().collect();
+        while !left.is_empty() {
+            let mut failed = Vec::new();
+            let mut last_error = String::new();
+            for entry in &left {
+                let (name, bytes) = **entry;
+                if let Err(e) = env.define_class(name, &null, bytes) {
+                    last_error = format!("{name}: {}", take_exception_message(env).unwrap_or_else(|| e.to_string()));
+                    failed.push(*entry);
+                }
+            }
+            if failed.len() == left.len() {
+                return Err(format!("cannot define the hook class {last_error}"));
+            }
+            left = failed;
         }
         let hook_local = find_boot_class(env, HOOK_CLASS)?;
         let fault_local = find_boot_class(env, FAULT_CLASS)?;
         env.register_native_methods(&hook_local, natives)
             .map_err(|e| format!("cannot bind the hook's native methods: {e}"))?;
-        let mut fields = Vec::with_capacity(3);
-        for (name, sig) in [("sites", SITES_SIG), ("exits", SITES_SIG), ("descriptors", DESCRIPTORS_SIG)] {
+        let mut fields = Vec::with_capacity(4);
+        for (name, sig) in [
+            ("sites", SITES_SIG),
+            ("exits", SITES_SIG),
+            ("descriptors", DESCRIPTORS_SIG),
+            ("names", DESCRIPTORS_SIG),
+        ] {
             fields.push(
                 env.get_static_field_id(&hook_local, name, sig)
                     .map_err(|e| format!("hook class lacks its {name} field: {e}"))?,
             );
         }
-        let fields = [fields[0], fields[1], fields[2]];
+        let fields = [fields[0], fields[1], fields[2], fields[3]];
         if let Some(path) = crate::ffi::loaded_from() {
             set_system_property(env, AGENT_PATH_PROPERTY, &path);
         }
         let hook = env.new_global_ref(&hook_local).map_err(|e| e.to_string())?;
         let fault = env.new_global_ref(&fault_local).map_err(|e| e.to_string())?;
-        let arrays = SiteArrays { arrays: [None, None, None], capacity: 0 };
+        let arrays = SiteArrays { arrays: [None, None, None, None], capacity: 0 };
         Ok(HookClasses { hook, fault, fields, sites: std::sync::Mutex::new(arrays) })
     }
 
@@ -147,6 +173,7 @@ impl HookClasses {
             };
             let condition: &JObject = def.condition.map_or(&null, |c| c.as_obj());
             let value: &JObject = def.value.map_or(&null, |v| v.as_obj());
+            let preset: &JObject = def.preset.map_or(&null, |v| v.as_obj());
             let fault_class: &JClass = self.fault.as_obj().into();
             let result = env.call_static_method(
                 fault_class,
@@ -169,6 +196,7 @@ impl HookClasses {
                     JValue::Object(condition),
                     JValue::Int(def.value_kind),
                     JValue::Object(value),
+                    JValue::Object(preset),
                 ],
             );
             match result.and_then(|v| v.l()) {
@@ -229,13 +257,17 @@ impl HookClasses {
                 let array: &JObjectArray = array.as_obj().into();
                 env.set_object_array_element(array, site, &value).map_err(|e| failure(env, "bind a site", e))?;
             }
-            if let Some(descriptor) = binding.descriptor {
-                let text = env.new_string(descriptor).map_err(|e| failure(env, "describe a site", e))?;
-                let Some(array) = sites.arrays[DESCRIPTORS].as_ref() else {
-                    return Err("the descriptor array is missing".into());
-                };
-                let array: &JObjectArray = array.as_obj().into();
-                env.set_object_array_element(array, site, &text).map_err(|e| failure(env, "describe a site", e))?;
+            if let Some((name, descriptor)) = binding.method {
+                for (which, value) in [(DESCRIPTORS, descriptor), (NAMES, name)] {
+                    let text = env.new_string(value).map_err(|e| failure(env, "describe a site", e))?;
+                    let Some(array) = sites.arrays[which].as_ref() else {
+                        return Err("a site description array is missing".into());
+                    };
+                    let array: &JObjectArray = array.as_obj().into();
+                    env.set_object_array_element(array, site, &text)
+                        .map_err(|e| failure(env, "describe a site", e))?;
+                    env.delete_local_ref(text).map_err(|e| e.to_string())?;
+                }
             }
             Ok(())
         })
@@ -268,6 +300,7 @@ impl HookClasses {
             (ENTRY, "[Lio/faultline/boot/Fault;"),
             (EXIT, "[Lio/faultline/boot/Fault;"),
             (DESCRIPTORS, "java/lang/String"),
+            (NAMES, "java/lang/String"),
         ] {
             let element_class = env.find_class(element).map_err(|e| failure(env, "find a site array's class", e))?;
             let bigger = env

@@ -403,3 +403,12 @@ impl Relocated {
         }
     }
 }
+
+/// Appends a full frame at `at` (after every frame in `frames`, which are delta-encoded)
+/// with no locals (all Top: assignable from any state) and the given stack: the frame of a
+/// handler placed after the method's code.
+pub(crate) fn append_full_frame(frames: &mut Vec<RawFrame>, at: u32, stack: Vec<VType>) {
+    let last: i64 = frames.iter().fold(-1, |pos, f| pos + f.delta as i64 + 1);
+    let delta = (at as i64 - last - 1).max(0) as u16;
+    frames.push(RawFrame { frame_type: 255, delta, locals: vec![], stack });
+}

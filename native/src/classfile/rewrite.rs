@@ -4,7 +4,10 @@
 //! value, nothing at exit) gets the classic prologue, and its code is otherwise copied
 //! byte for byte (below). Every other plan (arguments captured for a condition, a return
 //! fault that may end the call early, calls before every return instruction) decodes the
-//! method's instructions and moves them apart with `code::relocate`.
+//! method's instructions and moves them apart with `code::relocate`. A method whose faults
+//! must also know when a call ends by an exception (presets count nested calls) gets a
+//! catch-all handler after its code: `Hook.thrown(t, site, guarded)`, then `athrow` of the
+//! same exception, covering the original code only.
 //!
 //! The classic prologue is always 8 bytes:
 //!
@@ -75,6 +78,8 @@ pub struct EntryCall {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExitCall {
     pub capture: Capture,
+    /// Also call the hook when the call ends by an exception (rethrown unchanged).
+    pub thrown: bool,
 }
 
 /// Operands handed to the hook. `arg0` and `arg1` travel in typed slots (no boxing); any
@@ -358,6 +363,7 @@ fn kind(descriptor: &str) -> char {
 }
 
 const OBJECT: &str = "java/lang/Object";
+const THROWABLE: &str = "java/lang/Throwable";
 /// The operands every typed hook call takes after the site and the guard flag.
 const SLOTS: &str = "JLjava/lang/Object;JLjava/lang/Object;Ljava/lang/Object;";
 
@@ -636,6 +642,18 @@ fn exit_code(pool: &mut PoolBuilder<'_>, hook: &MethodHook, exit: &ExitCall, sha
     Ok((asm.out, if boxed { 7 } else { 9 }))
 }
 
+/// The handler after the code: `Hook.thrown(t, site, guarded)` with the exception on the
+/// stack, then `athrow` of the same exception. Returns the code and the stack it needs.
+fn thrown_code(pool: &mut PoolBuilder<'_>, hook: &MethodHook) -> Result<(Vec<u8>, u32)> {
+    let mut asm = Asm { pool, out: Vec::new() };
+    asm.op(0x59); // dup
+    asm.site(hook.site)?;
+    asm.int(hook.guarded as i32)?;
+    asm.invokestatic(HOOK_CLASS, "thrown", "(Ljava/lang/Throwable;IZ)V")?;
+    asm.op(0xBF); // athrow
+    Ok((asm.out, 4))
+}
+
 /// The return instructions: ireturn, lreturn, freturn, dreturn, areturn, return.
 fn is_return(opcode: u8) -> bool {
     (0xAC..=0xB1).contains(&opcode)
@@ -716,6 +734,32 @@ fn relocate_code(
         Ok(r) => r,
         Err(why) => return Ok(Err(why)),
     };
+    let mut handlers = relocated.handlers(&code.handlers)?;
+    let mut body = relocated.code.clone();
+    let mut thrown_frame: Option<(u32, VType)> = None;
+    if hook.exit.as_ref().is_some_and(|e| e.thrown) {
+        let Ok(old_len) = u16::try_from(code.code.len()) else {
+            return Ok(Err("the code is too long for a handler after it".into()));
+        };
+        let handler_at = body.len() as u32;
+        let (bytes, need) = thrown_code(pool, hook)?;
+        if body.len() + bytes.len() > 65535 {
+            return Ok(Err(format!(
+                "code_length would be {} with the inserted calls; the limit is 65535",
+                body.len() + bytes.len()
+            )));
+        }
+        // A catch-all over the original code: what `handlers` makes of one (cut around the
+        // inserted code, so an exit call's own exception is not seen as the call's).
+        for [start, end, _, _] in relocated.handlers(&[[0, old_len, 0, 0]])? {
+            if start < end {
+                handlers.push([start, end, handler_at as u16, 0]);
+            }
+        }
+        body.extend_from_slice(&bytes);
+        max_stack = max_stack.max(need);
+        thrown_frame = Some((handler_at, VType::Object(pool.class(THROWABLE)?)));
+    }
 
     let old = class.old_code_layout();
     if old && max_stack > 255 {
@@ -724,7 +768,7 @@ fn relocate_code(
     if max_stack > 65535 {
         return Ok(Err(format!("max_stack would be {max_stack}; the limit is 65535")));
     }
-    let new_len = relocated.code.len();
+    let new_len = body.len();
     let mut out = Vec::with_capacity(span.end - span.start + new_len - code.code.len() + 16);
     out.extend_from_slice(&bytes[span.start..span.start + 2]); // attribute_name_index
     out.extend_from_slice(&[0; 4]); // attribute_length, patched at the end
@@ -737,8 +781,7 @@ fn relocate_code(
         out.extend_from_slice(&code.max_locals.to_be_bytes());
         out.extend_from_slice(&(new_len as u32).to_be_bytes());
     }
-    out.extend_from_slice(&relocated.code);
-    let handlers = relocated.handlers(&code.handlers)?;
+    out.extend_from_slice(&body);
     let Ok(count) = u16::try_from(handlers.len()) else {
         return Ok(Err("the exception table would hold more than 65535 entries".into()));
     };
@@ -791,7 +834,12 @@ fn relocate_code(
             "StackMapTable" if class.major >= 50 => {
                 had_frames = true;
                 match relocated.frames(stackmap::decode(body)?)? {
-                    Ok(frames) => stackmap::encode_all(&frames),
+                    Ok(mut frames) => {
+                        if let Some((at, throwable)) = thrown_frame {
+                            code::append_full_frame(&mut frames, at, vec![throwable]);
+                        }
+                        stackmap::encode_all(&frames)
+                    }
                     Err(why) => return Ok(Err(why)),
                 }
             }
@@ -803,11 +851,14 @@ fn relocate_code(
         out.extend_from_slice(&new_body);
         count += 1;
     }
-    if inserted_frames && class.major >= 50 && !had_frames {
-        let frames = match relocated.frames(Vec::new())? {
+    if (inserted_frames || thrown_frame.is_some()) && class.major >= 50 && !had_frames {
+        let mut frames = match relocated.frames(Vec::new())? {
             Ok(frames) => frames,
             Err(why) => return Ok(Err(why)),
         };
+        if let Some((at, throwable)) = thrown_frame {
+            code::append_full_frame(&mut frames, at, vec![throwable]);
+        }
         let body = stackmap::encode_all(&frames);
         out.extend_from_slice(&pool.utf8("StackMapTable")?.to_be_bytes());
         out.extend_from_slice(&(body.len() as u32).to_be_bytes());

@@ -21,7 +21,7 @@ pub fn methods() -> Vec<NativeMethod> {
         NativeMethod { name: "landAt".into(), sig: "(J)V".into(), fn_ptr: land_at as *mut c_void },
         NativeMethod {
             name: "fired".into(),
-            sig: "(IILjava/lang/String;JLjava/lang/String;)V".into(),
+            sig: "(IILjava/lang/String;JLjava/lang/String;Ljava/lang/String;)V".into(),
             fn_ptr: fired as *mut c_void,
         },
         NativeMethod {
@@ -64,12 +64,14 @@ extern "system" fn fired(
     thread: JString,
     delay_nanos: jlong,
     caught: JString,
+    extra: JString,
 ) {
     catching("Hook.fired", (), || {
         let Some(agent) = agent() else { return };
         let thread = java_string(&mut env, &thread);
         let caught = java_string(&mut env, &caught);
-        agent.fired(serial, site, thread, delay_nanos, caught);
+        let extra = java_string(&mut env, &extra);
+        agent.fired(serial, site, thread, delay_nanos, caught, extra);
     })
 }
 

@@ -45,7 +45,7 @@ pub(super) unsafe extern "system" fn vm_death(_jvmti: RawJvmtiEnv, _jni: *mut Ra
 pub(super) unsafe extern "system" fn class_file_load_hook(
     _jvmti: RawJvmtiEnv,
     jni: *mut RawJNIEnv,
-    _class_being_redefined: jclass,
+    class_being_redefined: jclass,
     loader: jobject,
     name: *const c_char,
     _protection_domain: jobject,
@@ -65,7 +65,10 @@ pub(super) unsafe extern "system" fn class_file_load_hook(
         let bytes = unsafe { std::slice::from_raw_parts(class_data, class_data_len as usize) };
         // SAFETY: the JVM hands the callback the current thread's JNIEnv.
         let Ok(mut env) = (unsafe { JNIEnv::from_raw(jni) }) else { return };
-        let Some(out) = agent.rewrite_class(&mut env, loader.is_null(), name, bytes) else { return };
+        // SAFETY: `loader` is a local reference the JVM passes for the callback's duration (or null).
+        let loader = unsafe { jni::objects::JObject::from_raw(loader) };
+        let loading = class_being_redefined.is_null();
+        let Some(out) = agent.rewrite_class(&mut env, &loader, loading, name, bytes) else { return };
         match agent.jvmti.allocate_copy(&out) {
             Ok(mem) => {
                 // SAFETY: both out pointers are valid for the duration of the callback.

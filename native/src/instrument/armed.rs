@@ -1,12 +1,12 @@
 //! An armed fault as the matcher and the rewriter see it: its spec, its Java object, its
-//! lease, and what its target has matched so far.
+//! lease, the method patterns it hooks and what they have matched so far.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
-use faultline_model::scenario::FaultSpec;
-use faultline_model::target::ClassPattern;
+use faultline_model::scenario::{Aim, FaultSpec, Point};
+use faultline_model::target::TargetPattern;
 use jni::objects::GlobalRef;
 
 /// One armed fault, as the agent tracks it.
@@ -17,19 +17,80 @@ pub struct ArmedFault {
     pub java: GlobalRef,
     pub armed_wall: SystemTime,
     pub deadline: Option<Instant>,
-    /// For `Class+` targets: internal names of loaded classes known to be subtypes.
-    pub subtypes: Mutex<HashSet<String>>,
+    /// The method patterns it hooks: its target, or its preset's hooks; none for pools.
+    pub points: Vec<HookPoint>,
     pub hits: Mutex<Hits>,
 }
 
-impl ArmedFault {
-    /// The class part of the fault's target; None for faults without a method target (pools).
-    pub fn class_pattern(&self) -> Option<&ClassPattern> {
-        self.spec.kind.target().map(|t| &t.class)
+/// Where in a call the hook is called for a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub entry: bool,
+    pub exit: bool,
+    /// Also when the call ends by an exception.
+    pub thrown: bool,
+}
+
+/// One method pattern of a fault, with the subtypes of its `Class+` found so far.
+pub struct HookPoint {
+    pub target: TargetPattern,
+    pub reach: Reach,
+    /// Preset hooks take the receiver and every argument, and may end the call.
+    pub preset: bool,
+    /// For `Class+` patterns: internal names of classes known to be subtypes.
+    pub subtypes: Mutex<HashSet<String>>,
+    /// For `Class+` patterns: classes known not to be subtypes.
+    pub not_subtypes: Mutex<HashSet<String>>,
+    /// For `Class+` patterns: classes instrumented while loading, before their supertypes
+    /// were loaded, until the JVM prepares them and their place is settled.
+    pub tentative: Mutex<HashSet<String>>,
+}
+
+impl HookPoint {
+    fn new(target: TargetPattern, reach: Reach, preset: bool) -> HookPoint {
+        HookPoint {
+            target,
+            reach,
+            preset,
+            subtypes: Mutex::new(HashSet::new()),
+            not_subtypes: Mutex::new(HashSet::new()),
+            tentative: Mutex::new(HashSet::new()),
+        }
     }
 }
 
-/// What a fault's target matched, filled in by the class file hook.
+/// The hook points of a fault: its target at entry or at exit; every hook of its preset
+/// around the call (entry, exit and exit by exception: a preset counts the calls a library
+/// makes inside another as one); none for pool faults.
+pub fn hook_points(spec: &FaultSpec) -> Vec<HookPoint> {
+    match spec.kind.aim() {
+        Some(Aim::Target(target)) => {
+            let at_exit = spec.at == Point::Exit;
+            vec![HookPoint::new(target.clone(), Reach { entry: !at_exit, exit: at_exit, thrown: false }, false)]
+        }
+        Some(Aim::Preset(used)) => used
+            .preset
+            .hook_targets()
+            .into_iter()
+            .map(|t| HookPoint::new(t, Reach { entry: true, exit: true, thrown: true }, true))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+impl ArmedFault {
+    /// Whether the fault hooks methods (every kind but pools).
+    pub fn hooks_methods(&self) -> bool {
+        !self.points.is_empty()
+    }
+
+    /// Where its hook is called (the same for each of its points); None for pools.
+    pub fn reach(&self) -> Option<Reach> {
+        self.points.first().map(|p| p.reach)
+    }
+}
+
+/// What a fault's patterns matched, filled in by the class file hook.
 #[derive(Default)]
 pub struct Hits {
     pub methods: BTreeSet<String>,

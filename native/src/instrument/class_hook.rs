@@ -2,17 +2,24 @@
 //! get the hook prologue, bound to which faults. Runs on class-loading threads and inside
 //! our own RetransformClasses calls, so it reads only the immutable fault snapshot and the
 //! site registry, and runs no Java code.
+//!
+//! A class being loaded may be a subtype of a `Class+` pattern through supertypes the JVM has
+//! not loaded yet (it calls this hook before it loads them). Such a class is instrumented on
+//! trust ("tentative"), so no call of it can run before its faults do; once the JVM has
+//! prepared it (its supertypes loaded), `Agent::on_class_prepare` settles it, and unbinds it
+//! if it turns out not to be a subtype, before any of its code has run.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use faultline_model::condition::Operand;
-use faultline_model::scenario::{FaultKind, FaultSpec, Point};
-use faultline_model::target::method_display;
+use faultline_model::scenario::{FaultKind, FaultSpec};
+use faultline_model::target::{descriptor_params, method_display};
+use jni::objects::JObject;
 use jni::JNIEnv;
 
-use super::armed::ArmedFault;
+use super::armed::{ArmedFault, HookPoint, Reach};
 use super::never::never_instrumented;
 use super::sites::Sites;
 use crate::boot::HookClasses;
@@ -73,29 +80,48 @@ fn is_jdk_class(internal_name: &str, boot_loader: bool) -> bool {
     boot_loader || ["java/", "javax/", "jdk/", "sun/", "com/sun/"].iter().any(|p| internal_name.starts_with(p))
 }
 
+/// A fault matched to one method through one of its hook points.
+#[derive(Clone, Copy)]
+struct Matched<'a> {
+    fault: &'a Arc<ArmedFault>,
+    point: &'a HookPoint,
+}
+
 /// What a method's inserted code does for the faults bound to it: the classic entry call
-/// when that is all they need; operands captured for conditions, an entry that may return
-/// for return faults, calls before every return for faults at exit.
-fn plan(method_index: usize, site: i32, guarded: bool, faults: &[&Arc<ArmedFault>]) -> MethodHook {
+/// when that is all they need; operands captured for conditions and presets, an entry that
+/// may return for return faults and presets, calls before every return for faults at exit,
+/// and at a thrown exception for presets.
+fn plan(method_index: usize, site: i32, guarded: bool, descriptor: &str, matched: &[Matched]) -> MethodHook {
     let mut entry: Option<EntryCall> = None;
     let mut exit: Option<ExitCall> = None;
-    for f in faults {
-        let wanted = capture_of(&f.spec);
-        match f.spec.at {
-            Point::Entry => {
-                let e = entry.get_or_insert_with(EntryCall::default);
-                merge(&mut e.capture, wanted);
-                e.returns |= matches!(f.spec.kind, FaultKind::Return { .. });
+    for m in matched {
+        let reach = m.point.reach;
+        if reach.entry {
+            let e = entry.get_or_insert_with(EntryCall::default);
+            merge(&mut e.capture, capture_of(&m.fault.spec, m.point, descriptor));
+            e.returns |= m.point.preset || matches!(m.fault.spec.kind, FaultKind::Return { .. });
+        }
+        if reach.exit {
+            let x = exit.get_or_insert_with(ExitCall::default);
+            // A preset reads the call at entry; at exit it needs the result only.
+            if !m.point.preset {
+                merge(&mut x.capture, capture_of(&m.fault.spec, m.point, descriptor));
             }
-            Point::Exit => merge(&mut exit.get_or_insert_with(ExitCall::default).capture, wanted),
+            x.thrown |= reach.thrown;
         }
     }
     MethodHook { method_index, site, guarded, entry, exit }
 }
 
-/// The receiver and arguments a fault's condition reads.
-fn capture_of(spec: &FaultSpec) -> Capture {
+/// The receiver and arguments a fault reads: those its condition names; for a preset, all.
+fn capture_of(spec: &FaultSpec, point: &HookPoint, descriptor: &str) -> Capture {
     let mut capture = Capture::default();
+    if point.preset {
+        capture.this = true;
+        let params = descriptor_params(descriptor).map(|p| p.len()).unwrap_or(0);
+        capture.args = (0..params as u16).collect();
+        return capture;
+    }
     for op in spec.when.iter().flat_map(|w| w.operands()) {
         match op {
             Operand::This => capture.this = true,
@@ -116,33 +142,47 @@ fn merge(into: &mut Capture, more: Capture) {
     into.args.sort_unstable();
 }
 
-/// Binds `faults` to `site` as the hook reads them: faults at entry and at exit apart, and the
-/// method's descriptor when its code captures operands or values (None keeps the one bound).
+/// Binds `faults` to `site` as the hook reads them: faults at entry and at exit apart (a
+/// preset's at both), and the method's name and descriptor when its code captures operands
+/// or values (None keeps the ones bound).
 pub fn bind(
     hooks: &HookClasses,
     env: &mut JNIEnv,
     site: i32,
     faults: &[&Arc<ArmedFault>],
-    descriptor: Option<&str>,
+    method: Option<(&str, &str)>,
 ) -> Result<(), String> {
-    let refs = |at: Point| -> Vec<jni::objects::GlobalRef> {
-        faults.iter().filter(|f| f.spec.at == at).map(|f| f.java.clone()).collect()
+    let at = |wanted: fn(Reach) -> bool| -> Vec<jni::objects::GlobalRef> {
+        faults.iter().filter(|f| f.reach().is_some_and(wanted)).map(|f| f.java.clone()).collect()
     };
-    let (entry, exit) = (refs(Point::Entry), refs(Point::Exit));
-    hooks.bind_site(env, site, &crate::boot::SiteBinding { entry: &entry, exit: &exit, descriptor })
+    let (entry, exit) = (at(|r| r.entry), at(|r| r.exit));
+    hooks.bind_site(env, site, &crate::boot::SiteBinding { entry: &entry, exit: &exit, method })
 }
 
 impl ClassHook<'_> {
-    /// New class bytes for `name`, or None to keep the class as it is.
-    pub fn rewrite(&self, env: &mut JNIEnv, boot_loader: bool, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    /// New class bytes for `name` (defined by `loader`, null for the bootstrap loader), or
+    /// None to keep the class as it is. `loading`: the class is being loaded (not
+    /// retransformed), so its supertypes may not be loaded yet.
+    pub fn rewrite(
+        &self,
+        env: &mut JNIEnv,
+        loader: &JObject,
+        loading: bool,
+        name: &str,
+        bytes: &[u8],
+    ) -> Option<Vec<u8>> {
+        let boot_loader = loader.is_null();
         let table = self.faults;
         if table.is_empty() || never_instrumented(name) {
             return None;
         }
         // Cheap name test first: most loaded classes match no pattern and are not parsed.
-        let any_subtypes = table.iter().any(|f| f.spec.kind.target().is_some_and(|t| t.class.subtypes()));
-        let name_matches: Vec<&Arc<ArmedFault>> =
-            table.iter().filter(|f| f.spec.kind.target().is_some_and(|t| t.class.matches_name(name))).collect();
+        let points = || table.iter().flat_map(|f| f.points.iter().map(move |p| Matched { fault: f, point: p }));
+        let any_subtypes = points().any(|m| m.point.target.class.subtypes());
+        let name_matches: Vec<&Arc<ArmedFault>> = table
+            .iter()
+            .filter(|f| f.points.iter().any(|p| p.target.class.matches_name(name)))
+            .collect();
         if name_matches.is_empty() && !any_subtypes {
             return None;
         }
@@ -156,30 +196,52 @@ impl ClassHook<'_> {
             }
         };
 
-        // Faults whose class pattern covers this class: by name, or as a subtype of a class
-        // already known to match (its supertypes are loaded, or are being loaded, first).
-        let mut candidates: Vec<&Arc<ArmedFault>> = Vec::new();
-        for f in table.iter() {
-            let Some(target) = f.spec.kind.target() else { continue };
-            if target.class.matches_name(name) {
-                if target.class.subtypes() {
-                    f.subtypes.locked().insert(name.to_string());
+        // Hook points whose class pattern covers this class: by name, or as a subtype of a
+        // class already known to match (its supertypes are loaded, or are being loaded, first).
+        let mut candidates: Vec<Matched> = Vec::new();
+        for m in points() {
+            let class = &m.point.target.class;
+            if class.matches_name(name) {
+                if class.subtypes() {
+                    m.point.subtypes.locked().insert(name.to_string());
                 }
-                candidates.push(f);
-            } else if target.class.subtypes() {
-                let mut known = f.subtypes.locked();
-                let direct = info.super_name.iter().chain(info.interfaces.iter());
-                let is_sub = known.contains(name)
-                    || direct.clone().any(|s| known.contains(s.as_str()) || target.class.matches_name(s));
+                candidates.push(m);
+            } else if class.subtypes() {
+                let direct: Vec<&String> = info.super_name.iter().chain(info.interfaces.iter()).collect();
+                let mut known = m.point.subtypes.locked();
+                let is_sub =
+                    known.contains(name) || direct.iter().any(|s| known.contains(s.as_str()) || class.matches_name(s));
                 if is_sub {
                     known.insert(name.to_string());
-                    candidates.push(f);
+                    candidates.push(m);
+                    continue;
+                }
+                drop(known);
+                // Not known to be a subtype: when loading, a supertype the JVM has not loaded
+                // yet may still make it one (settled when the class is prepared).
+                let not = m.point.not_subtypes.locked();
+                let undecided = direct.iter().any(|s| !not.contains(s.as_str()) && s.as_str() != "java/lang/Object");
+                drop(not);
+                if loading && undecided {
+                    m.point.tentative.locked().insert(name.to_string());
+                    candidates.push(m);
+                } else {
+                    m.point.not_subtypes.locked().insert(name.to_string());
                 }
             }
         }
         if candidates.is_empty() {
             return None;
         }
+        let candidate_faults: Vec<&Arc<ArmedFault>> = {
+            let mut seen = Vec::new();
+            for m in &candidates {
+                if !seen.iter().any(|f: &&Arc<ArmedFault>| Arc::ptr_eq(f, m.fault)) {
+                    seen.push(m.fault);
+                }
+            }
+            seen
+        };
 
         let guarded = is_jdk_class(name, boot_loader);
         let mut hooks = Vec::new();
@@ -188,31 +250,34 @@ impl ClassHook<'_> {
             if method.name == "<clinit>" {
                 continue;
             }
-            let matched: Vec<&Arc<ArmedFault>> = candidates
-                .iter()
-                .copied()
-                .filter(|f| f.spec.kind.target().is_some_and(|t| t.matches_method(&method.name, &method.descriptor)))
-                .collect();
+            // One hook point per fault and method (the first that matches).
+            let mut matched: Vec<Matched> = Vec::new();
+            for m in candidates.iter().filter(|m| m.point.target.matches_method(&method.name, &method.descriptor)) {
+                if !matched.iter().any(|seen| Arc::ptr_eq(seen.fault, m.fault)) {
+                    matched.push(*m);
+                }
+            }
             if matched.is_empty() {
                 continue;
             }
             let display = method_display(name, &method.name, &method.descriptor);
             if method.code_length.is_none() {
                 let why = if method.access & 0x0100 != 0 { "native method" } else { "abstract method" };
-                for f in &matched {
-                    f.hits.locked().skipped.insert(display.clone(), why.to_string());
+                // A preset hooks interfaces by design: their abstract methods are no news.
+                for m in matched.iter().filter(|m| !m.point.preset) {
+                    m.fault.hits.locked().skipped.insert(display.clone(), why.to_string());
                 }
                 continue;
             }
             // Each fault checks that it can act on this method (arguments its condition names,
             // a value that fits the return type); one that cannot skips it, with the reason.
             let is_static = method.access & 0x0008 != 0;
-            let fits: Vec<&Arc<ArmedFault>> = matched
+            let fits: Vec<Matched> = matched
                 .into_iter()
-                .filter(|f| match f.spec.check_method(&method.name, &method.descriptor, is_static) {
+                .filter(|m| match m.fault.spec.check_method(&method.name, &method.descriptor, is_static) {
                     Ok(()) => true,
                     Err(why) => {
-                        f.hits.locked().skipped.insert(display.clone(), why);
+                        m.fault.hits.locked().skipped.insert(display.clone(), why);
                         false
                     }
                 })
@@ -221,7 +286,8 @@ impl ClassHook<'_> {
                 continue;
             }
             let site = self.sites.locked().site_for(name, &method.name, &method.descriptor);
-            let hook = plan(index, site, guarded, &fits);
+            let hook = plan(index, site, guarded, &method.descriptor, &fits);
+            let fits: Vec<&Arc<ArmedFault>> = fits.iter().map(|m| m.fault).collect();
             let classic = hook.entry == Some(EntryCall::default()) && hook.exit.is_none();
             hooks.push(hook);
             bindings.push((site, fits, !classic));
@@ -233,7 +299,7 @@ impl ClassHook<'_> {
         let rewritten = match classfile::instrument(bytes, &hooks) {
             Ok(r) => r,
             Err(e) => {
-                self.report_unrewritable(&candidates, name, &e.to_string());
+                self.report_unrewritable(&candidate_faults, name, &e.to_string());
                 return None;
             }
         };
@@ -249,8 +315,8 @@ impl ClassHook<'_> {
                 }
                 continue;
             }
-            let descriptor = described.then_some(method.descriptor.as_str());
-            if let Err(e) = bind(self.hooks, env, site, &faults, descriptor) {
+            let described = described.then_some((method.name.as_str(), method.descriptor.as_str()));
+            if let Err(e) = bind(self.hooks, env, site, &faults, described) {
                 // Unbound, the prologue returns at once: the method behaves as the original.
                 tracing::warn!("binding {shown}: {e}");
                 continue;

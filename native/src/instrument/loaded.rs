@@ -22,19 +22,25 @@ pub fn internal_name(jvmti: &Jvmti, class: &JClass) -> Option<String> {
     sig.strip_prefix('L').and_then(|s| s.strip_suffix(';')).map(str::to_string)
 }
 
+/// Answers of [`is_subtype`] already known, by pattern and class: one walk over the loaded
+/// classes asks for several patterns.
+pub type SubtypeMemo = HashMap<(String, String), bool>;
+
 /// Whether `class` or any of its supertypes matches the glob of a `Class+` pattern.
 pub fn is_subtype(
     jvmti: &Jvmti,
     env: &mut JNIEnv,
     class: &JClass,
     pattern: &ClassPattern,
-    memo: &mut HashMap<String, bool>,
+    memo: &mut SubtypeMemo,
 ) -> bool {
     let Some(name) = internal_name(jvmti, class) else { return false };
-    if let Some(known) = memo.get(&name) {
+    let key = (pattern.text().to_string(), name);
+    if let Some(known) = memo.get(&key) {
         return *known;
     }
-    memo.insert(name.clone(), false); // cycles cannot happen, but be safe
+    let name = key.1.clone();
+    memo.insert(key.clone(), false); // cycles cannot happen, but be safe
     let mut result = pattern.matches_name(&name);
     if !result {
         if let Ok(Some(sup)) = env.get_superclass(class) {
@@ -49,7 +55,7 @@ pub fn is_subtype(
             }
         }
     }
-    memo.insert(name, result);
+    memo.insert(key, result);
     result
 }
 
@@ -58,18 +64,18 @@ pub fn loaded_matches(jvmti: &Jvmti, env: &mut JNIEnv, faults: &[Arc<ArmedFault>
     let Ok(classes) = jvmti.loaded_classes(env) else {
         return Vec::new();
     };
-    let mut memo: HashMap<String, bool> = HashMap::new();
+    let mut memo = SubtypeMemo::new();
     let mut out = Vec::new();
     for class in classes {
         let Some(name) = internal_name(jvmti, &class) else { continue };
         let mut wanted = false;
         if !never_instrumented(&name) {
-            for f in faults {
-                let Some(pattern) = f.class_pattern() else { continue };
+            for point in faults.iter().flat_map(|f| f.points.iter()) {
+                let pattern = &point.target.class;
                 if pattern.matches_name(&name) {
                     wanted = true;
                 } else if pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo) {
-                    f.subtypes.locked().insert(name.clone());
+                    point.subtypes.locked().insert(name.clone());
                     wanted = true;
                 }
             }
@@ -118,7 +124,7 @@ pub fn loaded_methods(jvmti: &Jvmti, env: &mut JNIEnv, targets: &[&TargetPattern
     let Ok(classes) = jvmti.loaded_classes(env) else {
         return out;
     };
-    let mut memo: HashMap<String, bool> = HashMap::new();
+    let mut memo = SubtypeMemo::new();
     for class in classes {
         let Some(name) = internal_name(jvmti, &class) else { continue };
         if never_instrumented(&name) {

@@ -35,6 +35,11 @@ impl Sites {
         self.ids.get(&(class.to_string(), name.to_string(), descriptor.to_string())).copied()
     }
 
+    /// The sites of the methods of class `class` (internal name).
+    pub fn sites_of_class(&self, class: &str) -> Vec<i32> {
+        self.ids.iter().filter(|((c, _, _), _)| c == class).map(|(_, id)| *id).collect()
+    }
+
     pub fn display(&self, site: i32) -> Option<&str> {
         self.display.get(site as usize).map(String::as_str)
     }

@@ -20,7 +20,7 @@ public final class FaultEvent {
     /** The fault id. */
     public String fault() { return string("fault"); }
 
-    /** latency, exception, hang, pool, armed, removed, expired, warning. */
+    /** latency, exception, hang, return, respond, pool, armed, removed, expired, warning. */
     public String kind() { return string("kind"); }
 
     /** The instrumented method, as {@code com.acme.Repo#save(Lcom/acme/Order;)V}. */
@@ -35,6 +35,12 @@ public final class FaultEvent {
 
     /** For exception faults: the handler that catches it ({@code Class#method(desc):line}) or "uncaught". */
     public String caught() { return string("caught"); }
+
+    /** For faults aimed by a preset: its name ({@code jdbc}, {@code http-server}...); else null. */
+    public String preset() { return string("preset"); }
+
+    /** For faults aimed by a preset: what the call matched (the SQL, the request, the host). */
+    public String matched() { return string("matched"); }
 
     /** For latency and hang faults: the delay the thread really waited, in milliseconds. */
     public double delayMillis() {

@@ -20,6 +20,8 @@ final class Fault {
     static final int HANG = 2;
     /** Return a value instead of running the body (entry) or instead of its result (exit). */
     static final int RETURN = 3;
+    /** Answer the call with a status (presets of HTTP servers and clients). */
+    static final int RESPOND = 4;
 
     /*
      * Landing a wait on time. A wait parks (interruptible, ended by the fault's removal)
@@ -56,6 +58,8 @@ final class Fault {
     /** Return faults: the value's kind ({@link Values}) and the value as the agent gave it. */
     private final int valueKind;
     private final Object value;
+    /** The fault's preset, or null for a fault aimed by a target. */
+    final Preset preset;
     /**
      * Anything beyond the classic unfiltered decision: threads, scope, a condition, a return
      * value. Such a fault decides in {@link #onCallWith}; the classic fast path reads this one
@@ -84,7 +88,7 @@ final class Fault {
     private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,
                   String scope, long delayNanos, long jitterNanos, Constructor<? extends Throwable> constructor,
                   boolean constructorTakesMessage, String message, boolean atExit, Condition condition,
-                  int valueKind, Object value) {
+                  int valueKind, Object value, Preset preset) {
         this.serial = serial;
         this.id = id;
         this.kind = kind;
@@ -104,7 +108,8 @@ final class Fault {
         this.simpleCondition = condition != null && condition.simple();
         this.valueKind = valueKind;
         this.value = value;
-        this.general = filtered || condition != null || kind == RETURN;
+        this.preset = preset;
+        this.general = filtered || condition != null || kind == RETURN || preset != null;
     }
 
     /**
@@ -115,16 +120,21 @@ final class Fault {
      * @param limit at most this many injections; negative for no limit
      * @param condition the fault's {@code when} (built by the agent), or null
      * @param valueKind for return faults, how {@code value} is to be read ({@link Values})
+     * @param preset the fault's preset (see {@link Preset#define}), or null
      * @throws IllegalArgumentException with a message for the user when the fault cannot work
      */
     static Fault define(int serial, String id, int kind, double probability, long after, long limit,
                         String threads, String scope, long delayNanos, long jitterNanos, Class<?> throwClass,
-                        String message, boolean atExit, Condition condition, int valueKind, Object value) {
+                        String message, boolean atExit, Condition condition, int valueKind, Object value,
+                        Preset preset) {
         Constructor<? extends Throwable> constructor = null;
         boolean takesMessage = false;
         if (kind == EXCEPTION) {
             // Before the fault can fire, whatever the warm-up has got to (see warmUp).
             CatchSites.prepare();
+        }
+        // A preset's symbolic class (throw = "timeout") is resolved per library as it fires.
+        if (kind == EXCEPTION && !(preset != null && throwClass == null && preset.throwName != null)) {
             if (throwClass == null) {
                 throw new IllegalArgumentException("exception fault '" + id + "' names no class to throw");
             }
@@ -158,8 +168,8 @@ final class Fault {
         }
         Fault fault = new Fault(serial, id, kind, probability, after, limit < 0 ? Long.MAX_VALUE : limit,
                 threads, scope, delayNanos, jitterNanos, constructor, takesMessage, message, atExit, condition,
-                valueKind, value);
-        if (kind == EXCEPTION) {
+                valueKind, value, preset);
+        if (kind == EXCEPTION && constructor != null) {
             try {
                 fault.newThrowable();
             } catch (Throwable e) {
@@ -241,7 +251,11 @@ final class Fault {
         // One flag sends threads, scope, conditions and return values to the general path: the
         // hot path of an unfiltered fault reads one field.
         if (general) {
-            onCallWith(site, guardHeld, 0L, null, 0L, null, null, null, 0L, null, false);
+            // A preset needs the call's operands: a classic call (old code, while a
+            // retransformation installs the new) passes.
+            if (preset == null) {
+                onCallWith(site, guardHeld, false, 0L, null, 0L, null, null, null, 0L, null, false);
+            }
             return;
         }
         calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
@@ -279,8 +293,11 @@ final class Fault {
      * probability and limit), then the action. Returns {@link Hook#PROCEED}, or the value a
      * return fault makes the method return ({@code mayReturn}: the call site can return it).
      */
-    Object onCallWith(int site, boolean guardHeld, long a0, Object o0, long a1, Object o1, Object self, Object[] all,
-                      long rp, Object ro, boolean mayReturn) {
+    Object onCallWith(int site, boolean guardHeld, boolean exit, long a0, Object o0, long a1, Object o1, Object self,
+                      Object[] all, long rp, Object ro, boolean mayReturn) {
+        if (preset != null) {
+            return preset.call(this, site, guardHeld, exit, a0, o0, a1, o1, self, all, ro, mayReturn);
+        }
         // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
         if (filtered && !admits()) {
             return Hook.PROCEED;
@@ -334,6 +351,135 @@ final class Fault {
         }
     }
 
+    /** The call at {@code site} ended by an exception (presets keep count of calls in progress). */
+    void onThrown(int site) {
+        if (preset != null) {
+            preset.thrown(site);
+        }
+    }
+
+    /** The fault's own exception class, for a preset to build with the message it chooses. */
+    interface Thrower {
+        /** The class the fault names; null when the preset maps a symbolic name itself. */
+        Class<?> type();
+
+        /** The message: the fault's own, else {@code realistic} (what the library would say). */
+        String text(String realistic);
+
+        /** An instance of the fault's class with {@link #text}. */
+        Throwable build(String realistic) throws Exception;
+    }
+
+    private final Thrower ownClass = new Thrower() {
+        @Override
+        public Class<?> type() {
+            return constructor == null ? null : constructor.getDeclaringClass();
+        }
+
+        @Override
+        public String text(String realistic) {
+            return message != null ? message
+                    : realistic != null ? realistic + " (injected by faultline, fault " + id + ")"
+                    : "injected by faultline (fault " + id + ")";
+        }
+
+        @Override
+        public Throwable build(String realistic) throws Exception {
+            if (constructor == null) {
+                throw new IllegalStateException("no exception class");
+            }
+            return constructorTakesMessage ? constructor.newInstance(text(realistic)) : constructor.newInstance();
+        }
+    };
+
+    /**
+     * The outermost call of a preset that matched its keys (see {@link Preset#call}; this
+     * thread holds the guard): the decision (threads and scope, calls seen, after,
+     * probability, limit) and the preset's way of acting. {@code matched} is what the call
+     * matched (the SQL, the path), for the event.
+     */
+    Object onPresetCall(int site, Preset preset, int role, Preset.Call call, String matched, boolean mayReturn) {
+        if (filtered && !admits()) {
+            return Hook.PROCEED;
+        }
+        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
+        double p = probability;
+        if (p <= 0.0 || removed) {
+            return Hook.PROCEED;
+        }
+        if (after > 0 && matching.incrementAndGet() <= after) {
+            return Hook.PROCEED;
+        }
+        if (p < 1.0 && ThreadLocalRandom.current().nextDouble() >= p) {
+            return Hook.PROCEED;
+        }
+        if (kind == RESPOND && !mayReturn) {
+            return Hook.PROCEED;
+        }
+        if (!claimInjection()) {
+            return Hook.PROCEED;
+        }
+        String extra = "\"matched\":" + Pools.quote(Preset.shown(matched));
+        String thread = Thread.currentThread().getName();
+        switch (kind) {
+            case EXCEPTION: {
+                Throwable t;
+                try {
+                    t = preset.exception(role, call, matched, ownClass);
+                } catch (Throwable e) {
+                    injected.decrementAndGet();
+                    warnOnce("the " + preset.name + " preset could not build its exception, the call runs: " + e);
+                    return Hook.PROCEED;
+                }
+                trimHookFrames(t);
+                Hook.fired(serial, site, thread, 0L, caughtSite(t),
+                        "{" + extra + ",\"exception\":" + Pools.quote(t.getClass().getName()) + "}");
+                throw Fault.<RuntimeException>sneaky(t);
+            }
+            case LATENCY:
+            case HANG: {
+                long nanos = delayNanos;
+                if (kind == LATENCY && jitterNanos > 0) {
+                    nanos += ThreadLocalRandom.current().nextLong(-jitterNanos, jitterNanos + 1);
+                }
+                nanos = Math.max(0L, nanos);
+                long timeout = 0L;
+                try {
+                    timeout = preset.timeoutNanos(role, call);
+                } catch (Throwable e) {
+                    // No timeout known: the whole delay.
+                }
+                if (timeout > 0 && nanos > timeout) {
+                    // As a real slow server would: the caller's own timeout ends the wait.
+                    boolean cut = waitAndReport(site, timeout, extra + ",\"timed_out\":true");
+                    if (!cut) {
+                        Throwable t = preset.timeout(role, call);
+                        trimHookFrames(t);
+                        throw Fault.<RuntimeException>sneaky(t);
+                    }
+                    return Hook.PROCEED;
+                }
+                waitAndReport(site, nanos, extra);
+                return Hook.PROCEED;
+            }
+            case RESPOND: {
+                Object answer;
+                try {
+                    answer = preset.respond(role, call);
+                } catch (Throwable e) {
+                    injected.decrementAndGet();
+                    warnOnce("the " + preset.name + " preset could not answer a call, which runs: " + e);
+                    return Hook.PROCEED;
+                }
+                Hook.fired(serial, site, thread, 0L, null, "{" + extra + ",\"status\":" + preset.status + "}");
+                return answer;
+            }
+            default:
+                injected.decrementAndGet();
+                return Hook.PROCEED;
+        }
+    }
+
     /** Evaluates the condition; one that cannot be evaluated is false (reported once). */
     private boolean meets(int site, boolean guardHeld, long a0, Object o0, long a1, Object o1, Object self,
                           Object[] all, long rp, Object ro) {
@@ -377,7 +523,7 @@ final class Fault {
     }
 
     /** One warning event per fault, whatever the number of calls that meet the same problem. */
-    private void warnOnce(String message) {
+    void warnOnce(String message) {
         if (warned.compareAndSet(false, true)) {
             Hook.event(serial, "warning", "{\"message\":" + Pools.quote(message) + "}");
         }
@@ -395,7 +541,7 @@ final class Fault {
             warnOnce("the value cannot be returned here, the method runs as written: " + c.problem);
             return Hook.PROCEED;
         }
-        Hook.fired(serial, site, Thread.currentThread().getName(), 0L, null);
+        Hook.fired(serial, site, Thread.currentThread().getName(), 0L, null, null);
         return c.value;
     }
 
@@ -486,7 +632,7 @@ final class Fault {
                     return;
                 }
                 trimHookFrames(t);
-                Hook.fired(serial, site, Thread.currentThread().getName(), 0L, caughtSite(t));
+                Hook.fired(serial, site, Thread.currentThread().getName(), 0L, caughtSite(t), null);
                 throw Fault.<RuntimeException>sneaky(t);
             }
             case LATENCY: {
@@ -494,11 +640,11 @@ final class Fault {
                 if (jitterNanos > 0) {
                     nanos += ThreadLocalRandom.current().nextLong(-jitterNanos, jitterNanos + 1);
                 }
-                waitAndReport(site, Math.max(0L, nanos));
+                waitAndReport(site, Math.max(0L, nanos), null);
                 return;
             }
             case HANG: {
-                waitAndReport(site, delayNanos);
+                waitAndReport(site, delayNanos, null);
                 return;
             }
             default:
@@ -513,7 +659,7 @@ final class Fault {
      * checks either. Releases the guard while parked, so the thread runs no faultline code
      * then.
      */
-    private void waitAndReport(int site, long nanos) {
+    private boolean waitAndReport(int site, long nanos, String extra) {
         Thread me = Thread.currentThread();
         long start = System.nanoTime();
         long deadline = start + nanos;
@@ -540,10 +686,11 @@ final class Fault {
         }
         long now = System.nanoTime();
         long waited = cut ? now - start : Math.max(now, deadline) - start;
-        Hook.fired(serial, site, me.getName(), waited, null);
+        Hook.fired(serial, site, me.getName(), waited, null, extra == null ? null : "{" + extra + "}");
         if (!cut && !virtual) {
             Hook.landAt(deadline);
         }
+        return cut;
     }
 
     /** Thread.isVirtual() without needing JDK 21 to compile or run. */

@@ -35,6 +35,8 @@ public final class Hook {
      */
     static Fault[][] exits = new Fault[0][];
     static String[] descriptors = new String[0];
+    /** Each non-classic site's method name (presets tell their hooks apart by it). */
+    static String[] names = new String[0];
 
     /** What the entry call of a site with return faults gives back to let the body run. */
     public static final Object PROCEED = new Object();
@@ -98,7 +100,7 @@ public final class Hook {
         Fault[][] all = sites;
         Fault[] faults = site < all.length ? all[site] : null;
         if (faults != null) {
-            call(faults, site, guarded, a0, o0, a1, o1, self, null, 0L, null, false);
+            call(faults, site, guarded, false, a0, o0, a1, o1, self, null, 0L, null, false);
         }
     }
 
@@ -106,51 +108,51 @@ public final class Hook {
                                           Object self) {
         Fault[][] all = sites;
         Fault[] faults = site < all.length ? all[site] : null;
-        return faults == null ? PROCEED : call(faults, site, guarded, a0, o0, a1, o1, self, null, 0L, null, true);
+        return faults == null ? PROCEED : call(faults, site, guarded, false, a0, o0, a1, o1, self, null, 0L, null, true);
     }
 
     public static void enterAll(int site, boolean guarded, Object[] operands) {
         Fault[][] all = sites;
         Fault[] faults = site < all.length ? all[site] : null;
         if (faults != null) {
-            call(faults, site, guarded, 0L, null, 0L, null, null, operands, 0L, null, false);
+            call(faults, site, guarded, false, 0L, null, 0L, null, null, operands, 0L, null, false);
         }
     }
 
     public static Object enterAllReturn(int site, boolean guarded, Object[] operands) {
         Fault[][] all = sites;
         Fault[] faults = site < all.length ? all[site] : null;
-        return faults == null ? PROCEED : call(faults, site, guarded, 0L, null, 0L, null, null, operands, 0L, null, true);
+        return faults == null ? PROCEED : call(faults, site, guarded, false, 0L, null, 0L, null, null, operands, 0L, null, true);
     }
 
     public static void exitV(int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
         Fault[] faults = exitFaults(site);
         if (faults != null) {
-            call(faults, site, g, a0, o0, a1, o1, self, null, 0L, null, false);
+            call(faults, site, g, true, a0, o0, a1, o1, self, null, 0L, null, false);
         }
     }
 
     public static int exitI(int r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
         Fault[] faults = exitFaults(site);
-        return faults == null ? r : toInt(call(faults, site, g, a0, o0, a1, o1, self, null, r, null, true), r);
+        return faults == null ? r : toInt(call(faults, site, g, true, a0, o0, a1, o1, self, null, r, null, true), r);
     }
 
     public static long exitJ(long r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
         Fault[] faults = exitFaults(site);
-        return faults == null ? r : toLong(call(faults, site, g, a0, o0, a1, o1, self, null, r, null, true), r);
+        return faults == null ? r : toLong(call(faults, site, g, true, a0, o0, a1, o1, self, null, r, null, true), r);
     }
 
     public static float exitF(float r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
         Fault[] faults = exitFaults(site);
         return faults == null ? r
-                : (float) toDouble(call(faults, site, g, a0, o0, a1, o1, self, null,
+                : (float) toDouble(call(faults, site, g, true, a0, o0, a1, o1, self, null,
                         Double.doubleToRawLongBits(r), null, true), r);
     }
 
     public static double exitD(double r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
         Fault[] faults = exitFaults(site);
         return faults == null ? r
-                : toDouble(call(faults, site, g, a0, o0, a1, o1, self, null, Double.doubleToRawLongBits(r), null, true), r);
+                : toDouble(call(faults, site, g, true, a0, o0, a1, o1, self, null, Double.doubleToRawLongBits(r), null, true), r);
     }
 
     public static Object exitA(Object r, int site, boolean g, long a0, Object o0, long a1, Object o1, Object self) {
@@ -158,38 +160,38 @@ public final class Hook {
         if (faults == null) {
             return r;
         }
-        Object v = call(faults, site, g, a0, o0, a1, o1, self, null, 0L, r, true);
+        Object v = call(faults, site, g, true, a0, o0, a1, o1, self, null, 0L, r, true);
         return v == PROCEED ? r : v;
     }
 
     public static void exitVAll(int site, boolean g, Object[] operands) {
         Fault[] faults = exitFaults(site);
         if (faults != null) {
-            call(faults, site, g, 0L, null, 0L, null, null, operands, 0L, null, false);
+            call(faults, site, g, true, 0L, null, 0L, null, null, operands, 0L, null, false);
         }
     }
 
     public static int exitIAll(int r, int site, boolean g, Object[] operands) {
         Fault[] faults = exitFaults(site);
-        return faults == null ? r : toInt(call(faults, site, g, 0L, null, 0L, null, null, operands, r, null, true), r);
+        return faults == null ? r : toInt(call(faults, site, g, true, 0L, null, 0L, null, null, operands, r, null, true), r);
     }
 
     public static long exitJAll(long r, int site, boolean g, Object[] operands) {
         Fault[] faults = exitFaults(site);
-        return faults == null ? r : toLong(call(faults, site, g, 0L, null, 0L, null, null, operands, r, null, true), r);
+        return faults == null ? r : toLong(call(faults, site, g, true, 0L, null, 0L, null, null, operands, r, null, true), r);
     }
 
     public static float exitFAll(float r, int site, boolean g, Object[] operands) {
         Fault[] faults = exitFaults(site);
         return faults == null ? r
-                : (float) toDouble(call(faults, site, g, 0L, null, 0L, null, null, operands,
+                : (float) toDouble(call(faults, site, g, true, 0L, null, 0L, null, null, operands,
                         Double.doubleToRawLongBits(r), null, true), r);
     }
 
     public static double exitDAll(double r, int site, boolean g, Object[] operands) {
         Fault[] faults = exitFaults(site);
         return faults == null ? r
-                : toDouble(call(faults, site, g, 0L, null, 0L, null, null, operands, Double.doubleToRawLongBits(r), null,
+                : toDouble(call(faults, site, g, true, 0L, null, 0L, null, null, operands, Double.doubleToRawLongBits(r), null,
                         true), r);
     }
 
@@ -198,8 +200,21 @@ public final class Hook {
         if (faults == null) {
             return r;
         }
-        Object v = call(faults, site, g, 0L, null, 0L, null, null, operands, 0L, r, true);
+        Object v = call(faults, site, g, true, 0L, null, 0L, null, null, operands, 0L, r, true);
         return v == PROCEED ? r : v;
+    }
+
+    /**
+     * The call ended by an exception (the handler after the code of sites whose faults must
+     * know when a call is over: presets); the exception is rethrown as it was.
+     */
+    public static void thrown(Throwable t, int site, boolean guarded) {
+        Fault[] faults = exitFaults(site);
+        if (faults != null) {
+            for (Fault fault : faults) {
+                fault.onThrown(site);
+            }
+        }
     }
 
     private static Fault[] exitFaults(int site) {
@@ -211,18 +226,18 @@ public final class Hook {
      * Offers the call to each fault of the site in turn; the first that returns a value ends
      * the call with it (return faults). JDK sites take the guard first, as enterGuarded.
      */
-    private static Object call(Fault[] faults, int site, boolean guarded, long a0, Object o0, long a1, Object o1,
-                               Object self, Object[] all, long rp, Object ro, boolean mayReturn) {
+    private static Object call(Fault[] faults, int site, boolean guarded, boolean exit, long a0, Object o0, long a1,
+                               Object o1, Object self, Object[] all, long rp, Object ro, boolean mayReturn) {
         if (!guarded && faults.length == 1) {
             // The common case, kept small for the JIT: one fault, no guard to take here.
-            return faults[0].onCallWith(site, false, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
+            return faults[0].onCallWith(site, false, exit, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
         }
         if (guarded && !guardEnter()) {
             return PROCEED;
         }
         try {
             for (Fault fault : faults) {
-                Object r = fault.onCallWith(site, guarded, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
+                Object r = fault.onCallWith(site, guarded, exit, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
                 if (r != PROCEED) {
                     return r;
                 }
@@ -277,8 +292,11 @@ public final class Hook {
      */
     static native void landAt(long deadline);
 
-    /** Reports an injection to the native event queue (never blocks). */
-    static native void fired(int serial, int site, String thread, long delayNanos, String caught);
+    /**
+     * Reports an injection to the native event queue (never blocks); {@code extra}, a JSON
+     * object or null, adds fields (a preset's matched value).
+     */
+    static native void fired(int serial, int site, String thread, long delayNanos, String caught, String extra);
 
     /**
      * Reports an event of a fault kind with fields of its own (pools): {@code fields} is a

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * Test stub of the agent's hook: counts calls per site and, when
  * -Dfaultline.hookOut=FILE is set, writes "P site count" (enter), "G site count"
  * (enterGuarded), "E site count" (the other entry calls) and "X site count" (exit
- * calls) lines at JVM exit. Every call lets the method run as written: entry calls that
+ * calls) and "T site count" (calls ended by an exception) lines at JVM exit. Every call lets the method run as written: entry calls that
  * may return a value return PROCEED, exit calls give the result back unchanged.
  */
 public final class Hook {
@@ -16,6 +16,7 @@ public final class Hook {
     private static final AtomicLongArray GUARDED = new AtomicLongArray(1 << 16);
     private static final AtomicLongArray ENTRY = new AtomicLongArray(1 << 16);
     private static final AtomicLongArray EXIT = new AtomicLongArray(1 << 16);
+    private static final AtomicLongArray THROWN = new AtomicLongArray(1 << 16);
 
     static {
         final String out = System.getProperty("faultline.hookOut");
@@ -105,6 +106,10 @@ public final class Hook {
         return r;
     }
 
+    public static void thrown(Throwable t, int site, boolean guarded) {
+        THROWN.incrementAndGet(site);
+    }
+
     static void dump(String path) {
         try (PrintWriter w = new PrintWriter(path, "UTF-8")) {
             for (int i = 0; i < PLAIN.length(); i++) {
@@ -112,6 +117,7 @@ public final class Hook {
                 if (GUARDED.get(i) != 0) w.println("G " + i + " " + GUARDED.get(i));
                 if (ENTRY.get(i) != 0) w.println("E " + i + " " + ENTRY.get(i));
                 if (EXIT.get(i) != 0) w.println("X " + i + " " + EXIT.get(i));
+                if (THROWN.get(i) != 0) w.println("T " + i + " " + THROWN.get(i));
             }
         } catch (Exception e) {
             e.printStackTrace();

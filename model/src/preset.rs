@@ -1,0 +1,365 @@
+//! Presets: failure modes by name (`preset = "jdbc"`), each with its own match keys.
+//!
+//! A preset is a catalogue entry: the keys a user writes (`sql`, `path`, `host`...), the fault
+//! kinds it takes, and the methods of the technology's public API it hooks. The agent hooks
+//! those methods like any target; the hook's Java side (`io.faultline.boot.presets`) reads
+//! the call (the SQL of a statement, the path of a request) and compares it with the keys.
+//! Hooking the stable public API rather than one library's internals is what lets one preset
+//! serve every implementation (every JDBC driver, every servlet container).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::target::TargetPattern;
+
+/// What a key's value must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyForm {
+    /// A Java regular expression, found anywhere in the value (anchor it with `^` and `$`);
+    /// compiled by the agent before anything is armed.
+    Regex,
+    /// `*` any run of characters, `?` one character; the whole value must match.
+    Glob,
+    /// One of the words, written in lower case.
+    OneOf(&'static [&'static str]),
+    /// An HTTP method token (`GET`, `POST`...), compared without regard to case.
+    HttpMethod,
+    /// A TCP port, 1..=65535.
+    Port,
+}
+
+impl KeyForm {
+    /// Describes the form for messages and `faultline presets`.
+    pub fn describe(&self) -> String {
+        match self {
+            KeyForm::Regex => "a regular expression (Java syntax), found anywhere in the value".into(),
+            KeyForm::Glob => "a glob: * any run of characters, ? one character".into(),
+            KeyForm::OneOf(words) => format!("one of {}", words.join(", ")),
+            KeyForm::HttpMethod => "an HTTP method such as GET or POST".into(),
+            KeyForm::Port => "a port number, 1..65535".into(),
+        }
+    }
+}
+
+/// One key a preset takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresetKey {
+    pub name: &'static str,
+    pub form: KeyForm,
+    /// What the key is compared with, for `faultline presets`.
+    pub about: &'static str,
+    pub example: &'static str,
+}
+
+/// A symbolic value of `throw` that a preset maps to each library's own exception type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrowName {
+    pub name: &'static str,
+    pub about: &'static str,
+}
+
+/// One preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub keys: &'static [PresetKey],
+    /// The fault kinds it takes, the first being the usual one.
+    pub kinds: &'static [&'static str],
+    /// The exception thrown when an exception fault gives no `throw`.
+    pub default_throw: &'static str,
+    /// Values of `throw` besides class names.
+    pub throw_names: &'static [ThrowName],
+    /// Whether `kind = "hang"` lasts at most the caller's own timeout (then fails as that
+    /// timeout would), rather than until `max` or the fault's removal.
+    pub hang_until_timeout: bool,
+    /// The methods it hooks. Each is called at entry, at exit and when the call throws: the
+    /// preset acts at entry, reads what some calls return (the statement a
+    /// `prepareStatement` built), and counts a call a library makes inside another as one.
+    pub hooks: &'static [&'static str],
+    /// The libraries and servers the test suite runs it against.
+    pub tested_with: &'static [&'static str],
+}
+
+const SQL: PresetKey = PresetKey {
+    name: "sql",
+    form: KeyForm::Regex,
+    about: "the statement's SQL (prepared statements too)",
+    example: r"(?i)^\s*update\s+orders\b",
+};
+const OPERATION: PresetKey = PresetKey {
+    name: "operation",
+    form: KeyForm::OneOf(&["select", "insert", "update", "delete", "other"]),
+    about: "the statement's first SQL word (other: anything else, DDL and CALL included)",
+    example: "update",
+};
+const JDBC_URL: PresetKey = PresetKey {
+    name: "url",
+    form: KeyForm::Glob,
+    about: "the connection's JDBC URL",
+    example: "jdbc:postgresql://*/shop*",
+};
+const PATH: PresetKey = PresetKey {
+    name: "path",
+    form: KeyForm::Glob,
+    about: "the request path, without the query string",
+    example: "/checkout*",
+};
+const HTTP_METHOD: PresetKey =
+    PresetKey { name: "method", form: KeyForm::HttpMethod, about: "the request's HTTP method", example: "POST" };
+const HTTP_URL: PresetKey = PresetKey {
+    name: "url",
+    form: KeyForm::Glob,
+    about: "the request URL, query string included",
+    example: "http://payments.internal/*",
+};
+const HOST: PresetKey = PresetKey {
+    name: "host",
+    form: KeyForm::Glob,
+    about: "the host name as the application wrote it (or the address, for sockets)",
+    example: "inventory.internal",
+};
+const PORT: PresetKey = PresetKey { name: "port", form: KeyForm::Port, about: "the remote port", example: "5432" };
+
+/// Every preset, in the order `faultline presets` lists them.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "jdbc",
+        about: "statements executed through JDBC (Statement, PreparedStatement, CallableStatement, batches), \
+                on any JDBC 4 driver and through pools",
+        keys: &[SQL, OPERATION, JDBC_URL],
+        kinds: &["exception", "latency", "hang"],
+        default_throw: "java.sql.SQLTransientConnectionException",
+        throw_names: &[],
+        hang_until_timeout: true,
+        hooks: &[
+            "java.sql.Statement+#execute",
+            "java.sql.Statement+#executeQuery",
+            "java.sql.Statement+#executeUpdate",
+            "java.sql.Statement+#executeLargeUpdate",
+            "java.sql.Statement+#executeBatch",
+            "java.sql.Statement+#executeLargeBatch",
+            "java.sql.Connection+#prepareStatement(java.lang.String,..)",
+            "java.sql.Connection+#prepareCall(java.lang.String,..)",
+            "java.sql.Statement+#addBatch(java.lang.String)",
+            "java.sql.Statement+#clearBatch()",
+        ],
+        tested_with: &["PostgreSQL 15 (pgjdbc 42.5)", "MariaDB 10.11 (mariadb-java-client 2.7)", "H2 2.1", "HikariCP 2.7"],
+    },
+    Preset {
+        name: "jdbc-connect",
+        about: "getting a database connection: DataSource (pools such as HikariCP included), Driver, DriverManager",
+        keys: &[JDBC_URL],
+        kinds: &["exception", "latency", "hang"],
+        default_throw: "java.sql.SQLTransientConnectionException",
+        throw_names: &[],
+        hang_until_timeout: false,
+        hooks: &["javax.sql.DataSource+#getConnection", "java.sql.Driver+#connect"],
+        tested_with: &["PostgreSQL 15 (pgjdbc 42.5)", "MariaDB 10.11 (mariadb-java-client 2.7)", "H2 2.1", "HikariCP 2.7"],
+    },
+    Preset {
+        name: "http-server",
+        about: "incoming HTTP requests, before the application sees them: Servlet containers (javax.servlet and \
+                jakarta.servlet) and the JDK's com.sun.net.httpserver",
+        keys: &[PATH, HTTP_METHOD],
+        kinds: &["latency", "exception", "respond"],
+        default_throw: "java.io.IOException",
+        throw_names: &[],
+        hang_until_timeout: false,
+        hooks: &[
+            "javax.servlet.FilterChain+#doFilter(javax.servlet.ServletRequest,javax.servlet.ServletResponse)",
+            "javax.servlet.Servlet+#service(javax.servlet.ServletRequest,javax.servlet.ServletResponse)",
+            "jakarta.servlet.FilterChain+#doFilter(jakarta.servlet.ServletRequest,jakarta.servlet.ServletResponse)",
+            "jakarta.servlet.Servlet+#service(jakarta.servlet.ServletRequest,jakarta.servlet.ServletResponse)",
+            "com.sun.net.httpserver.Filter$Chain#doFilter(com.sun.net.httpserver.HttpExchange)",
+            "com.sun.net.httpserver.HttpHandler+#handle(com.sun.net.httpserver.HttpExchange)",
+        ],
+        tested_with: &["Jetty 9.4 (javax.servlet)", "Tomcat 10.1 (jakarta.servlet)", "JDK HttpServer"],
+    },
+    Preset {
+        name: "dns",
+        about: "host name resolution (InetAddress, and through it sockets, URLs and HTTP clients)",
+        keys: &[HOST],
+        kinds: &["exception", "latency"],
+        default_throw: "java.net.UnknownHostException",
+        throw_names: &[],
+        hang_until_timeout: false,
+        hooks: &[
+            "java.net.InetAddress#getAllByName(java.lang.String)",
+            "java.net.InetAddress#getByName(java.lang.String)",
+        ],
+        tested_with: &["JDK InetAddress, Socket, HttpClient"],
+    },
+    Preset {
+        name: "socket",
+        about: "opening TCP connections: java.net.Socket and NIO SocketChannel, so every client library built on \
+                them",
+        keys: &[HOST, PORT],
+        kinds: &["exception", "latency", "hang"],
+        default_throw: "java.net.ConnectException",
+        throw_names: &[],
+        hang_until_timeout: true,
+        hooks: &[
+            "java.net.Socket+#connect(java.net.SocketAddress,int)",
+            "java.nio.channels.SocketChannel+#connect(java.net.SocketAddress)",
+        ],
+        tested_with: &["JDK Socket and SocketChannel", "pgjdbc 42.5"],
+    },
+];
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// Every preset name, for messages and suggestions.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|p| p.name).collect()
+}
+
+impl Preset {
+    pub fn key(&self, name: &str) -> Option<&'static PresetKey> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    pub fn takes_kind(&self, kind: &str) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// The hook patterns, parsed (they are constants: a bad one is a bug, caught by a test).
+    pub fn hook_targets(&self) -> Vec<TargetPattern> {
+        self.hooks.iter().filter_map(|h| TargetPattern::parse(h).ok()).collect()
+    }
+
+    /// Checks and normalizes one key's value (from TOML or the command line): HTTP methods in
+    /// upper case, ports as digits. The error says what the value must look like.
+    pub fn check_value(&self, key: &PresetKey, value: &str) -> Result<String, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("must not be empty: {}", key.form.describe()));
+        }
+        match key.form {
+            KeyForm::Regex | KeyForm::Glob => Ok(value.to_string()),
+            KeyForm::OneOf(words) => {
+                let lower = value.to_ascii_lowercase();
+                if words.contains(&lower.as_str()) {
+                    Ok(lower)
+                } else {
+                    Err(format!(
+                        "unknown value {value:?}{}; expected one of {}",
+                        crate::spelling::suggestion(&lower, words),
+                        words.join(", ")
+                    ))
+                }
+            }
+            KeyForm::HttpMethod => {
+                if value.chars().all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_') {
+                    Ok(value.to_ascii_uppercase())
+                } else {
+                    Err(format!("{value:?} is not an HTTP method; expected a word such as GET, POST or DELETE"))
+                }
+            }
+            KeyForm::Port => match value.parse::<u32>() {
+                Ok(port @ 1..=65535) => Ok(port.to_string()),
+                _ => Err(format!("{value:?} is not a port; expected a number from 1 to 65535")),
+            },
+        }
+    }
+
+    /// The preset whose keys include `key`, other than this one, for "belongs to" hints.
+    pub fn other_with_key(&self, key: &str) -> Option<&'static Preset> {
+        PRESETS.iter().find(|p| p.name != self.name && p.key(key).is_some())
+    }
+}
+
+/// Every key of every preset, for telling a preset key from an unknown one.
+pub fn all_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = PRESETS.iter().flat_map(|p| p.keys.iter().map(|k| k.name)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A fault's preset with the values of its keys (checked and normalized), in the preset's
+/// key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetUse {
+    pub preset: &'static Preset,
+    pub keys: BTreeMap<&'static str, String>,
+}
+
+impl PresetUse {
+    /// The keys with their values in the preset's order.
+    pub fn values(&self) -> Vec<(&'static str, &str)> {
+        self.preset.keys.iter().filter_map(|k| self.keys.get(k.name).map(|v| (k.name, v.as_str()))).collect()
+    }
+}
+
+impl fmt::Display for PresetUse {
+    /// `preset jdbc sql="^update orders" operation=update`, for status, events and reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<(String, String)> = self.values().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        f.write_str(&crate::protocol::preset_aim(self.preset.name, &keys))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hook_pattern_parses() {
+        for p in PRESETS {
+            for h in p.hooks {
+                if let Err(e) = TargetPattern::parse(h) {
+                    panic!("preset {}: {e}", p.name);
+                }
+            }
+            assert_eq!(p.hook_targets().len(), p.hooks.len());
+        }
+    }
+
+    #[test]
+    fn every_preset_acts_somewhere_and_takes_its_default_kind() {
+        for p in PRESETS {
+            assert!(!p.hooks.is_empty(), "{}", p.name);
+            assert!(!p.kinds.is_empty());
+            assert!(p.default_throw.contains('.'), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn values_are_checked_and_normalized() {
+        let jdbc = find("jdbc").unwrap();
+        let op = jdbc.key("operation").unwrap();
+        assert_eq!(jdbc.check_value(op, "UPDATE").unwrap(), "update");
+        let e = jdbc.check_value(op, "updat").unwrap_err();
+        assert!(e.contains("did you mean \"update\"") || e.contains("update"), "{e}");
+        let http = find("http-server").unwrap();
+        assert_eq!(http.check_value(http.key("method").unwrap(), "post").unwrap(), "POST");
+        assert!(http.check_value(http.key("method").unwrap(), "GET /x").is_err());
+        let socket = find("socket").unwrap();
+        let port = socket.key("port").unwrap();
+        assert_eq!(socket.check_value(port, "5432").unwrap(), "5432");
+        assert!(socket.check_value(port, "0").is_err());
+        assert!(socket.check_value(port, "70000").is_err());
+        assert!(jdbc.check_value(jdbc.key("sql").unwrap(), "  ").is_err());
+    }
+
+    #[test]
+    fn display_quotes_what_needs_quotes() {
+        let jdbc = find("jdbc").unwrap();
+        let mut keys = BTreeMap::new();
+        keys.insert("sql", "^update orders".to_string());
+        keys.insert("operation", "update".to_string());
+        let u = PresetUse { preset: jdbc, keys };
+        assert_eq!(u.to_string(), "preset jdbc sql=\"^update orders\" operation=update");
+    }
+
+    #[test]
+    fn a_key_of_another_preset_is_found() {
+        let jdbc = find("jdbc").unwrap();
+        assert_eq!(jdbc.other_with_key("path").map(|p| p.name), Some("http-server"));
+        assert!(all_keys().contains(&"sql"));
+    }
+}
