@@ -177,6 +177,32 @@ pub const PRESETS: &[Preset] = &[
         tested_with: &["Jetty 9.4 (javax.servlet)", "Tomcat 10.1 (jakarta.servlet)", "JDK HttpServer"],
     },
     Preset {
+        name: "http-client",
+        about: "outgoing HTTP requests: the JDK HttpClient (send and sendAsync), HttpURLConnection, Apache \
+                HttpClient 4 and 5, OkHttp",
+        keys: &[HTTP_URL, HTTP_METHOD],
+        kinds: &["latency", "exception", "respond"],
+        default_throw: "connect",
+        throw_names: &[
+            ThrowName { name: "connect", about: "the client's own connection failure (java.net.ConnectException or its subclass)" },
+            ThrowName { name: "timeout", about: "the client's own timeout exception" },
+        ],
+        hang_until_timeout: false,
+        hooks: &[
+            "java.net.http.HttpClient+#send",
+            "java.net.http.HttpClient+#sendAsync",
+            "java.net.HttpURLConnection+#connect",
+            "java.net.HttpURLConnection+#getInputStream",
+            "java.net.HttpURLConnection+#getOutputStream",
+            "java.net.HttpURLConnection+#getResponseCode",
+            "org.apache.http.impl.client.CloseableHttpClient+#doExecute",
+            "org.apache.hc.client5.http.impl.classic.CloseableHttpClient+#doExecute",
+            "okhttp3.Call+#execute",
+            "okhttp3.Call+#enqueue",
+        ],
+        tested_with: &["JDK HttpClient", "JDK HttpURLConnection", "Apache HttpClient 4.5", "Apache HttpClient 5.2", "OkHttp 3.13"],
+    },
+    Preset {
         name: "dns",
         about: "host name resolution (InetAddress, and through it sockets, URLs and HTTP clients)",
         keys: &[HOST],
@@ -324,7 +350,8 @@ mod tests {
         for p in PRESETS {
             assert!(!p.hooks.is_empty(), "{}", p.name);
             assert!(!p.kinds.is_empty());
-            assert!(p.default_throw.contains('.'), "{}", p.name);
+            let symbolic = p.throw_names.iter().any(|t| t.name == p.default_throw);
+            assert!(p.default_throw.contains('.') || symbolic, "{}", p.name);
         }
     }
 

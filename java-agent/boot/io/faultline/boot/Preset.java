@@ -60,6 +60,8 @@ abstract class Preset {
                 return new JdbcConnectPreset(keys, status, throwName);
             case "http-server":
                 return new HttpServerPreset(keys, status, throwName);
+            case "http-client":
+                return new HttpClientPreset(keys, status, throwName);
             case "dns":
                 return new NetworkPreset.Dns(keys, status, throwName);
             case "socket":
