@@ -206,7 +206,8 @@ pub fn mariadb() -> &'static Database {
         spawn_watched(&server, &args, &dir, &log);
         wait_for_log(&log, "ready for connections", "MariaDB", Duration::from_secs(90));
         // The driver creates the database on first connect.
-        let url_of = move |name: &str| format!("jdbc:mariadb://127.0.0.1:{port}/{name}?user=root&createDatabaseIfNotExist=true");
+        let url_of =
+            move |name: &str| format!("jdbc:mariadb://127.0.0.1:{port}/{name}?user=root&createDatabaseIfNotExist=true");
         Database { port, url: url_of("shop"), dir, create: Box::new(|_| {}), url_of: Box::new(url_of) }
     })
 }

@@ -108,7 +108,12 @@ fn classpath(first: &[PathBuf]) -> String {
 pub fn run_preset_main(jvm_args: &[String], main: &str, args: &[&str]) -> JvmRun {
     let cp = classpath(&[preset_fixture_classes().to_path_buf(), agent_jar()]);
     let mut cmd = Command::new(java());
-    cmd.arg(format!("-Dfaultline.agent={}", agent_lib().display())).args(jvm_args).arg("-cp").arg(cp).arg(main).args(args);
+    cmd.arg(format!("-Dfaultline.agent={}", agent_lib().display()))
+        .args(jvm_args)
+        .arg("-cp")
+        .arg(cp)
+        .arg(main)
+        .args(args);
     run_with_timeout(cmd, Duration::from_secs(180))
 }
 

@@ -205,10 +205,8 @@ impl Agent {
                 }
             }
         }
-        if !mistaken.is_empty() {
-            // None of its code has run yet: unbind the faults that took it on trust, and
-            // give it its own code back.
-            self.unbind_class(env, &name, &mistaken);
+        if !mistaken.is_empty() && self.unbind_class(env, &name, &mistaken) {
+            // None of its code has run yet: it gets its own code back where no fault is left.
             wanted = true;
         }
         if wanted && self.jvmti.is_modifiable_class(class) {
@@ -219,16 +217,28 @@ impl Agent {
         }
     }
 
-    /// Takes `faults` off every site of class `name` (JNI array writes only), and the class
-    /// out of their hits.
-    fn unbind_class(&self, env: &mut JNIEnv, name: &str, faults: &[&Arc<ArmedFault>]) {
-        let Some(hooks) = self.hooks.get() else { return };
+    /// Takes `faults` (which took class `name` on trust) off each site of the class that none
+    /// of their hook points covers now that its place is settled (JNI array writes only), and
+    /// those methods out of their hits. Whether any binding was taken off.
+    fn unbind_class(&self, env: &mut JNIEnv, name: &str, faults: &[&Arc<ArmedFault>]) -> bool {
+        let Some(hooks) = self.hooks.get() else { return false };
         let table = self.table();
-        let gone: std::collections::HashSet<i32> = faults.iter().map(|f| f.serial).collect();
+        let covers = |f: &ArmedFault, method: &str, descriptor: &str| {
+            f.points.iter().any(|p| {
+                (p.target.class.matches_name(name) || p.subtypes.locked().contains(name))
+                    && p.target.matches_method(method, descriptor)
+            })
+        };
         let mut sites = self.sites.locked();
-        for site in sites.sites_of_class(name) {
+        let mut changed = false;
+        for (site, method, descriptor) in sites.methods_of_class(name) {
             let before = sites.bound(site).to_vec();
-            if !before.iter().any(|s| gone.contains(s)) {
+            let gone: Vec<i32> = faults
+                .iter()
+                .filter(|f| before.contains(&f.serial) && !covers(f, &method, &descriptor))
+                .map(|f| f.serial)
+                .collect();
+            if gone.is_empty() {
                 continue;
             }
             let keep: Vec<i32> = before.iter().copied().filter(|s| !gone.contains(s)).collect();
@@ -238,14 +248,21 @@ impl Agent {
                 continue;
             }
             sites.set_bound(site, keep);
+            let shown = faultline_model::target::method_display(name, &method, &descriptor);
+            for f in faults.iter().filter(|f| gone.contains(&f.serial)) {
+                f.hits.locked().methods.remove(&shown);
+            }
+            changed = true;
         }
         drop(sites);
-        let shown = name.replace('/', ".");
         for f in faults {
             let mut hits = f.hits.locked();
-            hits.classes.remove(name);
-            hits.methods.retain(|m| !m.starts_with(&format!("{shown}#")));
+            let prefix = format!("{}#", name.replace('/', "."));
+            if !hits.methods.iter().any(|m| m.starts_with(&prefix)) {
+                hits.classes.remove(name);
+            }
         }
+        changed
     }
 
     /// Event labels for an injection reported by the hook.

@@ -35,9 +35,14 @@ impl Sites {
         self.ids.get(&(class.to_string(), name.to_string(), descriptor.to_string())).copied()
     }
 
-    /// The sites of the methods of class `class` (internal name).
-    pub fn sites_of_class(&self, class: &str) -> Vec<i32> {
-        self.ids.iter().filter(|((c, _, _), _)| c == class).map(|(_, id)| *id).collect()
+    /// The sites of the methods of class `class` (internal name), with each method's name
+    /// and descriptor.
+    pub fn methods_of_class(&self, class: &str) -> Vec<(i32, String, String)> {
+        self.ids
+            .iter()
+            .filter(|((c, _, _), _)| c == class)
+            .map(|((_, name, descriptor), id)| (*id, name.clone(), descriptor.clone()))
+            .collect()
     }
 
     pub fn display(&self, site: i32) -> Option<&str> {
