@@ -240,7 +240,16 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
         }
         let methods = armed.methods;
         let target_text = fault_aim(fault);
-        if methods == 0 {
+        if let (0, Some(used)) = (methods, fault.kind.preset()) {
+            println!(
+                "armed '{}' ({} {}) in JVM {pid} for {lasts}: waits for classes: no class of {} is loaded yet; it \
+                 applies to them as they load",
+                fault.id,
+                fault.kind.name(),
+                target_text,
+                used.preset.name
+            );
+        } else if methods == 0 {
             println!(
                 "armed '{}' ({} {}) in JVM {pid} for {lasts}: no loaded method matches yet; it applies to classes as they load",
                 fault.id,
@@ -260,9 +269,13 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
     Ok(())
 }
 
-/// A method fault as people read it: the target, then where, when and what it returns.
+/// A method fault as people read it: the target or preset, then where, when and what it
+/// returns or answers.
 fn fault_aim(fault: &faultline_model::scenario::FaultSpec) -> String {
-    let mut text = fault.kind.target().map(|t| t.to_string()).unwrap_or_default();
+    let mut text = fault.kind.aim().map(|a| a.to_string()).unwrap_or_default();
+    if let FaultKind::Respond { status, .. } = &fault.kind {
+        text.push_str(&format!(" answering {status}"));
+    }
     if fault.at == faultline_model::scenario::Point::Exit {
         text.push_str(" at exit");
     }
@@ -322,11 +335,24 @@ pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {
             left,
             status_aim(f)
         );
-        for m in f.methods.iter().take(10) {
-            println!("{:<18}   {m}", "");
-        }
-        if f.method_count > 10 {
-            println!("{:<18}   ... and {} more", "", f.method_count - 10);
+        if let Some(preset) = &f.preset {
+            // A preset hooks an API's every method: the classes it reached say more.
+            if preset.classes.is_empty() {
+                println!("{:<18}   waits for classes: no class of {} is loaded yet", "", preset.name);
+            }
+            for c in preset.classes.iter().take(10) {
+                println!("{:<18}   reaches {c}", "");
+            }
+            if preset.classes.len() > 10 {
+                println!("{:<18}   ... and {} more classes", "", preset.classes.len() - 10);
+            }
+        } else {
+            for m in f.methods.iter().take(10) {
+                println!("{:<18}   {m}", "");
+            }
+            if f.method_count > 10 {
+                println!("{:<18}   ... and {} more", "", f.method_count - 10);
+            }
         }
         for p in f.pool.iter().flat_map(|p: &PoolStatus| &p.pools) {
             match p["identity"].as_str() {
@@ -367,6 +393,9 @@ fn status_aim(f: &protocol::FaultStatus) -> String {
         Some(Value::String(v)) => text.push_str(&format!(" returning {v}")),
         Some(_) => text.push_str(" skipping the body"),
         None => {}
+    }
+    if let Some(status) = f.status {
+        text.push_str(&format!(" answering {status}"));
     }
     text
 }
@@ -433,26 +462,26 @@ pub fn describe_event(e: &Value) -> String {
     let fault = e["fault"].as_str().unwrap_or("");
     let kind = e["kind"].as_str().unwrap_or("");
     let at = if e["at"] == "exit" { " at exit" } else { "" };
+    // A preset's injection names what the call was (the SQL, the request), not the method.
+    let site = match e["preset"].as_str() {
+        Some(preset) => format!("{preset} {:?}", e["matched"].as_str().unwrap_or("")),
+        None => e["method"].as_str().unwrap_or("").to_string(),
+    };
+    let thread = e["thread"].as_str().unwrap_or("");
     let detail = match kind {
         "return" => match e["returned"].as_str() {
-            Some(value) => format!(
-                "{}{at} returned {value} on {}",
-                e["method"].as_str().unwrap_or(""),
-                e["thread"].as_str().unwrap_or("")
-            ),
-            None => format!("{} skipped on {}", e["method"].as_str().unwrap_or(""), e["thread"].as_str().unwrap_or("")),
+            Some(value) => format!("{site}{at} returned {value} on {thread}"),
+            None => format!("{site} skipped on {thread}"),
         },
+        "respond" => format!("{site} answered {} on {thread}", e["status"]),
         "latency" | "hang" => format!(
-            "{}{at} +{:.1} ms on {}",
-            e["method"].as_str().unwrap_or(""),
+            "{site}{at} +{:.1} ms on {thread}{}",
             e["delay_ms"].as_f64().unwrap_or(0.0),
-            e["thread"].as_str().unwrap_or("")
+            if e["timed_out"] == true { ", then the caller's own timeout" } else { "" }
         ),
         "exception" => format!(
-            "{}{at} threw {} on {}, caught at {}",
-            e["method"].as_str().unwrap_or(""),
+            "{site}{at} threw {} on {thread}, caught at {}",
             e["exception"].as_str().unwrap_or(""),
-            e["thread"].as_str().unwrap_or(""),
             e["caught"].as_str().unwrap_or("?")
         ),
         "pool" => format!(
@@ -467,16 +496,73 @@ pub fn describe_event(e: &Value) -> String {
             protocol::pool_aim(e["pool"].as_str(), e["executor"].as_str()),
             e["mode"].as_str().unwrap_or("")
         ),
-        "armed" => format!(
-            "{} {} ({} methods)",
-            e["fault_kind"].as_str().unwrap_or(""),
-            e["target"].as_str().unwrap_or(""),
-            e["methods"]
-        ),
+        "armed" => {
+            let aim = match (e["preset"].as_str(), e["match"].as_object()) {
+                (Some(preset), Some(keys)) => {
+                    let keys: Vec<(String, String)> =
+                        keys.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect();
+                    protocol::preset_aim(preset, &keys)
+                }
+                _ => e["target"].as_str().unwrap_or("").to_string(),
+            };
+            format!("{} {aim} ({} methods)", e["fault_kind"].as_str().unwrap_or(""), e["methods"])
+        }
         "removed" | "expired" => format!("after {} calls, {} injections", e["calls"], e["injected"]),
         _ => e["message"].as_str().unwrap_or("").to_string(),
     };
     format!("{clock}  {fault:<16} {kind:<9} {detail}")
+}
+
+/// `faultline presets`: every preset with its keys, kinds and the libraries it is tested with.
+pub fn presets(json_out: bool) -> Result<()> {
+    use faultline_model::preset::{KeyForm, PRESETS};
+    if json_out {
+        let list: Vec<Value> = PRESETS
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "about": p.about,
+                    "keys": p.keys.iter().map(|k| json!({
+                        "name": k.name,
+                        "form": k.form.describe(),
+                        "about": k.about,
+                        "example": k.example,
+                    })).collect::<Vec<_>>(),
+                    "kinds": p.kinds,
+                    "default_throw": p.default_throw,
+                    "throw_names": p.throw_names.iter().map(|t| json!({"name": t.name, "about": t.about})).collect::<Vec<_>>(),
+                    "hooks": p.hooks,
+                    "tested_with": p.tested_with,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&Value::Array(list))?);
+        return Ok(());
+    }
+    for (i, p) in PRESETS.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{}: {}", p.name, p.about);
+        println!("  kinds: {} (exception default: {})", p.kinds.join(", "), p.default_throw);
+        for t in p.throw_names {
+            println!("  throw = {:?}: {}", t.name, t.about);
+        }
+        for k in p.keys {
+            // As a scenario file would have it: a regex in a literal string, a port as a number.
+            let example = match k.form {
+                KeyForm::Port => k.example.to_string(),
+                KeyForm::Regex => format!("'{}'", k.example),
+                _ => format!("{:?}", k.example),
+            };
+            println!("  {} = {example}    {}: {}", k.name, k.about, k.form.describe());
+        }
+        println!("  tested with: {}", p.tested_with.join(", "));
+    }
+    println!();
+    println!("Use one in a scenario (preset = \"NAME\" and its keys) or with inject --preset NAME --KEY VALUE.");
+    Ok(())
 }
 
 pub fn check(paths: &[PathBuf]) -> Result<()> {

@@ -9,7 +9,7 @@ use faultline::commands::{self, InjectArgs, KeyValue};
 use faultline::usage::UsageError;
 use faultline_model::returns::ReturnValue;
 
-/// Fault injection for the JVM: latency, exceptions, hangs and return values in named methods of a running JVM.
+/// Fault injection for the JVM: latency, exceptions, hangs and return values in named methods or failure modes by name (presets) of a running JVM.
 #[derive(Parser)]
 #[command(
     name = "faultline",
@@ -68,6 +68,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The presets: failure modes by name (jdbc, http-server, dns...), with their keys and kinds.
+    Presets {
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate scenario files and list their faults.
     Check {
         #[arg(required = true)]
@@ -86,6 +91,7 @@ enum Kind {
     Exception,
     Hang,
     Return,
+    Respond,
     Pool,
 }
 
@@ -97,6 +103,34 @@ struct InjectCmd {
     /// CLASS#METHOD or CLASS#METHOD(PARAMS) (latency, exception, hang, return).
     #[arg(long)]
     target: Option<String>,
+    /// A failure mode by name instead of a target: jdbc, jdbc-connect, http-server, http-client, dns, socket
+    /// (faultline presets lists them with their keys).
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+    /// Preset jdbc: a regular expression found in the statement's SQL.
+    #[arg(long, value_name = "REGEX", allow_hyphen_values = true)]
+    sql: Option<String>,
+    /// Preset jdbc: select, insert, update, delete or other.
+    #[arg(long, value_name = "OP")]
+    operation: Option<String>,
+    /// Presets jdbc, jdbc-connect: glob on the JDBC URL; http-client: glob on the request URL.
+    #[arg(long, value_name = "GLOB")]
+    url: Option<String>,
+    /// Preset http-server: glob on the request path.
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Presets http-server, http-client: the HTTP method.
+    #[arg(long, value_name = "METHOD")]
+    method: Option<String>,
+    /// Presets dns, socket: glob on the host.
+    #[arg(long, value_name = "GLOB")]
+    host: Option<String>,
+    /// Preset socket: the remote port.
+    #[arg(long, value_name = "PORT")]
+    port: Option<String>,
+    /// Respond: the HTTP status to answer with, e.g. 503.
+    #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
+    status: Option<String>,
     /// Only calls that meet this condition, e.g. "arg1 > 500 && thread contains 'http'".
     #[arg(long, value_name = "CONDITION", allow_hyphen_values = true)]
     when: Option<String>,
@@ -159,6 +193,7 @@ impl InjectCmd {
             Kind::Exception => "exception",
             Kind::Hang => "hang",
             Kind::Return => "return",
+            Kind::Respond => "respond",
             Kind::Pool => "pool",
         };
         let mut keys = Vec::new();
@@ -168,6 +203,14 @@ impl InjectCmd {
             }
         };
         text("target", self.target);
+        text("preset", self.preset);
+        text("sql", self.sql);
+        text("operation", self.operation);
+        text("url", self.url);
+        text("path", self.path);
+        text("method", self.method);
+        text("host", self.host);
+        text("port", self.port);
         text("when", self.when);
         text("at", self.at);
         text("delay", self.delay);
@@ -187,6 +230,12 @@ impl InjectCmd {
             // "expected a number" error, which names the flag.
             let value = if p.is_finite() { KeyValue::Raw(format!("{p:?}")) } else { KeyValue::Text(p.to_string()) };
             keys.push(("probability", value));
+        }
+        if let Some(code) = self.status {
+            // A number is written as one; anything else as text, which the scenario's rules
+            // refuse with a message that names the flag.
+            let value = if code.parse::<i64>().is_ok() { KeyValue::Raw(code) } else { KeyValue::Text(code) };
+            keys.push(("status", value));
         }
         if let Some(n) = self.after {
             keys.push(("after", KeyValue::Raw(n.to_string())));
@@ -213,6 +262,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ps { json } => commands::ps(json),
         Command::Check { scenarios } => commands::check(&scenarios),
+        Command::Presets { json } => commands::presets(json),
         Command::Inject(cmd) => {
             let (pid, json, args) = cmd.into_args();
             args.check().map_err(anyhow::Error::from).and_then(|injection| {

@@ -290,6 +290,9 @@ pub fn preset_aim(name: &str, keys: &[(String, String)]) -> String {
     for (key, value) in keys {
         if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:*".contains(c)) {
             out.push_str(&format!(" {key}={value}"));
+        } else if (value.contains('\\') || value.contains('"')) && !value.contains('\'') {
+            // As a TOML literal string: a regular expression reads as written.
+            out.push_str(&format!(" {key}='{value}'"));
         } else {
             out.push_str(&format!(" {key}={value:?}"));
         }

@@ -125,7 +125,12 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
                     .map(|a| json!({"pid": a.pid, "method_count": a.method_count, "methods": a.methods}))
                     .collect();
                 let none = jvms.iter().all(|j| j["method_count"] == 0);
-                (jvms, none, "matches no loaded method in any target: it would hit nothing unless a matching class loads during the drill")
+                let warning = if f.kind.preset().is_some() {
+                    "waits for classes in every target: none of the technology's classes is loaded, so it would hit nothing unless they load during the drill"
+                } else {
+                    "matches no loaded method in any target: it would hit nothing unless a matching class loads during the drill"
+                };
+                (jvms, none, warning)
             };
             hit_nothing += usize::from(hits_nothing);
             let (pool, executor) = match &f.kind {
@@ -135,7 +140,7 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
             faults.push(json!({
                 "id": f.id,
                 "kind": f.kind.name(),
-                "target": f.kind.target().map(|t| t.to_string()),
+                "target": f.kind.aim().map(|a| a.to_string()),
                 "pool": pool,
                 "executor": executor,
                 "probability": f.probability,

@@ -165,7 +165,7 @@ impl Drill {
                 "faults": p.faults.faults.iter().map(|f| serde_json::json!({
                     "id": f.id,
                     "kind": f.kind.name(),
-                    "target": f.kind.target().map(|t| t.to_string()),
+                    "target": f.kind.aim().map(|a| a.to_string()),
                     "toml": f.to_toml(),
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),

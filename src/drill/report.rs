@@ -141,6 +141,8 @@ struct FaultRow<'a> {
     armed: &'a Value,
     injections: usize,
     by_kind: BTreeMap<String, usize>,
+    /// Preset faults: injections by what the call was (the SQL, the request) and kind.
+    matched: BTreeMap<(String, String), usize>,
     caught: BTreeMap<String, usize>,
     removed: Option<&'a Value>,
 }
@@ -155,13 +157,30 @@ fn fault_rows<'a>(records: &'a [Value], facts: &Facts) -> Vec<FaultRow<'a>> {
             r["pid"] == a["pid"] && r["event"]["fault"] == a["fault"] && t(r) >= t(a) - 1000.0 && t(r) <= until
         };
         let mut row =
-            FaultRow { armed: a, injections: 0, by_kind: BTreeMap::new(), caught: BTreeMap::new(), removed: None };
+            FaultRow {
+                armed: a,
+                injections: 0,
+                by_kind: BTreeMap::new(),
+                matched: BTreeMap::new(),
+                caught: BTreeMap::new(),
+                removed: None,
+            };
         for r in of(records, "agent_event").filter(mine) {
             let kind = r["event"]["kind"].as_str().unwrap_or("");
             match kind {
                 k if faultline_model::scenario::is_injection_event(k) => {
                     row.injections += 1;
                     *row.by_kind.entry(kind.to_string()).or_default() += 1;
+                    if let Some(matched) = r["event"]["matched"].as_str() {
+                        let how = match kind {
+                            "exception" => "failed".to_string(),
+                            "latency" => "slowed".to_string(),
+                            "hang" => "held".to_string(),
+                            "respond" => format!("answered {}", r["event"]["status"]),
+                            other => other.to_string(),
+                        };
+                        *row.matched.entry((matched.to_string(), how)).or_default() += 1;
+                    }
                     if kind == "exception" {
                         let site = r["event"]["caught"].as_str().unwrap_or("uncaught").to_string();
                         *row.caught.entry(site).or_default() += 1;
@@ -382,6 +401,19 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
             row.injections,
             if kinds.is_empty() { String::new() } else { format!("({})", kinds.join(", ")) }
         );
+        if !row.matched.is_empty() {
+            // A preset's report reads as the failure mode: what was hit, how, how often.
+            h.push_str("<tr><th>what it hit</th><td><table><tr><th>call</th><th>outcome</th><th class=\"num\">times</th></tr>");
+            for ((matched, how), n) in &row.matched {
+                let _ = write!(
+                    h,
+                    "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{n}</td></tr>",
+                    esc(matched),
+                    esc(how)
+                );
+            }
+            h.push_str("</table></td></tr>");
+        }
         if let Some(r) = row.removed {
             let _ =
                 write!(h, "<tr><th>calls seen / injected (agent)</th><td>{} / {}</td></tr>", r["calls"], r["injected"]);

@@ -226,7 +226,8 @@ impl<'a> Drive<'a> {
                             if pool_fault {
                                 record["pools"] = json!(a.pools);
                             } else {
-                                record["target"] = json!(spec.and_then(|f| f.kind.target()).map(|t| t.to_string()));
+                                record["target"] = json!(spec.and_then(|f| f.kind.aim()).map(|a| a.to_string()));
+                                record["preset"] = json!(spec.and_then(|f| f.kind.preset()).map(|p| p.preset.name));
                                 record["methods"] = json!(a.methods);
                                 record["method_count"] = json!(a.method_count);
                             }

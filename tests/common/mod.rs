@@ -242,16 +242,21 @@ pub struct Service {
 
 impl Service {
     pub fn start(jvm_args: &[String]) -> Service {
+        let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
+        Service::launch(jvm_args, &cp, &["fixtures.Service", "120"])
+    }
+
+    /// Starts `main_and_args` on class path `cp` and waits for its "ready" line.
+    pub fn launch(jvm_args: &[String], cp: &str, main_and_args: &[&str]) -> Service {
         let dir = Scratch::new("service");
         let out = dir.path("stdout.txt");
         let file = std::fs::File::create(&out).expect("create service output");
         let err = std::fs::File::create(dir.path("stderr.txt")).expect("create service stderr");
-        let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
         let child = Command::new(java())
             .args(jvm_args)
             .arg("-cp")
             .arg(cp)
-            .args(["fixtures.Service", "120"])
+            .args(main_and_args)
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(err)
@@ -298,13 +303,22 @@ impl Service {
 
     /// Waits for `n` worker calls after `mark` and returns their lines.
     pub fn calls_since(&self, mark: usize, n: usize) -> Vec<String> {
+        self.lines_matching_since(mark, |l| l.starts_with("call "), n)
+    }
+
+    /// Waits for `n` lines containing `text` after `mark` and returns them.
+    pub fn calls_since_matching(&self, mark: usize, text: &str, n: usize) -> Vec<String> {
+        self.lines_matching_since(mark, |l| l.contains(text), n)
+    }
+
+    fn lines_matching_since(&self, mark: usize, wanted: impl Fn(&str) -> bool, n: usize) -> Vec<String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let calls: Vec<String> = self.lines_since(mark).into_iter().filter(|l| l.starts_with("call ")).collect();
-            if calls.len() >= n {
-                return calls;
+            let lines: Vec<String> = self.lines_since(mark).into_iter().filter(|l| wanted(l)).collect();
+            if lines.len() >= n {
+                return lines;
             }
-            assert!(std::time::Instant::now() < deadline, "only {} calls after mark:\n{}", calls.len(), self.output());
+            assert!(std::time::Instant::now() < deadline, "only {} lines after mark:\n{}", lines.len(), self.output());
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -126,3 +126,12 @@ pub fn preset_case(main: &str, case: &str, args: &[&str]) -> JvmRun {
     run.assert_passed(case);
     run
 }
+
+/// A preset fixture running in the background (see `Service`), the preset jars on its class
+/// path; the agent is attached later by the test, through the command line.
+pub fn preset_service(main: &str, args: &[&str]) -> super::Service {
+    let cp = classpath(&[preset_fixture_classes().to_path_buf(), agent_jar()]);
+    let mut all = vec![main];
+    all.extend_from_slice(args);
+    super::Service::launch(&[], &cp, &all)
+}

@@ -334,10 +334,15 @@ impl ClassHook<'_> {
             );
             sites.set_bound(site, serials);
             sites.instrumented.insert(site, offsets.get(&hook.method_index).cloned().unwrap_or_default());
+            // The classes a preset reached are the implementations (drivers, containers): an
+            // API interface's default methods are hooked but say nothing of what was reached.
+            let interface = info.access & 0x0200 != 0;
             for f in &faults {
                 let mut hits = f.hits.locked();
                 hits.methods.insert(shown.clone());
-                hits.classes.insert(name.to_string());
+                if !(interface && f.spec.kind.preset().is_some()) {
+                    hits.classes.insert(name.to_string());
+                }
             }
         }
         Some(rewritten.bytes)

@@ -51,9 +51,14 @@ public final class HttpServerCases {
             check(app.send("GET", "/warm-up").statusCode() == 200, "the server answers before arming");
             app.reset();
             arm("[[fault]]", "id = \"checkout-down\"", "kind = \"respond\"", "preset = \"http-server\"",
-                    "path = \"/checkout*\"", "method = \"POST\"", "status = 503");
+                    "path = \"/checkout*\"", "method = \"POST\"", "status = 503",
+                    "[[fault]]", "id = \"encoded\"", "kind = \"respond\"", "preset = \"http-server\"",
+                    "path = \"/files/a%20b*\"", "status = 404");
 
             HttpResponse<String> down = app.send("POST", "/checkout/1");
+            // Whether the event was there when the client had the answer (the JDK's exchange is
+            // answered before the agent records the event: the checks below wait for it).
+            report("events_at_answer", injections("checkout-down").size());
             check(down.statusCode() == 503, "POST /checkout/1 is answered 503: " + describe(down));
             check(down.body().isEmpty(), "with an empty body: " + describe(down));
             check(app.served.get() == 0, "the application's servlet never ran: " + app.served.get());
@@ -85,6 +90,15 @@ public final class HttpServerCases {
             check("POST /checkout/2".equals(fired.get(1).matched()), "without the query string: " + fired.get(1));
             report("matched", fired.get(0).matched());
 
+            // The path is the path as the client sent it (percent-encoding kept), on every server.
+            HttpResponse<String> encoded = app.send("GET", "/files/a%20b.txt");
+            check(encoded.statusCode() == 404 && encoded.body().isEmpty(), "the encoded path matches: "
+                    + describe(encoded));
+            List<FaultEvent> files = awaitInjections("encoded", 1);
+            check(files.size() == 1 && "GET /files/a%20b.txt".equals(files.get(0).matched()),
+                    "the event shows the path as sent: " + files);
+            check(app.served.get() == 2, "the servlet did not run for it");
+
             Faultline.stopAll();
             HttpResponse<String> after = app.send("POST", "/checkout/1");
             check(after.statusCode() == 200 && after.body().equals("ok POST /checkout/1"),
@@ -97,9 +111,10 @@ public final class HttpServerCases {
     /**
      * latency 300ms on one path, the application deployed under a context path (the path key
      * is the full request path): that request takes at least the delay and runs; the filter
-     * and the servlet nested in the container's chain delay it once, not once per layer;
-     * another path has no injection. Armed before the server starts (its classes instrumented
-     * as they load).
+     * and the servlet nested in the container's chain delay it once, not once per layer; an
+     * asynchronous servlet's request (the container dispatches it a second time, from another
+     * thread) is delayed once too; another path has no injection. Armed before the server
+     * starts (its classes instrumented as they load).
      */
     static void latencyDelaysOnePath(String[] args) throws Exception {
         arm("[[fault]]", "id = \"slow-reports\"", "kind = \"latency\"", "preset = \"http-server\"",
@@ -122,9 +137,20 @@ public final class HttpServerCases {
             check(fired.get(0).delayMillis() >= 300, "and how long: " + fired.get(0));
             report("matched", fired.get(0).matched());
 
+            t0 = System.nanoTime();
+            HttpResponse<String> async = app.send("GET", "/shop/reports/async");
+            ms = (System.nanoTime() - t0) / 1_000_000;
+            check(async.statusCode() == 200 && async.body().equals("ok GET /shop/reports/async"),
+                    "the asynchronous request runs: " + describe(async));
+            check(ms >= 300, "it took at least the delay: " + ms + " ms");
+            fired = awaitInjections("slow-reports", 2);
+            check(fired.size() == 2, "one delay for the asynchronous request, not one per dispatch: " + fired);
+            check("GET /shop/reports/async".equals(fired.get(1).matched()), "the event names it: " + fired.get(1));
+
             HttpResponse<String> other = app.send("GET", "/shop/orders");
             check(other.statusCode() == 200, "another path runs: " + describe(other));
-            check(injections("slow-reports").size() == 1, "with no injection: " + injections("slow-reports"));
+            Thread.sleep(50);
+            check(injections("slow-reports").size() == 2, "with no injection: " + injections("slow-reports"));
             check(injections("without-context").isEmpty(),
                     "a path without the context path matches nothing: " + injections("without-context"));
             Faultline.stopAll();
@@ -132,14 +158,15 @@ public final class HttpServerCases {
     }
 
     /**
-     * exception (the default java.io.IOException) on /checkout*: the servlet containers answer
-     * 500, the JDK server closes the exchange (no 200 reaches the client); the application
-     * never runs; another path still runs.
+     * exception (the default java.io.IOException) on every POST: the servlet containers answer
+     * 500 through the application's error page (an error dispatch of the same request, which
+     * the fault leaves alone), the JDK server closes the exchange (no 200 reaches the client);
+     * the application never runs; a GET still runs.
      */
     static void exceptionFailsTheRequest(String[] args) throws Exception {
         try (App app = App.start(args[0], "")) {
-            arm("[[fault]]", "id = \"checkout-broken\"", "kind = \"exception\"", "preset = \"http-server\"",
-                    "path = \"/checkout*\"");
+            arm("[[fault]]", "id = \"posts-broken\"", "kind = \"exception\"", "preset = \"http-server\"",
+                    "method = \"POST\"");
             Object[] seen = new Object[1];
             // A client of its own: a fresh connection, which the client does not retry when it breaks.
             Throwable t = thrown(() -> seen[0] = app.freshClient().send("POST", "/checkout/1"));
@@ -151,11 +178,14 @@ public final class HttpServerCases {
             } else {
                 check(t == null, "the container answers: " + t);
                 check(failed.statusCode() == 500, "with 500: " + describe(failed));
+                check(failed.body().equals("error page POST"), "from the application's error page: "
+                        + describe(failed));
+                check(app.errorPages.get() == 1, "which ran once: " + app.errorPages.get());
             }
             report("client", t != null ? t.toString() : "HTTP " + failed.statusCode());
             check(app.served.get() == 0 && app.filtered.get() == 0, "the application never ran: servlet "
                     + app.served.get() + ", filter " + app.filtered.get());
-            List<FaultEvent> fired = awaitInjections("checkout-broken", 1);
+            List<FaultEvent> fired = awaitInjections("posts-broken", 1);
             check(fired.size() == 1, "one injection: " + fired);
             check("http-server".equals(fired.get(0).preset()), "the event names the preset: " + fired.get(0));
             check("POST /checkout/1".equals(fired.get(0).matched()), "and the request: " + fired.get(0));
@@ -164,8 +194,8 @@ public final class HttpServerCases {
 
             HttpResponse<String> other = app.freshClient().send("GET", "/orders");
             check(other.statusCode() == 200 && other.body().equals("ok GET /orders"),
-                    "another path runs: " + describe(other));
-            check(injections("checkout-broken").size() == 1, "with no injection: " + injections("checkout-broken"));
+                    "a GET runs: " + describe(other));
+            check(injections("posts-broken").size() == 1, "with no injection: " + injections("posts-broken"));
             Faultline.stopAll();
             HttpResponse<String> after = app.freshClient().send("POST", "/checkout/1");
             check(after.statusCode() == 200, "after stop, the POST runs: " + describe(after));
@@ -221,6 +251,8 @@ public final class HttpServerCases {
         final String kind;
         final AtomicInteger served = new AtomicInteger();
         final AtomicInteger filtered = new AtomicInteger();
+        /** Runs of the error page (servlet containers): 500 answers through the application. */
+        final AtomicInteger errorPages = new AtomicInteger();
         private Client client;
         private String base;
 
@@ -292,10 +324,15 @@ public final class HttpServerCases {
             org.eclipse.jetty.servlet.ServletContextHandler context = new org.eclipse.jetty.servlet.ServletContextHandler(
                     org.eclipse.jetty.servlet.ServletContextHandler.NO_SESSIONS);
             context.setContextPath(contextPath.isEmpty() ? "/" : contextPath);
-            context.addServlet(new org.eclipse.jetty.servlet.ServletHolder(new javax.servlet.http.HttpServlet() {
+            org.eclipse.jetty.servlet.ServletHolder app = new org.eclipse.jetty.servlet.ServletHolder(new javax.servlet.http.HttpServlet() {
                 @Override
                 protected void service(javax.servlet.http.HttpServletRequest req, javax.servlet.http.HttpServletResponse res)
                         throws IOException {
+                    if (req.getRequestURI().endsWith("/async")
+                            && req.getDispatcherType() == javax.servlet.DispatcherType.REQUEST) {
+                        req.startAsync().dispatch(); // answered by the container's second dispatch
+                        return;
+                    }
                     served.incrementAndGet();
                     drain(req.getInputStream());
                     byte[] body = answer(req.getMethod(), req.getRequestURI()).getBytes(StandardCharsets.UTF_8);
@@ -304,8 +341,21 @@ public final class HttpServerCases {
                     res.setContentLength(body.length);
                     res.getOutputStream().write(body);
                 }
-            }), "/*");
-            context.addFilter(new org.eclipse.jetty.servlet.FilterHolder(new javax.servlet.Filter() {
+            });
+            app.setAsyncSupported(true);
+            context.addServlet(app, "/*");
+            context.addServlet(new org.eclipse.jetty.servlet.ServletHolder(new javax.servlet.http.HttpServlet() {
+                @Override
+                protected void service(javax.servlet.http.HttpServletRequest req, javax.servlet.http.HttpServletResponse res)
+                        throws IOException {
+                    errorPages.incrementAndGet();
+                    res.getWriter().print("error page " + req.getMethod());
+                }
+            }), "/error");
+            org.eclipse.jetty.servlet.ErrorPageErrorHandler errors = new org.eclipse.jetty.servlet.ErrorPageErrorHandler();
+            errors.addErrorPage(500, "/error");
+            context.setErrorHandler(errors);
+            org.eclipse.jetty.servlet.FilterHolder filter = new org.eclipse.jetty.servlet.FilterHolder(new javax.servlet.Filter() {
                 @Override
                 public void init(javax.servlet.FilterConfig config) {}
 
@@ -318,7 +368,9 @@ public final class HttpServerCases {
 
                 @Override
                 public void destroy() {}
-            }), "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
+            });
+            filter.setAsyncSupported(true);
+            context.addFilter(filter, "/*", java.util.EnumSet.of(javax.servlet.DispatcherType.REQUEST));
             server.setHandler(context);
             server.start();
             return connector.getLocalPort();
@@ -338,6 +390,7 @@ public final class HttpServerCases {
     /** Tomcat 10.1 embedded: a context with a jakarta servlet and a jakarta filter. */
     static final class TomcatApp extends App {
         private org.apache.catalina.startup.Tomcat tomcat;
+        private java.nio.file.Path baseDir;
         /** Kept: java.util.logging holds its loggers weakly. */
         private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger("org.apache");
 
@@ -349,15 +402,22 @@ public final class HttpServerCases {
         int startOn(String contextPath) throws Exception {
             QUIET.setLevel(java.util.logging.Level.WARNING);
             tomcat = new org.apache.catalina.startup.Tomcat();
-            tomcat.setBaseDir(Files.createTempDirectory("faultline-tomcat").toString());
+            baseDir = Files.createTempDirectory("faultline-tomcat");
+            tomcat.setBaseDir(baseDir.toString());
             tomcat.setPort(0);
             org.apache.catalina.connector.Connector connector = tomcat.getConnector();
             connector.setProperty("address", "127.0.0.1");
             org.apache.catalina.Context context = tomcat.addContext(contextPath, null);
-            org.apache.catalina.startup.Tomcat.addServlet(context, "app", new jakarta.servlet.http.HttpServlet() {
+            org.apache.catalina.Wrapper app = org.apache.catalina.startup.Tomcat.addServlet(context, "app",
+                    new jakarta.servlet.http.HttpServlet() {
                 @Override
                 protected void service(jakarta.servlet.http.HttpServletRequest req,
                                        jakarta.servlet.http.HttpServletResponse res) throws IOException {
+                    if (req.getRequestURI().endsWith("/async")
+                            && req.getDispatcherType() == jakarta.servlet.DispatcherType.REQUEST) {
+                        req.startAsync().dispatch(); // answered by the container's second dispatch
+                        return;
+                    }
                     served.incrementAndGet();
                     drain(req.getInputStream());
                     byte[] body = answer(req.getMethod(), req.getRequestURI()).getBytes(StandardCharsets.UTF_8);
@@ -367,9 +427,24 @@ public final class HttpServerCases {
                     res.getOutputStream().write(body);
                 }
             });
-            context.addServletMappingDecoded("/*", "app");
+            app.setAsyncSupported(true);
+            context.addServletMapping("/*", "app");
+            org.apache.catalina.startup.Tomcat.addServlet(context, "error", new jakarta.servlet.http.HttpServlet() {
+                @Override
+                protected void service(jakarta.servlet.http.HttpServletRequest req,
+                                       jakarta.servlet.http.HttpServletResponse res) throws IOException {
+                    errorPages.incrementAndGet();
+                    res.getWriter().print("error page " + req.getMethod());
+                }
+            });
+            context.addServletMapping("/error", "error");
+            org.apache.tomcat.util.descriptor.web.ErrorPage page = new org.apache.tomcat.util.descriptor.web.ErrorPage();
+            page.setErrorCode(500);
+            page.setLocation("/error");
+            context.addErrorPage(page);
             org.apache.tomcat.util.descriptor.web.FilterDef def = new org.apache.tomcat.util.descriptor.web.FilterDef();
             def.setFilterName("counting");
+            def.setAsyncSupported("true");
             def.setFilter(new jakarta.servlet.Filter() {
                 @Override
                 public void doFilter(jakarta.servlet.ServletRequest req, jakarta.servlet.ServletResponse res,
@@ -396,6 +471,9 @@ public final class HttpServerCases {
         public void close() throws Exception {
             tomcat.stop();
             tomcat.destroy();
+            try (java.util.stream.Stream<java.nio.file.Path> files = Files.walk(baseDir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 

@@ -84,6 +84,7 @@ public final class DemoMain {
         CountDownLatch done = new CountDownLatch(orders);
 
         warmUp();
+        service.payments().warmUp();
         long begin = System.nanoTime();
         for (int i = 0; i < orders; i++) {
             final int n = i;
@@ -187,6 +188,7 @@ public final class DemoMain {
 
     static void serve(int port, long timeoutMillis, OrderService service) throws IOException {
         Health health = new Health();
+        service.payments().warmUp();
         // The JDK's HTTP server otherwise delays small keep-alive responses by ~40 ms (Nagle).
         if (System.getProperty("sun.net.httpserver.nodelay") == null) {
             System.setProperty("sun.net.httpserver.nodelay", "true");

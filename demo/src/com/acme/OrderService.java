@@ -21,6 +21,11 @@ public class OrderService {
     private final OrderExecutor pool;
     private final AtomicLong ids = new AtomicLong();
 
+    /** The payment client orders are charged through. */
+    PaymentClient payments() {
+        return payments;
+    }
+
     public OrderService(Inventory inventory, PaymentClient payments, OrderRepository repository) {
         this.inventory = inventory;
         this.payments = payments;

@@ -463,16 +463,17 @@ final class Fault {
                 return Hook.PROCEED;
             }
             case RESPOND: {
-                Object answer;
+                // Recorded before the answer is written: a server's answer reaches its client
+                // (another thread) as soon as it is written, and the client may read the events.
+                Hook.fired(serial, site, thread, 0L, null, "{" + extra + ",\"status\":" + preset.status + "}");
                 try {
-                    answer = preset.respond(role, call);
+                    return preset.respond(role, call);
                 } catch (Throwable e) {
                     injected.decrementAndGet();
-                    warnOnce("the " + preset.name + " preset could not answer a call, which runs: " + e);
+                    warnOnce("the " + preset.name + " preset could not answer a call, which runs as written "
+                            + "(its injection event stands): " + e);
                     return Hook.PROCEED;
                 }
-                Hook.fired(serial, site, thread, 0L, null, "{" + extra + ",\"status\":" + preset.status + "}");
-                return answer;
             }
             default:
                 injected.decrementAndGet();

@@ -1,0 +1,114 @@
+//! Presets from the command line: `faultline presets`, and `inject --preset` into a running
+//! JVM (a small service updating two tables of an H2 database every 50 ms), with `status`,
+//! `events` and `stop` as a user would run them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::presets::preset_service;
+use common::*;
+
+fn ok(run: &JvmRun) {
+    assert_eq!(run.status, 0, "{}", run.describe());
+}
+
+#[test]
+fn presets_lists_every_preset_with_its_keys() {
+    let run = faultline(&["presets"]);
+    ok(&run);
+    for name in ["jdbc:", "jdbc-connect:", "http-server:", "http-client:", "dns:", "socket:"] {
+        assert!(run.stdout.lines().any(|l| l.starts_with(name)), "{name} missing:\n{}", run.stdout);
+    }
+    assert!(run.stdout.contains("sql = '(?i)^\\s*update\\s+orders\\b'"), "{}", run.stdout);
+    let run = faultline(&["presets", "--json"]);
+    ok(&run);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let jdbc = list.as_array().unwrap().iter().find(|p| p["name"] == "jdbc").expect("jdbc");
+    assert_eq!(jdbc["kinds"], serde_json::json!(["exception", "latency", "hang"]));
+    assert!(jdbc["keys"].as_array().unwrap().iter().any(|k| k["name"] == "sql"));
+    assert!(jdbc["tested_with"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("PostgreSQL")));
+}
+
+#[test]
+fn inject_preset_fails_exactly_the_named_statements_until_stop() {
+    let s = preset_service("presets.JdbcService", &["120"]);
+    let pid = s.pid().to_string();
+    let run = faultline(&[
+        "inject",
+        &pid,
+        "exception",
+        "--preset",
+        "jdbc",
+        "--sql",
+        r"(?i)^\s*update\s+orders\b",
+        "--id",
+        "orders-down",
+    ]);
+    ok(&run);
+    assert!(run.stdout.contains("armed 'orders-down' (exception preset jdbc sql="), "{}", run.stdout);
+    let mark = s.output().len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let lines = loop {
+        let lines = s.lines_since(mark);
+        if lines.iter().filter(|l| l.contains("orders failed")).count() >= 3 {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "no failures:\n{}", s.output());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let failed_orders = lines.iter().filter(|l| l.contains("orders failed")).count();
+    assert!(
+        lines.iter().filter(|l| l.contains("orders failed")).all(|l| l.contains("SQLTransientConnectionException")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("customers failed")), "customers keep working: {lines:?}");
+    assert!(failed_orders >= 3);
+
+    let status = faultline(&["status", &pid]);
+    ok(&status);
+    assert!(status.stdout.contains("preset jdbc sql="), "{}", status.stdout);
+    assert!(status.stdout.contains("reaches org.h2.jdbc.JdbcPreparedStatement"), "{}", status.stdout);
+    let events = faultline(&["events", &pid]);
+    ok(&events);
+    assert!(
+        events.stdout.lines().any(|l| l.contains("orders-down") && l.contains("jdbc \"UPDATE orders SET total")),
+        "events name the SQL:\n{}",
+        events.stdout
+    );
+    let json = faultline(&["events", &pid, "--json"]);
+    let fired: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &serde_json::Value| e["kind"] == "exception")
+        .collect();
+    assert!(fired.iter().all(|e| e["preset"] == "jdbc" && e["matched"].as_str().unwrap().starts_with("UPDATE orders")));
+
+    ok(&faultline(&["stop", &pid]));
+    let mark = s.output().len();
+    let after = s.calls_since_matching(mark, "orders ok", 3);
+    assert!(after.len() >= 3);
+}
+
+#[test]
+fn bad_preset_flags_are_refused_before_anything_is_armed() {
+    let s = preset_service("presets.JdbcService", &["120"]);
+    let pid = s.pid().to_string();
+    let run = faultline(&["inject", &pid, "exception", "--preset", "jbdc"]);
+    assert_eq!(run.status, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--preset: unknown preset \"jbdc\" (did you mean 'jdbc'?)"), "{}", run.stderr);
+    let run = faultline(&["inject", &pid, "exception", "--preset", "jdbc", "--path", "/x"]);
+    assert_eq!(run.status, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--path: is not a key of the jdbc preset"), "{}", run.stderr);
+    let run = faultline(&["inject", &pid, "respond", "--preset", "http-server", "--status", "700"]);
+    assert_eq!(run.status, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--status: 700 is not an HTTP status"), "{}", run.stderr);
+    // A regular expression is compiled by the agent: refused there, and nothing is armed.
+    let run = faultline(&["inject", &pid, "exception", "--preset", "jdbc", "--sql", "update (orders"]);
+    assert_ne!(run.status, 0, "{}", run.describe());
+    assert!(run.stderr.contains("key 'sql': the regular expression does not compile"), "{}", run.stderr);
+    let status = faultline(&["status", &pid, "--json"]);
+    let reply: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    assert_eq!(reply["faults"], serde_json::json!([]), "{}", status.stdout);
+}
