@@ -308,6 +308,49 @@ recover_within = "2500ms"
 }
 
 #[test]
+fn a_drill_phase_with_a_preset_answers_requests_and_the_report_names_them() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = r#"
+[[phase]]
+name = "the edge sheds checkouts"
+duration = "3s"
+expect = "degraded"
+
+[[phase.fault]]
+id = "shed-checkout"
+kind = "respond"
+preset = "http-server"
+path = "/checkout*"
+status = 503
+probability = 0.5
+
+[[phase]]
+name = "recovery"
+duration = "3s"
+recover_within = "2500ms"
+"#;
+    let d = run_drill(&drill_text(&demo, "presets", HYPOTHESIS, phases));
+    assert_eq!(d.run.status, 0, "{}\n{:#}", d.run.describe(), d.summary());
+    let s = d.summary();
+    let faulty = &s["phases"][1];
+    let error_rate = faulty["error_rate"].as_f64().unwrap();
+    assert!((0.3..=0.7).contains(&error_rate), "half the checkouts answered 503: {error_rate}: {s:#}");
+    assert_eq!(s["phases"][2]["held"], true, "{s:#}");
+    let journal = d.journal();
+    let events = records(&journal, "agent_event");
+    let answered: Vec<&Value> = events.into_iter().filter(|r| r["event"]["kind"] == "respond").collect();
+    assert!(answered.len() > 10, "{}", answered.len());
+    assert!(answered.iter().all(|r| r["event"]["preset"] == "http-server"
+        && r["event"]["matched"].as_str().is_some_and(|m| m.starts_with("GET /checkout"))
+        && r["event"]["status"] == 503));
+    let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
+    assert!(html.contains("what it hit") && html.contains("<code>GET /checkout</code>") && html.contains("answered 503"),
+        "the report names the requests the preset answered");
+    assert!(demo.armed().is_empty());
+}
+
+#[test]
 fn alarm_fired_in_time_and_alarm_that_never_fires_are_both_reported() {
     let _serial = serial();
     let demo = Demo::start();

@@ -79,3 +79,8 @@ fn mariadb_connecting_fails() {
 fn h2_connecting_fails() {
     preset_case(CASES, "connectingFails", &[H2]);
 }
+
+#[test]
+fn h2_the_java_api_builds_a_preset_fault() {
+    preset_case(CASES, "builtInCode", &[H2]);
+}

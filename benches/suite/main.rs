@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The ten measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The eleven measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -38,6 +38,10 @@
 //!    inlined, with an exception fault whose `when = "arg0 < 0"` is never true, at entry (9)
 //!    and at exit (10), against no agent and against Byteman rules `IF $1 < 0` at entry and
 //!    at exit on the same method.
+//! 11. the `jdbc` preset armed, statements it does not match (`presets.rs`): a prepared
+//!    `SELECT` on H2 in memory (Debian `libh2-java`) in a loop; no agent vs the preset armed at
+//!    startup with `sql = '(?i)^\s*update\s+orders\b'` vs a Byteman rule on
+//!    `JdbcPreparedStatement#executeQuery` whose condition matches the driver's `toString`.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -46,24 +50,28 @@
 //! Layout: this file runs the measures in order, prints the table and writes the JSON;
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
-//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10). The JVMs of measures 1-3 and 4-5, shared with
+//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11). The JVMs of
+//! measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
 //!
-//! Environment (defaults give about 4 to 5 minutes on 2 cores):
+//! Environment (defaults give about 6 minutes on 2 cores):
 //! `FAULTLINE_SUITE_ONLY` (e.g. `1,4,8`: measures to run; 1-3 run together),
 //! `FAULTLINE_SUITE_ROUNDS` (6), `FAULTLINE_SUITE_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_ITERATIONS` (6), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
 //! `FAULTLINE_SUITE_RUNS` (5) fresh JVMs per tool for 4-5; `FAULTLINE_SUITE_LAT_ROUNDS` (2)
 //! and `FAULTLINE_SUITE_LAT_SAMPLES` (150) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;
 //! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8;
-//! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3).
+//! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3);
+//! `FAULTLINE_SUITE_PRESET_ROUNDS` (5), `FAULTLINE_SUITE_PRESET_WARMUP_MS` (2000),
+//! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11.
 
 mod first_fault;
 mod footprint;
 mod harness;
 mod latency;
 mod overhead;
+mod presets;
 mod scale;
 mod vocabulary;
 
@@ -118,13 +126,14 @@ fn main() {
     };
     let mut loads = vec![json!({"at": "start", "loadavg": load_start})];
     type Measure = fn(&mut Ctx);
-    let measures: [(u32, &str, Measure); 6] = [
+    let measures: [(u32, &str, Measure); 7] = [
         (1, "1-3 overhead", overhead::measure),
         (4, "4-5 first and second fault", first_fault::measure),
         (6, "6 latency accuracy", latency::measure),
         (7, "7 footprint", footprint::measure),
         (8, "8 scale", scale::measure),
         (9, "9-10 vocabulary", vocabulary::measure),
+        (11, "11 jdbc preset", presets::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {

@@ -332,6 +332,17 @@ impl Agent {
                 eprintln!("faultline: fault '{}' ({target}) {why}", f.spec.id);
                 self.events.emit(Event::new(&f.spec.id, "warning").with("message", why));
             }
+            drop(hits);
+            if let Some(used) = f.spec.kind.preset() {
+                if f.reached().1.is_empty() {
+                    let why = format!(
+                        "reached no class while this JVM ran: no class of {} ({}) was loaded",
+                        used.preset.name, used.preset.about
+                    );
+                    eprintln!("faultline: fault '{}' ({used}) {why}", f.spec.id);
+                    self.events.emit(Event::new(&f.spec.id, "warning").with("message", why));
+                }
+            }
         }
         self.events.flush(Duration::from_secs(2));
     }

@@ -63,6 +63,7 @@ impl Agent {
         let mut faults = Vec::new();
         for f in self.table().iter() {
             let (calls, injected) = hooks.counters(env, &f.java);
+            let (methods, classes) = f.reached();
             let hits = f.hits.locked();
             let pool = match &f.spec.kind {
                 FaultKind::Pool { pool, executor, mode } => Some(PoolStatus {
@@ -78,8 +79,8 @@ impl Agent {
                 kind: f.spec.kind.name().to_string(),
                 target: f.spec.kind.target().map(|t| t.to_string()),
                 armed_at: humantime::format_rfc3339_micros(f.armed_wall).to_string(),
-                method_count: hits.methods.len(),
-                methods: hits.methods.iter().cloned().collect(),
+                method_count: methods.len(),
+                methods,
                 skipped: hits
                     .skipped
                     .iter()
@@ -100,7 +101,7 @@ impl Agent {
                 preset: f.spec.kind.preset().map(|used| PresetStatus {
                     name: used.preset.name.to_string(),
                     keys: used.values().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-                    classes: hits.classes.iter().map(|c| c.replace('/', ".")).collect(),
+                    classes: classes.iter().map(|c| c.replace('/', ".")).collect(),
                 }),
                 status: match &f.spec.kind {
                     FaultKind::Respond { status, .. } => Some(*status),

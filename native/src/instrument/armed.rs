@@ -6,6 +6,8 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use faultline_model::scenario::{Aim, FaultSpec, Point};
+
+use crate::sync::Locked;
 use faultline_model::target::TargetPattern;
 use jni::objects::GlobalRef;
 
@@ -82,6 +84,23 @@ impl ArmedFault {
     /// Whether the fault hooks methods (every kind but pools).
     pub fn hooks_methods(&self) -> bool {
         !self.points.is_empty()
+    }
+
+    /// The methods and classes it has reached, as reports show them: without the classes it
+    /// holds on trust (loaded, not yet prepared, maybe never: a class loaded only for another
+    /// one's verification), which are not known to be subtypes yet.
+    pub fn reached(&self) -> (Vec<String>, Vec<String>) {
+        let on_trust: HashSet<String> = self.points.iter().flat_map(|p| p.tentative.locked().clone()).collect();
+        let hits = self.hits.locked();
+        let trusted = |class: &str| on_trust.contains(class);
+        let methods = hits
+            .methods
+            .iter()
+            .filter(|m| !trusted(&m.split('#').next().unwrap_or("").replace('.', "/")))
+            .cloned()
+            .collect();
+        let classes = hits.classes.iter().filter(|c| !trusted(c)).cloned().collect();
+        (methods, classes)
     }
 
     /// Where its hook is called (the same for each of its points); None for pools.

@@ -188,6 +188,28 @@ public final class JdbcCases {
         }
     }
 
+    /** The Java API builds a preset fault like any other; closing its handle removes it. */
+    static void builtInCode(String[] args) throws Exception {
+        try (Connection c = DriverManager.getConnection(args[0])) {
+            setUp(c);
+            try (io.faultline.FaultHandle handle = Faultline.fault("exception").id("deletes-down").preset("jdbc")
+                    .operation("delete").sql("customers").arm()) {
+                try (Statement s = c.createStatement()) {
+                    check(injected(thrown(() -> s.executeUpdate("DELETE FROM customers WHERE id = 9")), TRANSIENT),
+                            "DELETE customers fails");
+                    check(thrown(() -> s.executeUpdate("DELETE FROM orders WHERE id = 9")) == null,
+                            "DELETE orders runs");
+                    check(thrown(() -> s.executeQuery("SELECT * FROM customers").close()) == null,
+                            "SELECT customers runs");
+                }
+                check(handle.injected() == 1, "the handle counts one injection: " + handle.injected());
+            }
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("DELETE FROM customers WHERE id = 9");
+            }
+        }
+    }
+
     /** A hang on a statement with a query timeout ends as the driver's timeout would: SQLTimeoutException. */
     static void aHangEndsAtTheQueryTimeout(String[] args) throws Exception {
         try (Connection c = DriverManager.getConnection(args[0])) {

@@ -131,6 +131,38 @@ public final class FaultBuilder {
         }
     }
 
+    /**
+     * A failure mode by name instead of a target: {@code jdbc}, {@code jdbc-connect},
+     * {@code http-server}, {@code http-client}, {@code dns}, {@code socket} (the README's
+     * "Presets"); set its keys with {@link #sql}, {@link #url}, {@link #path}... or
+     * {@link #set}.
+     */
+    public FaultBuilder preset(String name) { return put("preset", name); }
+
+    /** Preset jdbc: a regular expression found in the statement's SQL. */
+    public FaultBuilder sql(String regex) { return put("sql", regex); }
+
+    /** Preset jdbc: {@code select}, {@code insert}, {@code update}, {@code delete} or {@code other}. */
+    public FaultBuilder operation(String operation) { return put("operation", operation); }
+
+    /** Presets jdbc, jdbc-connect: a glob on the JDBC URL; http-client: on the request URL. */
+    public FaultBuilder url(String glob) { return put("url", glob); }
+
+    /** Preset http-server: a glob on the request path. */
+    public FaultBuilder path(String glob) { return put("path", glob); }
+
+    /** Presets http-server, http-client: the HTTP method. */
+    public FaultBuilder method(String method) { return put("method", method); }
+
+    /** Presets dns, socket: a glob on the host. */
+    public FaultBuilder host(String glob) { return put("host", glob); }
+
+    /** Preset socket: the remote port. */
+    public FaultBuilder port(int port) { return put("port", (long) port); }
+
+    /** Respond faults: the HTTP status to answer with. */
+    public FaultBuilder status(int status) { return put("status", (long) status); }
+
     /** For hang faults: the longest a call is held. */
     public FaultBuilder max(String max) { return put("max", max); }
 

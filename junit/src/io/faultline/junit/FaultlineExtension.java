@@ -156,6 +156,16 @@ public class FaultlineExtension
         FaultBuilder b = Faultline.fault(f.kind());
         if (!f.id().isEmpty()) b.id(f.id());
         if (!f.target().isEmpty()) b.target(f.target());
+        if (!f.preset().isEmpty()) b.preset(f.preset());
+        if (!f.sql().isEmpty()) b.sql(f.sql());
+        if (!f.operation().isEmpty()) b.operation(f.operation());
+        if (!f.url().isEmpty()) b.url(f.url());
+        if (!f.path().isEmpty()) b.path(f.path());
+        if (!f.method().isEmpty()) b.method(f.method());
+        if (!f.host().isEmpty()) b.host(f.host());
+        if (f.port() != -1) b.port(f.port());
+        if (f.status() != -1) b.status(f.status());
+        if (!f.raiseName().isEmpty()) b.raise(f.raiseName());
         if (!f.delay().isEmpty()) b.delay(f.delay());
         if (!f.jitter().isEmpty()) b.jitter(f.jitter());
         if (f.raise() != InjectFault.Unset.class) b.raise(f.raise());
@@ -210,6 +220,9 @@ public class FaultlineExtension
         s.append("kind=\"").append(f.kind()).append('"');
         if (f.id().isEmpty() && !f.target().isEmpty()) {
             s.append(", target=\"").append(f.target()).append('"');
+        }
+        if (f.id().isEmpty() && !f.preset().isEmpty()) {
+            s.append(", preset=\"").append(f.preset()).append('"');
         }
         if (f.global()) {
             s.append(", global=true");

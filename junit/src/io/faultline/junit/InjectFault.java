@@ -36,11 +36,42 @@ public @interface InjectFault {
     /** The fault's id, for {@link Faults#injected(String)} and the events; default f1, f2, ... */
     String id() default "";
 
-    /** {@code latency}, {@code exception}, {@code hang} or {@code return}. */
+    /** {@code latency}, {@code exception}, {@code hang}, {@code return} or {@code respond}. */
     String kind();
 
     /** {@code CLASS#METHOD} or {@code CLASS#METHOD(PARAMS)} (see the README's "Targets"). */
     String target() default "";
+
+    /**
+     * A failure mode by name instead of a target: {@code jdbc}, {@code jdbc-connect},
+     * {@code http-server}, {@code http-client}, {@code dns} or {@code socket}, with its keys
+     * below (the README's "Presets").
+     */
+    String preset() default "";
+
+    /** Preset jdbc: a regular expression found in the statement's SQL. */
+    String sql() default "";
+
+    /** Preset jdbc: select, insert, update, delete or other. */
+    String operation() default "";
+
+    /** Presets jdbc, jdbc-connect: a glob on the JDBC URL; http-client: on the request URL. */
+    String url() default "";
+
+    /** Preset http-server: a glob on the request path. */
+    String path() default "";
+
+    /** Presets http-server, http-client: the HTTP method. */
+    String method() default "";
+
+    /** Presets dns, socket: a glob on the host. */
+    String host() default "";
+
+    /** Preset socket: the remote port ({@code -1} means unset). */
+    int port() default -1;
+
+    /** respond: the HTTP status to answer with ({@code -1} means unset). */
+    int status() default -1;
 
     /** latency: the delay, e.g. {@code "300ms"}. */
     String delay() default "";
@@ -50,6 +81,12 @@ public @interface InjectFault {
 
     /** exception: the Throwable to throw (the scenario key {@code throw}). */
     Class<? extends Throwable> raise() default Unset.class;
+
+    /**
+     * exception: the class to throw by name, when {@link #raise()} cannot name it (a class the
+     * test does not see), or a preset's own name for it ({@code "timeout"}, {@code "connect"}).
+     */
+    String raiseName() default "";
 
     /** exception: the message of the thrown exception. */
     String message() default "";
