@@ -358,6 +358,48 @@ fn in_process_api(jdk: &Jdk) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (2a) presets: real libraries (H2, HikariCP) and the JDK's own network and HTTP clients; each
+// runtime's java.sql, java.net and java.net.http implementations are what the presets hook.
+
+/// (fixture class, case, arguments, oldest runtime): the JDK HttpClient case needs
+/// `jdk.httpserver` for its server, which the JDK 11 runtime here leaves out.
+const PRESET_CASES: &[(&str, &str, &str, u32)] = &[
+    ("JdbcCases", "updatesOnOrdersFail", "jdbc:h2:mem:shop;DB_CLOSE_DELAY=-1", 11),
+    ("JdbcCases", "throughAPool", "jdbc:h2:mem:shop;DB_CLOSE_DELAY=-1", 11),
+    ("NetworkCases", "resolvingTheHostFails", "", 11),
+    ("NetworkCases", "connectingIsRefused", "", 11),
+    ("HttpClientCases", "all", "jdk,jdk-async", 17),
+];
+
+fn presets(jdk: &Jdk) {
+    let mut log = Log::new(jdk, "presets");
+    let cp = format!(
+        "{}:{}:{}",
+        common::presets::preset_fixture_classes().display(),
+        agent_jar().display(),
+        common::presets::preset_jars().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
+    );
+    let mut failures = Vec::new();
+    for &(class, case, args, oldest) in PRESET_CASES {
+        if jdk.major < oldest {
+            continue;
+        }
+        let mut cmd = Command::new(&jdk.java);
+        cmd.arg(api_flag()).arg("-cp").arg(&cp).arg(format!("presets.{class}")).arg(case);
+        if !args.is_empty() {
+            cmd.arg(args);
+        }
+        let run = run_with_timeout(cmd, Duration::from_secs(120));
+        if !(run.status == 0 && run.stdout.lines().any(|l| l == format!("PASS {case}"))) {
+            failures.push(format!("== {class}.{case} on JDK {}\n{}", jdk.version, run.describe()));
+            continue;
+        }
+        log.note(format!("{class}.{case}"));
+    }
+    assert!(failures.is_empty(), "{} preset cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // (2b) the rewriter against this runtime's own class files (version 55 on 11 .. 69 on 25)
 
 fn rewrite_loaded_classes(jdk: &Jdk) {
@@ -624,6 +666,11 @@ fn jdk11_in_process_api() {
 }
 
 #[test]
+fn jdk11_presets() {
+    presets(&jdk(11));
+}
+
+#[test]
 fn jdk11_rewrite_loaded_classes() {
     rewrite_loaded_classes(&jdk(11));
 }
@@ -644,6 +691,11 @@ fn jdk17_in_process_api() {
 }
 
 #[test]
+fn jdk17_presets() {
+    presets(&jdk(17));
+}
+
+#[test]
 fn jdk17_rewrite_loaded_classes() {
     rewrite_loaded_classes(&jdk(17));
 }
@@ -661,6 +713,11 @@ fn jdk21_startup_flags() {
 #[test]
 fn jdk21_in_process_api() {
     in_process_api(&jdk(21));
+}
+
+#[test]
+fn jdk21_presets() {
+    presets(&jdk(21));
 }
 
 #[test]
@@ -686,6 +743,11 @@ fn jdk25_startup_flags() {
 #[test]
 fn jdk25_in_process_api() {
     in_process_api(&jdk(25));
+}
+
+#[test]
+fn jdk25_presets() {
+    presets(&jdk(25));
 }
 
 #[test]

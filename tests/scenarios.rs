@@ -92,6 +92,22 @@ fn out_of_stock_scenario_makes_reserve_answer_false_for_widgets() {
 }
 
 #[test]
+fn gateway_timeouts_scenario_ends_slow_calls_at_the_clients_own_timeout() {
+    let run = run_demo("gateway-timeouts.toml", &["--orders", "100"]);
+    // 3 in 10 calls are 3 s late; the client gives up at 500 ms with its own exception, and the
+    // service retries twice: about 3 in 100 orders end pending, every other one is ok.
+    // Had a call waited the whole 3 s, its order would have hit the demo's 2 s order timeout
+    // and failed.
+    assert_eq!(stat(&run, "failed"), 0.0, "{}", run.stdout);
+    assert_eq!(stat(&run, "ok") + stat(&run, "payment_pending"), 100.0, "{}", run.stdout);
+    assert!(stat(&run, "payment_retries") >= 10.0, "{}", run.stdout);
+    assert!(stat(&run, "max_ms") >= 500.0, "a timed-out call waited the client's 500 ms:\n{}", run.stdout);
+    if stat(&run, "payment_pending") > 0.0 {
+        assert!(run.stdout.contains("java.net.http.HttpTimeoutException"), "{}", run.stdout);
+    }
+}
+
+#[test]
 fn every_bundled_scenario_is_exercised_by_a_test() {
     let tested = [
         "slow-db.toml",
@@ -100,6 +116,7 @@ fn every_bundled_scenario_is_exercised_by_a_test() {
         "checkout-chaos.toml",
         "big-payments.toml",
         "out-of-stock.toml",
+        "gateway-timeouts.toml",
     ];
     for entry in std::fs::read_dir(repo_root().join("scenarios")).expect("scenarios dir").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();

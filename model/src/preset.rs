@@ -144,7 +144,12 @@ pub const PRESETS: &[Preset] = &[
             "java.sql.Statement+#addBatch(java.lang.String)",
             "java.sql.Statement+#clearBatch()",
         ],
-        tested_with: &["PostgreSQL 15 (pgjdbc 42.5)", "MariaDB 10.11 (mariadb-java-client 2.7)", "H2 2.1", "HikariCP 2.7"],
+        tested_with: &[
+            "PostgreSQL 15 with pgjdbc 42.5.5",
+            "MariaDB 10.11 with mariadb-java-client 2.7.6",
+            "H2 2.1.214",
+            "HikariCP 2.7.9",
+        ],
     },
     Preset {
         name: "jdbc-connect",
@@ -155,7 +160,12 @@ pub const PRESETS: &[Preset] = &[
         throw_names: &[],
         hang_until_timeout: false,
         hooks: &["javax.sql.DataSource+#getConnection", "java.sql.Driver+#connect"],
-        tested_with: &["PostgreSQL 15 (pgjdbc 42.5)", "MariaDB 10.11 (mariadb-java-client 2.7)", "H2 2.1", "HikariCP 2.7"],
+        tested_with: &[
+            "PostgreSQL 15 with pgjdbc 42.5.5",
+            "MariaDB 10.11 with mariadb-java-client 2.7.6",
+            "H2 2.1.214",
+            "HikariCP 2.7.9",
+        ],
     },
     Preset {
         name: "http-server",
@@ -174,7 +184,7 @@ pub const PRESETS: &[Preset] = &[
             "com.sun.net.httpserver.Filter$Chain#doFilter(com.sun.net.httpserver.HttpExchange)",
             "com.sun.net.httpserver.HttpHandler+#handle(com.sun.net.httpserver.HttpExchange)",
         ],
-        tested_with: &["Jetty 9.4 (javax.servlet)", "Tomcat 10.1 (jakarta.servlet)", "JDK HttpServer"],
+        tested_with: &["Jetty 9.4.57 (javax.servlet 4.0)", "Tomcat 10.1.60 (jakarta.servlet 6.0)", "the JDK's HttpServer"],
     },
     Preset {
         name: "http-client",
@@ -189,18 +199,28 @@ pub const PRESETS: &[Preset] = &[
         ],
         hang_until_timeout: false,
         hooks: &[
+            // Respond faults answer send/sendAsync; latency and exceptions act where the
+            // exchange starts, on the client's executor (sendAsync's caller is not held).
             "java.net.http.HttpClient+#send",
             "java.net.http.HttpClient+#sendAsync",
+            "jdk.internal.net.http.MultiExchange#requestFilters(jdk.internal.net.http.HttpRequestImpl)",
             "java.net.HttpURLConnection+#connect",
             "java.net.HttpURLConnection+#getInputStream",
             "java.net.HttpURLConnection+#getOutputStream",
             "java.net.HttpURLConnection+#getResponseCode",
             "org.apache.http.impl.client.CloseableHttpClient+#doExecute",
             "org.apache.hc.client5.http.impl.classic.CloseableHttpClient+#doExecute",
-            "okhttp3.Call+#execute",
-            "okhttp3.Call+#enqueue",
+            // The outermost interceptor of a call's chain: on the caller's thread for
+            // Call.execute, on the dispatcher's for Call.enqueue.
+            "okhttp3.Interceptor+#intercept",
         ],
-        tested_with: &["JDK HttpClient", "JDK HttpURLConnection", "Apache HttpClient 4.5", "Apache HttpClient 5.2", "OkHttp 3.13"],
+        tested_with: &[
+            "the JDK's HttpClient (JDK 17, 21, 25)",
+            "HttpURLConnection",
+            "Apache HttpClient 4.5.14",
+            "Apache HttpClient 5.2.1",
+            "OkHttp 3.13.1",
+        ],
     },
     Preset {
         name: "dns",
@@ -214,7 +234,7 @@ pub const PRESETS: &[Preset] = &[
             "java.net.InetAddress#getAllByName(java.lang.String)",
             "java.net.InetAddress#getByName(java.lang.String)",
         ],
-        tested_with: &["JDK InetAddress, Socket, HttpClient"],
+        tested_with: &["the JDK's InetAddress, Socket and HttpClient (JDK 11, 17, 21, 25)"],
     },
     Preset {
         name: "socket",
@@ -229,7 +249,7 @@ pub const PRESETS: &[Preset] = &[
             "java.net.Socket+#connect(java.net.SocketAddress,int)",
             "java.nio.channels.SocketChannel+#connect(java.net.SocketAddress)",
         ],
-        tested_with: &["JDK Socket and SocketChannel", "pgjdbc 42.5"],
+        tested_with: &["the JDK's Socket and SocketChannel (JDK 11, 17, 21, 25)", "pgjdbc 42.5.5 on PostgreSQL 15"],
     },
 ];
 

@@ -136,6 +136,9 @@ fn opt_s(ms: Option<f64>) -> String {
     ms.map_or("—".to_string(), |x| format!("{:.1} s", x / 1000.0))
 }
 
+/// Distinct calls a preset fault's table lists (the most frequent first).
+const MATCHED_ROWS: usize = 20;
+
 /// The per-fault figures: (phase, pid, fault) → armed record, injections, catch sites.
 struct FaultRow<'a> {
     armed: &'a Value,
@@ -404,12 +407,22 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
         if !row.matched.is_empty() {
             // A preset's report reads as the failure mode: what was hit, how, how often.
             h.push_str("<tr><th>what it hit</th><td><table><tr><th>call</th><th>outcome</th><th class=\"num\">times</th></tr>");
-            for ((matched, how), n) in &row.matched {
+            let mut hit: Vec<(&(String, String), &usize)> = row.matched.iter().collect();
+            hit.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            for ((matched, how), n) in hit.iter().take(MATCHED_ROWS) {
                 let _ = write!(
                     h,
                     "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{n}</td></tr>",
                     esc(matched),
                     esc(how)
+                );
+            }
+            if hit.len() > MATCHED_ROWS {
+                let rest: usize = hit[MATCHED_ROWS..].iter().map(|(_, n)| **n).sum();
+                let _ = write!(
+                    h,
+                    "<tr><td class=\"muted\">{} more distinct calls</td><td></td><td class=\"num\">{rest}</td></tr>",
+                    hit.len() - MATCHED_ROWS
                 );
             }
             h.push_str("</table></td></tr>");

@@ -20,8 +20,15 @@ const SELF_USED: &[&str] = &[
     "sun/reflect/",
 ];
 
+/// JDK-internal packages carved out of `jdk/internal/`: the hook never runs them, and presets
+/// hook the implementations they hold of public APIs (the JDK HttpClient's).
+const HOOKABLE_INTERNAL: &[&str] = &["jdk/internal/net/http/"];
+
 /// Whether a class is never rewritten, whatever the pattern.
 pub fn never_instrumented(internal_name: &str) -> bool {
+    if HOOKABLE_INTERNAL.iter().any(|p| internal_name.starts_with(p)) {
+        return false;
+    }
     SELF_USED.iter().any(|p| {
         if p.ends_with('/') {
             internal_name.starts_with(p)
@@ -73,5 +80,6 @@ mod tests {
         assert!(never_instrumented("io/faultline/boot/Hook"));
         assert!(!never_instrumented("java/lang/ThreadLocal"));
         assert!(!never_instrumented("com/acme/Thread"));
+        assert!(!never_instrumented("jdk/internal/net/http/HttpClientImpl"));
     }
 }

@@ -109,6 +109,9 @@ final class Fault {
         this.valueKind = valueKind;
         this.value = value;
         this.preset = preset;
+        if (preset != null) {
+            preset.faultKind = kind;
+        }
         this.general = filtered || condition != null || kind == RETURN || preset != null;
     }
 

@@ -235,17 +235,30 @@ public final class Hook {
         if (guarded && !guardEnter()) {
             return PROCEED;
         }
+        int passed = 0;
+        boolean ended = true;
         try {
             for (Fault fault : faults) {
                 Object r = fault.onCallWith(site, guarded, exit, a0, o0, a1, o1, self, all, rp, ro, mayReturn);
                 if (r != PROCEED) {
                     return r;
                 }
+                passed++;
             }
+            ended = false;
             return PROCEED;
         } finally {
             if (guarded) {
                 guardExit();
+            }
+            if (ended && !exit) {
+                // A fault ended the call at its entry (it threw, or returned a value): the body
+                // never runs, so neither do its exit calls nor its thrown handler. The faults
+                // that let the call pass hear that it ended, as if it had thrown (presets count
+                // calls in progress). Outside the guard: they take it themselves.
+                for (int i = 0; i < passed; i++) {
+                    faults[i].onThrown(site);
+                }
             }
         }
     }

@@ -29,6 +29,8 @@ abstract class Preset {
     final int status;
     /** A symbolic {@code throw} (such as {@code timeout}), mapped per library; else null. */
     final String throwName;
+    /** The kind of the fault it belongs to ({@link Fault#LATENCY}...), set once by that fault. */
+    int faultKind = -1;
 
     /** Role per site, computed on first use from the site's method; 0 = not computed. */
     private volatile int[] roles = new int[0];
