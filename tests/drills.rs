@@ -345,8 +345,10 @@ recover_within = "2500ms"
         && r["event"]["matched"].as_str().is_some_and(|m| m.starts_with("GET /checkout"))
         && r["event"]["status"] == 503));
     let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
-    assert!(html.contains("what it hit") && html.contains("<code>GET /checkout</code>") && html.contains("answered 503"),
-        "the report names the requests the preset answered");
+    assert!(
+        html.contains("what it hit") && html.contains("<code>GET /checkout</code>") && html.contains("answered 503"),
+        "the report names the requests the preset answered"
+    );
     assert!(demo.armed().is_empty());
 }
 

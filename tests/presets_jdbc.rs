@@ -13,14 +13,22 @@ const H2: &str = "jdbc:h2:mem:shop;DB_CLOSE_DELAY=-1";
 
 #[test]
 fn postgres_updates_on_orders_fail_and_nothing_else() {
-    let run = preset_case(CASES, "updatesOnOrdersFail", &[&postgres().database("postgres_updates_on_orders_fail_and_nothing_else")]);
+    let run = preset_case(
+        CASES,
+        "updatesOnOrdersFail",
+        &[&postgres().database("postgres_updates_on_orders_fail_and_nothing_else")],
+    );
     assert!(run.value("matched").starts_with("UPDATE orders"), "{}", run.describe());
     assert!(run.value("status").contains("org.postgresql"), "status names the driver's classes:\n{}", run.describe());
 }
 
 #[test]
 fn mariadb_updates_on_orders_fail_and_nothing_else() {
-    let run = preset_case(CASES, "updatesOnOrdersFail", &[&mariadb().database("mariadb_updates_on_orders_fail_and_nothing_else")]);
+    let run = preset_case(
+        CASES,
+        "updatesOnOrdersFail",
+        &[&mariadb().database("mariadb_updates_on_orders_fail_and_nothing_else")],
+    );
     assert!(run.value("status").contains("org.mariadb"), "{}", run.describe());
 }
 
@@ -32,12 +40,20 @@ fn h2_updates_on_orders_fail_and_nothing_else() {
 
 #[test]
 fn postgres_operation_and_url_choose_the_statements() {
-    preset_case(CASES, "operationAndUrlChooseTheStatements", &[&postgres().database("postgres_operation_and_url_choose_the_statements")]);
+    preset_case(
+        CASES,
+        "operationAndUrlChooseTheStatements",
+        &[&postgres().database("postgres_operation_and_url_choose_the_statements")],
+    );
 }
 
 #[test]
 fn mariadb_operation_and_url_choose_the_statements() {
-    preset_case(CASES, "operationAndUrlChooseTheStatements", &[&mariadb().database("mariadb_operation_and_url_choose_the_statements")]);
+    preset_case(
+        CASES,
+        "operationAndUrlChooseTheStatements",
+        &[&mariadb().database("mariadb_operation_and_url_choose_the_statements")],
+    );
 }
 
 #[test]
@@ -62,7 +78,11 @@ fn mariadb_through_hikari_fails_once_per_execution() {
 
 #[test]
 fn postgres_hang_ends_at_the_query_timeout() {
-    preset_case(CASES, "aHangEndsAtTheQueryTimeout", &[&postgres().database("postgres_hang_ends_at_the_query_timeout")]);
+    preset_case(
+        CASES,
+        "aHangEndsAtTheQueryTimeout",
+        &[&postgres().database("postgres_hang_ends_at_the_query_timeout")],
+    );
 }
 
 #[test]

@@ -21,10 +21,10 @@
 //! The driver is Debian's `libh2-java` (`/usr/share/java/h2.jar`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use faultline_bench::{env_num, java_sources, jdk_tool, median, JVM_FLAGS};
+use faultline_bench::{env_num, median, JVM_FLAGS};
 use serde_json::{json, Value};
 
 use crate::harness::{fail, guarded, row, short, stat, write, Ctx};
@@ -248,23 +248,5 @@ fn check_preset(stdout: &str, stderr: &str, events: &Path) -> Result<usize, Stri
 /// Compiles `benches/java/jdbcbench/*.java` for Java 11 against H2 and the agent jar (the
 /// program asks the agent for its status through the faultline API).
 fn compile_jdbcbench(jar: &Path, h2: &Path, classes: &Path) {
-    let src = java_sources().join("jdbcbench");
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", src.display())))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "java"))
-        .collect();
-    sources.sort();
-    let javac = jdk_tool("javac");
-    let output = Command::new(&javac)
-        .args(["--release", "11", "-encoding", "UTF-8", "-nowarn", "-cp"])
-        .arg(format!("{}:{}", h2.display(), jar.display()))
-        .arg("-d")
-        .arg(classes)
-        .args(&sources)
-        .output()
-        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", javac.display())));
-    if !output.status.success() {
-        fail(&format!("javac failed on {}:\n{}", src.display(), String::from_utf8_lossy(&output.stderr)));
-    }
+    faultline_bench::overhead::compile_sources("jdbcbench", &format!("{}:{}", h2.display(), jar.display()), classes);
 }

@@ -184,7 +184,11 @@ pub const PRESETS: &[Preset] = &[
             "com.sun.net.httpserver.Filter$Chain#doFilter(com.sun.net.httpserver.HttpExchange)",
             "com.sun.net.httpserver.HttpHandler+#handle(com.sun.net.httpserver.HttpExchange)",
         ],
-        tested_with: &["Jetty 9.4.57 (javax.servlet 4.0)", "Tomcat 10.1.60 (jakarta.servlet 6.0)", "the JDK's HttpServer"],
+        tested_with: &[
+            "Jetty 9.4.57 (javax.servlet 4.0)",
+            "Tomcat 10.1.60 (jakarta.servlet 6.0)",
+            "the JDK's HttpServer",
+        ],
     },
     Preset {
         name: "http-client",
@@ -194,7 +198,10 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["latency", "exception", "respond"],
         default_throw: "connect",
         throw_names: &[
-            ThrowName { name: "connect", about: "the client's own connection failure (java.net.ConnectException or its subclass)" },
+            ThrowName {
+                name: "connect",
+                about: "the client's own connection failure (java.net.ConnectException or its subclass)",
+            },
             ThrowName { name: "timeout", about: "the client's own timeout exception" },
         ],
         hang_until_timeout: false,
@@ -344,7 +351,8 @@ impl PresetUse {
 impl fmt::Display for PresetUse {
     /// `preset jdbc sql="^update orders" operation=update`, for status, events and reports.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<(String, String)> = self.values().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let keys: Vec<(String, String)> =
+            self.values().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         f.write_str(&crate::protocol::preset_aim(self.preset.name, &keys))
     }
 }

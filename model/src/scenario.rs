@@ -905,10 +905,8 @@ impl Fields<'_> {
                 ));
             }
             if kind == "respond" {
-                return Err(self.missing(
-                    "preset",
-                    "the HTTP requests to answer: a respond fault needs preset = \"http-server\"",
-                ));
+                return Err(self
+                    .missing("preset", "the HTTP requests to answer: a respond fault needs preset = \"http-server\""));
             }
             return Ok(Aim::Target(self.target()?));
         };
@@ -1438,7 +1436,12 @@ mode = "saturate"                        # saturate: occupy every worker and fil
     fn per_call_keys_and_scope_do_not_apply_to_pool_faults() {
         for (key, value) in [("probability", "0.5"), ("after", "3"), ("limit", "1"), ("threads", "\"w-*\"")] {
             let e = fault_err(&format!("kind = \"pool\"\npool = \"p-*\"\n{key} = {value}\n"));
-            assert_err(&e, 4, key, "applies to latency, exception, hang, return and respond faults only, not to pool faults");
+            assert_err(
+                &e,
+                4,
+                key,
+                "applies to latency, exception, hang, return and respond faults only, not to pool faults",
+            );
             assert!(e.message.contains("not on single calls"), "{e}");
         }
         let e = fault_err("kind = \"pool\"\npool = \"p-*\"\nscope = \"t1\"\n");
@@ -1794,12 +1797,16 @@ delay = "2s"
         }
         assert_eq!(s.faults[2].kind.preset().and_then(|u| u.keys.get("port")).map(String::as_str), Some("5432"));
         assert!(s.faults[2].kind.target().is_none());
-        assert_eq!(s.faults[1].kind.aim().map(|a| a.to_string()).as_deref(),
-                   Some("preset http-server path=/checkout* method=POST"));
+        assert_eq!(
+            s.faults[1].kind.aim().map(|a| a.to_string()).as_deref(),
+            Some("preset http-server path=/checkout* method=POST")
+        );
         // Written and read back, equal.
         let again = parse(&s.to_toml());
-        assert_eq!(again.faults.iter().map(|f| &f.kind).collect::<Vec<_>>(),
-                   s.faults.iter().map(|f| &f.kind).collect::<Vec<_>>());
+        assert_eq!(
+            again.faults.iter().map(|f| &f.kind).collect::<Vec<_>>(),
+            s.faults.iter().map(|f| &f.kind).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -1807,7 +1814,12 @@ delay = "2s"
         let e = fault_err("kind = \"exception\"\npreset = \"jbdc\"\n");
         assert_err(&e, 3, "preset", "unknown preset \"jbdc\" (did you mean 'jdbc'?)");
         let e = fault_err("kind = \"exception\"\npreset = \"jdbc\"\npath = \"/x\"\n");
-        assert_err(&e, 4, "path", "is not a key of the jdbc preset (its keys: sql, operation, url); it belongs to http-server");
+        assert_err(
+            &e,
+            4,
+            "path",
+            "is not a key of the jdbc preset (its keys: sql, operation, url); it belongs to http-server",
+        );
         let e = fault_err("kind = \"return\"\npreset = \"jdbc\"\n");
         assert_err(&e, 2, "kind", "the jdbc preset takes exception, latency and hang faults, not return");
         let e = fault_err("kind = \"respond\"\npreset = \"http-server\"\nstatus = 600\n");
@@ -1831,5 +1843,4 @@ delay = "2s"
         let e = fault_err("kind = \"latency\"\npreset = \"dns\"\nhost = \"a\"\ndelay = \"1s\"\nstatus = 503\n");
         assert_err(&e, 6, "status", "applies to respond faults only");
     }
-
 }

@@ -277,8 +277,14 @@ fn plan(mode: Mode, index: usize, site: i32, params: usize, constructor: bool) -
     let boxed = Capture { this: true, args: all.iter().copied().chain([2]).collect() };
     let (entry, exit) = match site.rem_euclid(4) {
         // Entry, exit and exit by exception: every call is seen to end (see run_both).
-        0 => (Some(EntryCall { capture: slots.clone(), returns: false }), Some(ExitCall { capture: slots, thrown: true })),
-        1 => (Some(EntryCall { capture: boxed.clone(), returns: true }), Some(ExitCall { capture: boxed, thrown: false })),
+        0 => (
+            Some(EntryCall { capture: slots.clone(), returns: false }),
+            Some(ExitCall { capture: slots, thrown: true }),
+        ),
+        1 => (
+            Some(EntryCall { capture: boxed.clone(), returns: true }),
+            Some(ExitCall { capture: boxed, thrown: false }),
+        ),
         2 => (Some(EntryCall { capture: Capture::default(), returns: true }), None),
         _ => (None, Some(ExitCall { capture: Capture::default(), thrown: true })),
     };
@@ -496,12 +502,21 @@ fn run_both(
     let dumped = read_hook_dump(&dump);
     // Sites hooked at entry, exit and exit by exception (see `plan`): every call that
     // entered ended once, by a return or by an exception.
-    let count = |k: char, site: i32| dumped.iter().filter(|(kind, s, _)| *kind == k && *s == site).map(|(_, _, n)| n).sum::<u64>();
+    let count = |k: char, site: i32| {
+        dumped.iter().filter(|(kind, s, _)| *kind == k && *s == site).map(|(_, _, n)| n).sum::<u64>()
+    };
     for (&site, s) in sites {
         let entered = count('E', site);
         if site.rem_euclid(4) == 0 && entered > 0 && s.name != "<init>" {
             let (returned, thrown) = (count('X', site), count('T', site));
-            assert_eq!(entered, returned + thrown, "{main}: {}.{}{} entered {entered} times, returned {returned}, threw {thrown}", s.class, s.name, s.descriptor);
+            assert_eq!(
+                entered,
+                returned + thrown,
+                "{main}: {}.{}{} entered {entered} times, returned {returned}, threw {thrown}",
+                s.class,
+                s.name,
+                s.descriptor
+            );
         }
     }
     let thrown: u64 = dumped.iter().filter(|(k, _, _)| *k == 'T').map(|(_, _, n)| n).sum();

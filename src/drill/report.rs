@@ -159,15 +159,14 @@ fn fault_rows<'a>(records: &'a [Value], facts: &Facts) -> Vec<FaultRow<'a>> {
         let mine = |r: &&Value| {
             r["pid"] == a["pid"] && r["event"]["fault"] == a["fault"] && t(r) >= t(a) - 1000.0 && t(r) <= until
         };
-        let mut row =
-            FaultRow {
-                armed: a,
-                injections: 0,
-                by_kind: BTreeMap::new(),
-                matched: BTreeMap::new(),
-                caught: BTreeMap::new(),
-                removed: None,
-            };
+        let mut row = FaultRow {
+            armed: a,
+            injections: 0,
+            by_kind: BTreeMap::new(),
+            matched: BTreeMap::new(),
+            caught: BTreeMap::new(),
+            removed: None,
+        };
         for r in of(records, "agent_event").filter(mine) {
             let kind = r["event"]["kind"].as_str().unwrap_or("");
             match kind {
@@ -406,7 +405,9 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
         );
         if !row.matched.is_empty() {
             // A preset's report reads as the failure mode: what was hit, how, how often.
-            h.push_str("<tr><th>what it hit</th><td><table><tr><th>call</th><th>outcome</th><th class=\"num\">times</th></tr>");
+            h.push_str(
+                "<tr><th>what it hit</th><td><table><tr><th>call</th><th>outcome</th><th class=\"num\">times</th></tr>",
+            );
             let mut hit: Vec<(&(String, String), &usize)> = row.matched.iter().collect();
             hit.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             for ((matched, how), n) in hit.iter().take(MATCHED_ROWS) {

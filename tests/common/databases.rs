@@ -37,7 +37,9 @@ fn is_root() -> bool {
 }
 
 /// Runs `program args` in the background under a watchdog shell that stops it, and removes
-/// `dir`, once this test process is gone (a server must not outlive its tests).
+/// `dir`, once this test process is gone (a server must not outlive its tests). The shell is
+/// not waited for: it ends after this process does.
+#[allow(clippy::zombie_processes)]
 fn spawn_watched(program: &Path, args: &[String], dir: &Path, log: &Path) {
     let script = r#"parent=$1; dir=$2; shift 2
 "$@" & child=$!

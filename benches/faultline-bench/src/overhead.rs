@@ -146,7 +146,12 @@ pub fn run_config(setup: &Setup, s: &Settings, config: &str, round: usize) -> Ru
 
 /// Compiles `benches/java/bench/*.java` for Java 11 against the agent jar.
 pub fn compile_java(jar: &Path, classes: &Path) {
-    let src = java_sources().join("bench");
+    compile_sources("bench", &jar.display().to_string(), classes);
+}
+
+/// Compiles `benches/java/<dir>/*.java` for Java 11 with class path `classpath` into `classes`.
+pub fn compile_sources(dir: &str, classpath: &str, classes: &Path) {
+    let src = java_sources().join(dir);
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", src.display())))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -156,13 +161,13 @@ pub fn compile_java(jar: &Path, classes: &Path) {
     let javac = jdk_tool("javac");
     let output = Command::new(&javac)
         .args(["--release", "11", "-encoding", "UTF-8", "-nowarn", "-cp"])
-        .arg(jar)
+        .arg(classpath)
         .arg("-d")
         .arg(classes)
         .args(&sources)
         .output()
         .unwrap_or_else(|e| fail(&format!("cannot run {}: {e} (is a JDK installed?)", javac.display())));
     if !output.status.success() {
-        fail(&format!("javac failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+        fail(&format!("javac failed on {}:\n{}", src.display(), String::from_utf8_lossy(&output.stderr)));
     }
 }

@@ -195,8 +195,7 @@ impl Agent {
                     format!(
                         "waits for classes: no class of {} is loaded yet ({}); it stays armed and applies to them as \
                          they load",
-                        used.preset.name,
-                        used.preset.about
+                        used.preset.name, used.preset.about
                     )
                 } else if hits.skipped.is_empty() {
                     "matches no loaded method yet; it stays armed and applies to classes loaded later".to_string()
@@ -268,7 +267,8 @@ impl Agent {
         };
         // A preset's symbolic `throw` (`timeout`) names each library's own class: its Java
         // side resolves it where the call happens.
-        let symbolic = |name: &str| spec.kind.preset().is_some_and(|u| u.preset.throw_names.iter().any(|t| t.name == name));
+        let symbolic =
+            |name: &str| spec.kind.preset().is_some_and(|u| u.preset.throw_names.iter().any(|t| t.name == name));
         let throw_class = match throw {
             Some(name) if !symbolic(name) => Some(loaded::resolve_class(&self.jvmti, env, name)?),
             _ => None,

@@ -242,7 +242,8 @@ impl Agent {
                 continue;
             }
             let keep: Vec<i32> = before.iter().copied().filter(|s| !gone.contains(s)).collect();
-            let kept: Vec<&Arc<ArmedFault>> = keep.iter().filter_map(|s| table.iter().find(|f| f.serial == *s)).collect();
+            let kept: Vec<&Arc<ArmedFault>> =
+                keep.iter().filter_map(|s| table.iter().find(|f| f.serial == *s)).collect();
             if let Err(e) = crate::instrument::class_hook::bind(hooks, env, site, &kept, None) {
                 tracing::warn!("unbinding {name}: {e}");
                 continue;
@@ -268,7 +269,15 @@ impl Agent {
     /// Event labels for an injection reported by the hook.
     /// `extra` is a JSON object of fields the hook adds (a preset's matched value, the
     /// exception class a preset chose, a status), merged last.
-    pub fn fired(&self, serial: i32, site: i32, thread: Option<String>, delay_nanos: i64, caught: Option<String>, extra: Option<String>) {
+    pub fn fired(
+        &self,
+        serial: i32,
+        site: i32,
+        thread: Option<String>,
+        delay_nanos: i64,
+        caught: Option<String>,
+        extra: Option<String>,
+    ) {
         let labels = self.labels.reading();
         let Some(label) = labels.get(&serial) else { return };
         let method = self.sites.locked().display(site).unwrap_or("?").to_string();

@@ -129,12 +129,9 @@ impl HookClasses {
         env.register_native_methods(&hook_local, natives)
             .map_err(|e| format!("cannot bind the hook's native methods: {e}"))?;
         let mut fields = Vec::with_capacity(4);
-        for (name, sig) in [
-            ("sites", SITES_SIG),
-            ("exits", SITES_SIG),
-            ("descriptors", DESCRIPTORS_SIG),
-            ("names", DESCRIPTORS_SIG),
-        ] {
+        for (name, sig) in
+            [("sites", SITES_SIG), ("exits", SITES_SIG), ("descriptors", DESCRIPTORS_SIG), ("names", DESCRIPTORS_SIG)]
+        {
             fields.push(
                 env.get_static_field_id(&hook_local, name, sig)
                     .map_err(|e| format!("hook class lacks its {name} field: {e}"))?,
@@ -264,8 +261,7 @@ impl HookClasses {
                         return Err("a site description array is missing".into());
                     };
                     let array: &JObjectArray = array.as_obj().into();
-                    env.set_object_array_element(array, site, &text)
-                        .map_err(|e| failure(env, "describe a site", e))?;
+                    env.set_object_array_element(array, site, &text).map_err(|e| failure(env, "describe a site", e))?;
                     env.delete_local_ref(text).map_err(|e| e.to_string())?;
                 }
             }

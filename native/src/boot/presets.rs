@@ -41,7 +41,9 @@ pub fn define(env: &mut JNIEnv, used: &PresetUse, status: i32, throw_name: Optio
                 .and_then(|v| v.l());
             match made {
                 Ok(obj) => env.new_global_ref(obj).map_err(|e| e.to_string()),
-                Err(e) => Err(take_exception_message(env).unwrap_or_else(|| format!("the preset could not be set up: {e}"))),
+                Err(e) => {
+                    Err(take_exception_message(env).unwrap_or_else(|| format!("the preset could not be set up: {e}")))
+                }
             }
         })
     })

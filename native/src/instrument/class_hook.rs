@@ -179,10 +179,8 @@ impl ClassHook<'_> {
         // Cheap name test first: most loaded classes match no pattern and are not parsed.
         let points = || table.iter().flat_map(|f| f.points.iter().map(move |p| Matched { fault: f, point: p }));
         let any_subtypes = points().any(|m| m.point.target.class.subtypes());
-        let name_matches: Vec<&Arc<ArmedFault>> = table
-            .iter()
-            .filter(|f| f.points.iter().any(|p| p.target.class.matches_name(name)))
-            .collect();
+        let name_matches: Vec<&Arc<ArmedFault>> =
+            table.iter().filter(|f| f.points.iter().any(|p| p.target.class.matches_name(name))).collect();
         if name_matches.is_empty() && !any_subtypes {
             return None;
         }

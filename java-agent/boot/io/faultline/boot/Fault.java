@@ -301,22 +301,29 @@ final class Fault {
         if (preset != null) {
             return preset.call(this, site, guardHeld, exit, a0, o0, a1, o1, self, all, ro, mayReturn);
         }
-        // "Calls seen" are the calls this fault applies to: on its threads, in its scope.
-        if (filtered && !admits()) {
-            return Hook.PROCEED;
-        }
-        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
-        double p = probability;
-        if (p <= 0.0 || removed) {
-            return Hook.PROCEED;
-        }
-        if (after > 0 && matching.incrementAndGet() <= after) {
+        if (!seen()) {
             return Hook.PROCEED;
         }
         if (condition != null && !meets(site, guardHeld, a0, o0, a1, o1, self, all, rp, ro)) {
             return Hook.PROCEED;
         }
         return decide(site, guardHeld, mayReturn);
+    }
+
+    /**
+     * The first steps of the general decision: the call is one this fault applies to (its
+     * threads, its scope: "calls seen" counts those), the fault can still fire, and `after`
+     * has let enough calls through. Small, so the JIT inlines it into the hook.
+     */
+    private boolean seen() {
+        if (filtered && !admits()) {
+            return false;
+        }
+        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
+        if (probability <= 0.0 || removed) {
+            return false;
+        }
+        return after <= 0 || matching.incrementAndGet() > after;
     }
 
     /** Probability, limit, then the action: out of the path of calls the condition turned away. */
@@ -402,17 +409,10 @@ final class Fault {
      * matched (the SQL, the path), for the event.
      */
     Object onPresetCall(int site, Preset preset, int role, Preset.Call call, String matched, boolean mayReturn) {
-        if (filtered && !admits()) {
+        if (!seen()) {
             return Hook.PROCEED;
         }
-        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
         double p = probability;
-        if (p <= 0.0 || removed) {
-            return Hook.PROCEED;
-        }
-        if (after > 0 && matching.incrementAndGet() <= after) {
-            return Hook.PROCEED;
-        }
         if (p < 1.0 && ThreadLocalRandom.current().nextDouble() >= p) {
             return Hook.PROCEED;
         }

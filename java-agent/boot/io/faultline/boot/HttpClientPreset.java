@@ -132,11 +132,6 @@ final class HttpClientPreset extends Preset {
         }
     }
 
-    @Override
-    boolean acts(int role) {
-        return true;
-    }
-
     // ------------------------------------------------------------------ reading the request
 
     @Override

@@ -47,11 +47,6 @@ final class HttpServerPreset extends Preset {
     }
 
     @Override
-    boolean acts(int role) {
-        return true;
-    }
-
-    @Override
     String match(int role, Call call) throws Exception {
         Object request = call.arg(0);
         if (request == null) {

@@ -31,11 +31,6 @@ final class JdbcConnectPreset extends Preset {
     }
 
     @Override
-    boolean acts(int role) {
-        return true;
-    }
-
-    @Override
     String match(int role, Call call) {
         String target = role == DRIVER ? (String) call.arg(0) : dataSourceUrl(call.self);
         if (url != null && !glob(url, target)) {
@@ -85,8 +80,7 @@ final class JdbcConnectPreset extends Preset {
         } catch (NoSuchMethodException e) {
             // Not a pool with a connection timeout.
         }
-        Object seconds = invoke(call.self, "javax.sql.CommonDataSource", "getLoginTimeout");
-        return seconds instanceof Integer && (Integer) seconds > 0 ? (Integer) seconds * 1_000_000_000L : 0L;
+        return secondsToNanos(invoke(call.self, "javax.sql.CommonDataSource", "getLoginTimeout"));
     }
 
     @Override

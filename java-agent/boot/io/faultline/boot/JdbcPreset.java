@@ -261,8 +261,7 @@ final class JdbcPreset extends Preset {
     /** The statement's query timeout, if it has one. */
     @Override
     long timeoutNanos(int role, Call call) throws Exception {
-        Object seconds = invoke(call.self, "java.sql.Statement", "getQueryTimeout");
-        return seconds instanceof Integer && (Integer) seconds > 0 ? (Integer) seconds * 1_000_000_000L : 0L;
+        return secondsToNanos(invoke(call.self, "java.sql.Statement", "getQueryTimeout"));
     }
 
     @Override

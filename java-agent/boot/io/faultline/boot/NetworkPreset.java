@@ -28,11 +28,6 @@ final class NetworkPreset {
         }
 
         @Override
-        boolean acts(int role) {
-            return true;
-        }
-
-        @Override
         String match(int role, Call call) {
             Object name = call.arg(0);
             if (!(name instanceof String) || ((String) name).isEmpty() || literal((String) name)) {
@@ -91,11 +86,6 @@ final class NetworkPreset {
                 return SOCKET;
             }
             return descriptor.equals("(Ljava/net/SocketAddress;)Z") ? CHANNEL : NONE;
-        }
-
-        @Override
-        boolean acts(int role) {
-            return true;
         }
 
         @Override

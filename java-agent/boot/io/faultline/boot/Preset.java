@@ -79,7 +79,9 @@ abstract class Preset {
     abstract int roleOf(String method, String descriptor);
 
     /** Whether a role can act (fire the fault); the others only read calls (observers). */
-    abstract boolean acts(int role);
+    boolean acts(int role) {
+        return true;
+    }
 
     /**
      * Whether an acting call matches the fault's keys: what it matched, as events and
@@ -388,6 +390,11 @@ abstract class Preset {
                 map.remove(ref);
             }
         }
+    }
+
+    /** Seconds as {@code getQueryTimeout()} and {@code getLoginTimeout()} give them, in nanoseconds; 0 for none. */
+    static long secondsToNanos(Object seconds) {
+        return seconds instanceof Integer && (Integer) seconds > 0 ? (Integer) seconds * 1_000_000_000L : 0L;
     }
 
     /** A value shortened for events: at most 200 characters, on one line. */
