@@ -274,7 +274,8 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
 fn fault_aim(fault: &faultline_model::scenario::FaultSpec) -> String {
     let mut text = fault.kind.aim().map(|a| a.to_string()).unwrap_or_default();
     if let FaultKind::Respond { status, .. } = &fault.kind {
-        text.push_str(&format!(" answering {status}"));
+        let statuses = fault.kind.preset().map_or(faultline_model::preset::Statuses::Http, |u| u.preset.statuses);
+        text.push_str(&format!(" answering {}", statuses.show(*status)));
     }
     if fault.at == faultline_model::scenario::Point::Exit {
         text.push_str(" at exit");
@@ -395,7 +396,12 @@ fn status_aim(f: &protocol::FaultStatus) -> String {
         None => {}
     }
     if let Some(status) = f.status {
-        text.push_str(&format!(" answering {status}"));
+        let statuses = f
+            .preset
+            .as_ref()
+            .and_then(|p| faultline_model::preset::find(&p.name))
+            .map_or(faultline_model::preset::Statuses::Http, |p| p.statuses);
+        text.push_str(&format!(" answering {}", statuses.show(status)));
     }
     text
 }
@@ -515,7 +521,7 @@ pub fn describe_event(e: &Value) -> String {
 
 /// `faultline presets`: every preset with its keys, kinds and the libraries it is tested with.
 pub fn presets(json_out: bool) -> Result<()> {
-    use faultline_model::preset::{KeyForm, PRESETS};
+    use faultline_model::preset::{KeyForm, Statuses, PRESETS};
     if json_out {
         let list: Vec<Value> = PRESETS
             .iter()
@@ -530,7 +536,7 @@ pub fn presets(json_out: bool) -> Result<()> {
                         "example": k.example,
                     })).collect::<Vec<_>>(),
                     "kinds": p.kinds,
-                    "default_throw": p.default_throw,
+                    "default_throw": p.takes_kind("exception").then_some(p.default_throw),
                     "throw_names": p.throw_names.iter().map(|t| json!({"name": t.name, "about": t.about})).collect::<Vec<_>>(),
                     "hooks": p.hooks,
                     "tested_with": p.tested_with,
@@ -545,7 +551,14 @@ pub fn presets(json_out: bool) -> Result<()> {
             println!();
         }
         println!("{}: {}", p.name, p.about);
-        println!("  kinds: {} (exception default: {})", p.kinds.join(", "), p.default_throw);
+        if p.takes_kind("exception") {
+            println!("  kinds: {} (exception default: {})", p.kinds.join(", "), p.default_throw);
+        } else {
+            println!("  kinds: {}", p.kinds.join(", "));
+        }
+        if p.statuses == Statuses::Grpc {
+            println!("  status = \"UNAVAILABLE\": the gRPC status a respond fault ends the call with (a name, or 1..16)");
+        }
         for t in p.throw_names {
             println!("  throw = {:?}: {}", t.name, t.about);
         }

@@ -112,3 +112,29 @@ fn bad_preset_flags_are_refused_before_anything_is_armed() {
     let reply: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
     assert_eq!(reply["faults"], serde_json::json!([]), "{}", status.stdout);
 }
+
+/// The README documents every preset with an example, and every scenario example in it parses
+/// (`faultline check`), so the documentation cannot drift from the parser.
+#[test]
+fn every_preset_has_a_readme_example_and_every_readme_scenario_parses() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let list: serde_json::Value = serde_json::from_str(&faultline(&["presets", "--json"]).stdout).expect("JSON");
+    for p in list.as_array().unwrap() {
+        let name = p["name"].as_str().unwrap();
+        assert!(readme.contains(&format!("preset = \"{name}\"")), "README has no example of preset {name}");
+    }
+    let scratch = Scratch::new("readme");
+    let mut files = Vec::new();
+    for (i, block) in readme.split("```toml\n").skip(1).enumerate() {
+        let block = block.split("```").next().unwrap_or("");
+        // Scenario examples only: drill files have phases and are checked by their own tests.
+        if block.contains("[[fault]]") && !block.contains("[[phase") {
+            files.push(scratch.write(&format!("readme-{i}.toml"), block));
+        }
+    }
+    assert!(files.len() >= 2, "no scenario examples found in README.md");
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let run = faultline(&args);
+    assert_eq!(run.status, 0, "a README scenario example does not parse:\n{}", run.describe());
+}

@@ -58,6 +58,84 @@ pub struct ThrowName {
     pub about: &'static str,
 }
 
+/// The status codes a respond fault of a preset answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statuses {
+    /// The preset takes no respond faults.
+    None,
+    /// HTTP, 100..=599.
+    Http,
+    /// gRPC, by name (`UNAVAILABLE`) or number (1..=16).
+    Grpc,
+}
+
+/// The gRPC status codes, by number (0, OK, is no failure and is not among them).
+pub const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+impl Statuses {
+    /// A status as written (a TOML integer or string) checked and made a number.
+    pub fn parse(self, value: &toml::Value) -> Result<u16, String> {
+        match (self, value) {
+            (Statuses::Http, toml::Value::Integer(n)) => match u16::try_from(*n) {
+                Ok(code @ 100..=599) => Ok(code),
+                _ => Err(format!("{n} is not an HTTP status; expected 100 to 599")),
+            },
+            (Statuses::Http, _) => Err("expected an HTTP status code, e.g. 503".into()),
+            (Statuses::Grpc, toml::Value::Integer(n)) => match u16::try_from(*n) {
+                Ok(code @ 1..=16) => Ok(code),
+                _ => Err(format!("{n} is not a gRPC status; expected 1 to 16 or a name such as \"UNAVAILABLE\"")),
+            },
+            (Statuses::Grpc, toml::Value::String(name)) => {
+                let upper = name.trim().to_ascii_uppercase();
+                match GRPC_CODES.iter().position(|c| *c == upper) {
+                    Some(code @ 1..) => Ok(code as u16),
+                    _ => Err(format!(
+                        "{name:?} is not a gRPC status{}; expected one of {}",
+                        crate::spelling::suggestion(&upper, &GRPC_CODES[1..]),
+                        GRPC_CODES[1..].join(", ")
+                    )),
+                }
+            }
+            (Statuses::Grpc, _) => Err("expected a gRPC status name such as \"UNAVAILABLE\"".into()),
+            (Statuses::None, _) => Err("this preset answers nothing".into()),
+        }
+    }
+
+    /// A status as scenario text writes it back: a number, or a gRPC name.
+    pub fn to_toml(self, code: u16) -> String {
+        match self {
+            Statuses::Grpc => format!("{:?}", GRPC_CODES.get(code as usize).copied().unwrap_or("UNKNOWN")),
+            _ => code.to_string(),
+        }
+    }
+
+    /// A status as people read it: `503`, `UNAVAILABLE`.
+    pub fn show(self, code: u16) -> String {
+        match self {
+            Statuses::Grpc => GRPC_CODES.get(code as usize).copied().unwrap_or("UNKNOWN").to_string(),
+            _ => code.to_string(),
+        }
+    }
+}
+
 /// One preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preset {
@@ -66,13 +144,13 @@ pub struct Preset {
     pub keys: &'static [PresetKey],
     /// The fault kinds it takes, the first being the usual one.
     pub kinds: &'static [&'static str],
-    /// The exception thrown when an exception fault gives no `throw`.
+    /// The exception thrown when an exception fault gives no `throw` (empty for presets that
+    /// take no exception faults).
     pub default_throw: &'static str,
     /// Values of `throw` besides class names.
     pub throw_names: &'static [ThrowName],
-    /// Whether `kind = "hang"` lasts at most the caller's own timeout (then fails as that
-    /// timeout would), rather than until `max` or the fault's removal.
-    pub hang_until_timeout: bool,
+    /// What `status` means for `kind = "respond"`.
+    pub statuses: Statuses,
     /// The methods it hooks. Each is called at entry, at exit and when the call throws: the
     /// preset acts at entry, reads what some calls return (the statement a
     /// `prepareStatement` built), and counts a call a library makes inside another as one.
@@ -121,6 +199,31 @@ const HOST: PresetKey = PresetKey {
 };
 const PORT: PresetKey = PresetKey { name: "port", form: KeyForm::Port, about: "the remote port", example: "5432" };
 
+const GRPC_METHOD: PresetKey = PresetKey {
+    name: "method",
+    form: KeyForm::Glob,
+    about: "the full method name, package.Service/Method",
+    example: "shop.Inventory/Reserve",
+};
+const GRPC_SIDE: PresetKey = PresetKey {
+    name: "side",
+    form: KeyForm::OneOf(&["client", "server"]),
+    about: "which side fails: the client's call, or the server's handling (default: both)",
+    example: "client",
+};
+const DESTINATION: PresetKey = PresetKey {
+    name: "destination",
+    form: KeyForm::Glob,
+    about: "the queue or topic name",
+    example: "orders.*",
+};
+const JMS_SIDE: PresetKey = PresetKey {
+    name: "side",
+    form: KeyForm::OneOf(&["producer", "consumer"]),
+    about: "which side fails: sending, or receiving and delivering to a listener (default: both)",
+    example: "producer",
+};
+
 /// Every preset, in the order `faultline presets` lists them.
 pub const PRESETS: &[Preset] = &[
     Preset {
@@ -131,7 +234,7 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["exception", "latency", "hang"],
         default_throw: "java.sql.SQLTransientConnectionException",
         throw_names: &[],
-        hang_until_timeout: true,
+        statuses: Statuses::None,
         hooks: &[
             "java.sql.Statement+#execute",
             "java.sql.Statement+#executeQuery",
@@ -158,7 +261,7 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["exception", "latency", "hang"],
         default_throw: "java.sql.SQLTransientConnectionException",
         throw_names: &[],
-        hang_until_timeout: false,
+        statuses: Statuses::None,
         hooks: &["javax.sql.DataSource+#getConnection", "java.sql.Driver+#connect"],
         tested_with: &[
             "PostgreSQL 15 with pgjdbc 42.5.5",
@@ -175,7 +278,7 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["latency", "exception", "respond"],
         default_throw: "java.io.IOException",
         throw_names: &[],
-        hang_until_timeout: false,
+        statuses: Statuses::Http,
         hooks: &[
             "javax.servlet.FilterChain+#doFilter(javax.servlet.ServletRequest,javax.servlet.ServletResponse)",
             "javax.servlet.Servlet+#service(javax.servlet.ServletRequest,javax.servlet.ServletResponse)",
@@ -204,7 +307,7 @@ pub const PRESETS: &[Preset] = &[
             },
             ThrowName { name: "timeout", about: "the client's own timeout exception" },
         ],
-        hang_until_timeout: false,
+        statuses: Statuses::Http,
         hooks: &[
             // Respond faults answer send/sendAsync; latency and exceptions act where the
             // exchange starts, on the client's executor (sendAsync's caller is not held).
@@ -236,7 +339,7 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["exception", "latency"],
         default_throw: "java.net.UnknownHostException",
         throw_names: &[],
-        hang_until_timeout: false,
+        statuses: Statuses::None,
         hooks: &[
             "java.net.InetAddress#getAllByName(java.lang.String)",
             "java.net.InetAddress#getByName(java.lang.String)",
@@ -251,12 +354,38 @@ pub const PRESETS: &[Preset] = &[
         kinds: &["exception", "latency", "hang"],
         default_throw: "java.net.ConnectException",
         throw_names: &[],
-        hang_until_timeout: true,
+        statuses: Statuses::None,
         hooks: &[
             "java.net.Socket+#connect(java.net.SocketAddress,int)",
             "java.nio.channels.SocketChannel+#connect(java.net.SocketAddress)",
         ],
         tested_with: &["the JDK's Socket and SocketChannel (JDK 11, 17, 21, 25)", "pgjdbc 42.5.5 on PostgreSQL 15"],
+    },
+    Preset {
+        name: "grpc",
+        about: "gRPC calls, on the client (a stub's call) or the server (the service's handler)",
+        keys: &[GRPC_METHOD, GRPC_SIDE],
+        kinds: &["respond", "latency"],
+        default_throw: "",
+        throw_names: &[],
+        statuses: Statuses::Grpc,
+        hooks: &["io.grpc.Channel+#newCall", "io.grpc.ServerCallHandler+#startCall"],
+        tested_with: &["grpc-java 1.41"],
+    },
+    Preset {
+        name: "jms",
+        about: "JMS messaging: sending (MessageProducer) and receiving (MessageConsumer, MessageListener)",
+        keys: &[DESTINATION, JMS_SIDE],
+        kinds: &["exception", "latency"],
+        default_throw: "jms",
+        throw_names: &[ThrowName { name: "jms", about: "javax.jms.JMSException, from the application's own JMS API" }],
+        statuses: Statuses::None,
+        hooks: &[
+            "javax.jms.MessageProducer+#send",
+            "javax.jms.MessageConsumer+#receive*",
+            "javax.jms.MessageListener+#onMessage",
+        ],
+        tested_with: &["ActiveMQ 5.17 (javax.jms 1.1)"],
     },
 ];
 
@@ -379,7 +508,8 @@ mod tests {
             assert!(!p.hooks.is_empty(), "{}", p.name);
             assert!(!p.kinds.is_empty());
             let symbolic = p.throw_names.iter().any(|t| t.name == p.default_throw);
-            assert!(p.default_throw.contains('.') || symbolic, "{}", p.name);
+            assert!(!p.takes_kind("exception") || p.default_throw.contains('.') || symbolic, "{}", p.name);
+            assert_eq!(p.takes_kind("respond"), p.statuses != Statuses::None, "{}", p.name);
         }
     }
 

@@ -463,7 +463,13 @@ impl FaultSpec {
                 }
             }
             FaultKind::Hang { max, .. } => put("max", toml_duration(*max)),
-            FaultKind::Respond { status, .. } => put("status", status.to_string()),
+            FaultKind::Respond { aim, status } => {
+                let statuses = match aim {
+                    Aim::Preset(used) => used.preset.statuses,
+                    Aim::Target(_) => preset::Statuses::Http,
+                };
+                put("status", statuses.to_toml(*status))
+            }
             FaultKind::Return { value, .. } => {
                 if let Some(value) = value {
                     put("value", value.to_toml());
@@ -789,17 +795,19 @@ impl Fields<'_> {
     }
 
     fn respond(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {
+        let statuses = match &aim {
+            Aim::Preset(used) => used.preset.statuses,
+            Aim::Target(_) => preset::Statuses::None,
+        };
         let Some(entry) = self.get("status") else {
-            return Err(self.missing("status", "the HTTP status to answer with, e.g. status = 503"));
+            let example = match statuses {
+                preset::Statuses::Grpc => "the gRPC status the call ends with, e.g. status = \"UNAVAILABLE\"",
+                _ => "the HTTP status to answer with, e.g. status = 503",
+            };
+            return Err(self.missing("status", example));
         };
-        let status = match entry.value {
-            Value::Integer(n) => n,
-            _ => return Err(self.wrong_type(entry, "an HTTP status code, e.g. 503")),
-        };
-        match u16::try_from(status) {
-            Ok(status @ 100..=599) => Ok(FaultKind::Respond { aim, status }),
-            _ => Err(self.error_at("status", format!("{status} is not an HTTP status; expected 100 to 599"))),
-        }
+        let status = statuses.parse(&entry.value).map_err(|why| self.error_at("status", why))?;
+        Ok(FaultKind::Respond { aim, status })
     }
 
     fn returning(&self, aim: Aim) -> Result<FaultKind, ScenarioError> {

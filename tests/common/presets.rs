@@ -44,6 +44,23 @@ pub const PRESET_JARS: &[(&str, &str)] = &[
     ("okio.jar", "libokio-java"),
 ];
 
+/// The gRPC jars (grpc-java and what it needs), for the grpc preset's fixtures.
+pub const GRPC_JARS: &[(&str, &str)] = &[
+    ("grpc-api.jar", "libgrpc-java"),
+    ("grpc-core.jar", "libgrpc-java"),
+    ("grpc-context.jar", "libgrpc-java"),
+    ("grpc-stub.jar", "libgrpc-java"),
+    ("guava.jar", "libguava-java"),
+];
+
+/// The JMS jars (ActiveMQ's broker and client, the javax.jms API), for the jms preset's fixtures.
+pub const JMS_JARS: &[(&str, &str)] = &[
+    ("activemq-broker.jar", "libactivemq-java"),
+    ("activemq-client.jar", "libactivemq-java"),
+    ("geronimo-jms_1.1_spec.jar", "libgeronimo-jms-1.1-spec-java"),
+    ("hawtbuf.jar", "libhawtbuf-java"),
+];
+
 /// Where Debian puts Java libraries.
 const JAVA_SHARE: &str = "/usr/share/java";
 
@@ -52,6 +69,8 @@ const JAVA_SHARE: &str = "/usr/share/java";
 pub fn preset_jars() -> Vec<PathBuf> {
     PRESET_JARS
         .iter()
+        .chain(GRPC_JARS)
+        .chain(JMS_JARS)
         .map(|(file, package)| {
             let path = Path::new(JAVA_SHARE).join(file);
             assert!(

@@ -68,6 +68,10 @@ abstract class Preset {
                 return new NetworkPreset.Dns(keys, status, throwName);
             case "socket":
                 return new NetworkPreset.Sockets(keys, status, throwName);
+            case "grpc":
+                return new GrpcPreset(keys, status, throwName);
+            case "jms":
+                return new JmsPreset(keys, status, throwName);
             default:
                 throw new IllegalArgumentException("this agent has no preset named '" + name + "'");
         }
