@@ -188,17 +188,17 @@ impl Agent {
             for point in f.points.iter().filter(|p| p.target.class.subtypes()) {
                 let pattern = &point.target.class;
                 // Instrumented on trust while loading: settled now that its supertypes are loaded.
-                let tentative = point.tentative.locked().remove(&name);
-                let known = point.subtypes.locked().contains(&name);
+                let tentative = point.classes.on_trust.locked().remove(&name);
+                let known = point.classes.known.locked().contains(&name);
                 if known || pattern.matches_name(&name) {
                     continue; // already handled when the class file was loaded
                 }
                 if is_subtype(&self.jvmti, env, class, pattern, &mut memo) {
-                    point.subtypes.locked().insert(name.clone());
+                    point.classes.known.locked().insert(name.clone());
                     // Instrumented already if it was taken on trust; else rewrite it now.
                     wanted |= !tentative;
                 } else {
-                    point.not_subtypes.locked().insert(name.clone());
+                    point.classes.not.locked().insert(name.clone());
                     if tentative && !mistaken.iter().any(|m| Arc::ptr_eq(m, f)) {
                         mistaken.push(f);
                     }
@@ -225,7 +225,7 @@ impl Agent {
         let table = self.table();
         let covers = |f: &ArmedFault, method: &str, descriptor: &str| {
             f.points.iter().any(|p| {
-                (p.target.class.matches_name(name) || p.subtypes.locked().contains(name))
+                (p.target.class.matches_name(name) || p.classes.known.locked().contains(name))
                     && p.target.matches_method(method, descriptor)
             })
         };

@@ -1,8 +1,8 @@
 //! An armed fault as the matcher and the rewriter see it: its spec, its Java object, its
 //! lease, the method patterns it hooks and what they have matched so far.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use faultline_model::scenario::{Aim, FaultSpec, Point};
@@ -33,32 +33,25 @@ pub struct Reach {
     pub thrown: bool,
 }
 
-/// One method pattern of a fault, with the subtypes of its `Class+` found so far.
+/// One method pattern of a fault, with what is known of the classes its `Class+` covers.
 pub struct HookPoint {
     pub target: TargetPattern,
     pub reach: Reach,
     /// Preset hooks take the receiver and every argument, and may end the call.
     pub preset: bool,
-    /// For `Class+` patterns: internal names of classes known to be subtypes.
-    pub subtypes: Mutex<HashSet<String>>,
-    /// For `Class+` patterns: classes known not to be subtypes.
-    pub not_subtypes: Mutex<HashSet<String>>,
-    /// For `Class+` patterns: classes instrumented while loading, before their supertypes
-    /// were loaded, until the JVM prepares them and their place is settled.
-    pub tentative: Mutex<HashSet<String>>,
+    /// Shared by the fault's points with the same class pattern (a preset hooks several
+    /// methods of one interface).
+    pub classes: Arc<Subtypes>,
 }
 
-impl HookPoint {
-    fn new(target: TargetPattern, reach: Reach, preset: bool) -> HookPoint {
-        HookPoint {
-            target,
-            reach,
-            preset,
-            subtypes: Mutex::new(HashSet::new()),
-            not_subtypes: Mutex::new(HashSet::new()),
-            tentative: Mutex::new(HashSet::new()),
-        }
-    }
+/// For a `Class+` pattern: the classes known to be subtypes, known not to be, and held on
+/// trust (instrumented while loading, before their supertypes were loaded, until the JVM
+/// prepares them and their place is settled).
+#[derive(Default)]
+pub struct Subtypes {
+    pub known: Mutex<HashSet<String>>,
+    pub not: Mutex<HashSet<String>>,
+    pub on_trust: Mutex<HashSet<String>>,
 }
 
 /// The hook points of a fault: its target at entry or at exit; every hook of its preset
@@ -68,14 +61,24 @@ pub fn hook_points(spec: &FaultSpec) -> Vec<HookPoint> {
     match spec.kind.aim() {
         Some(Aim::Target(target)) => {
             let at_exit = spec.at == Point::Exit;
-            vec![HookPoint::new(target.clone(), Reach { entry: !at_exit, exit: at_exit, thrown: false }, false)]
+            vec![HookPoint {
+                target: target.clone(),
+                reach: Reach { entry: !at_exit, exit: at_exit, thrown: false },
+                preset: false,
+                classes: Arc::default(),
+            }]
         }
-        Some(Aim::Preset(used)) => used
-            .preset
-            .hook_targets()
-            .into_iter()
-            .map(|t| HookPoint::new(t, Reach { entry: true, exit: true, thrown: true }, true))
-            .collect(),
+        Some(Aim::Preset(used)) => {
+            let mut shared: HashMap<String, Arc<Subtypes>> = HashMap::new();
+            used.preset
+                .hook_targets()
+                .into_iter()
+                .map(|target| {
+                    let classes = shared.entry(target.class.text().to_string()).or_default().clone();
+                    HookPoint { target, reach: Reach { entry: true, exit: true, thrown: true }, preset: true, classes }
+                })
+                .collect()
+        }
         None => Vec::new(),
     }
 }
@@ -90,7 +93,7 @@ impl ArmedFault {
     /// holds on trust (loaded, not yet prepared, maybe never: a class loaded only for another
     /// one's verification), which are not known to be subtypes yet.
     pub fn reached(&self) -> (Vec<String>, Vec<String>) {
-        let on_trust: HashSet<String> = self.points.iter().flat_map(|p| p.tentative.locked().clone()).collect();
+        let on_trust: HashSet<String> = self.points.iter().flat_map(|p| p.classes.on_trust.locked().clone()).collect();
         let hits = self.hits.locked();
         let trusted = |class: &str| on_trust.contains(class);
         let methods = hits

@@ -201,12 +201,12 @@ impl ClassHook<'_> {
             let class = &m.point.target.class;
             if class.matches_name(name) {
                 if class.subtypes() {
-                    m.point.subtypes.locked().insert(name.to_string());
+                    m.point.classes.known.locked().insert(name.to_string());
                 }
                 candidates.push(m);
             } else if class.subtypes() {
                 let direct: Vec<&String> = info.super_name.iter().chain(info.interfaces.iter()).collect();
-                let mut known = m.point.subtypes.locked();
+                let mut known = m.point.classes.known.locked();
                 let is_sub =
                     known.contains(name) || direct.iter().any(|s| known.contains(s.as_str()) || class.matches_name(s));
                 if is_sub {
@@ -217,14 +217,14 @@ impl ClassHook<'_> {
                 drop(known);
                 // Not known to be a subtype: when loading, a supertype the JVM has not loaded
                 // yet may still make it one (settled when the class is prepared).
-                let not = m.point.not_subtypes.locked();
+                let not = m.point.classes.not.locked();
                 let undecided = direct.iter().any(|s| !not.contains(s.as_str()) && s.as_str() != "java/lang/Object");
                 drop(not);
                 if loading && undecided {
-                    m.point.tentative.locked().insert(name.to_string());
+                    m.point.classes.on_trust.locked().insert(name.to_string());
                     candidates.push(m);
                 } else {
-                    m.point.not_subtypes.locked().insert(name.to_string());
+                    m.point.classes.not.locked().insert(name.to_string());
                 }
             }
         }

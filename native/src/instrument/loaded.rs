@@ -75,7 +75,7 @@ pub fn loaded_matches(jvmti: &Jvmti, env: &mut JNIEnv, faults: &[Arc<ArmedFault>
                 if pattern.matches_name(&name) {
                     wanted = true;
                 } else if pattern.subtypes() && is_subtype(jvmti, env, &class, pattern, &mut memo) {
-                    point.subtypes.locked().insert(name.clone());
+                    point.classes.known.locked().insert(name.clone());
                     wanted = true;
                 }
             }
