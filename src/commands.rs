@@ -557,7 +557,9 @@ pub fn presets(json_out: bool) -> Result<()> {
             println!("  kinds: {}", p.kinds.join(", "));
         }
         if p.statuses == Statuses::Grpc {
-            println!("  status = \"UNAVAILABLE\": the gRPC status a respond fault ends the call with (a name, or 1..16)");
+            println!(
+                "  status = \"UNAVAILABLE\": the gRPC status a respond fault ends the call with (a name, or 1..16)"
+            );
         }
         for t in p.throw_names {
             println!("  throw = {:?}: {}", t.name, t.about);
