@@ -103,8 +103,8 @@ struct InjectCmd {
     /// CLASS#METHOD or CLASS#METHOD(PARAMS) (latency, exception, hang, return).
     #[arg(long)]
     target: Option<String>,
-    /// A failure mode by name instead of a target: jdbc, jdbc-connect, http-server, http-client, dns, socket
-    /// (faultline presets lists them with their keys).
+    /// A failure mode by name instead of a target: jdbc, jdbc-connect, http-server, http-client, dns, socket,
+    /// grpc, jms (faultline presets lists them with their keys).
     #[arg(long, value_name = "NAME")]
     preset: Option<String>,
     /// Preset jdbc: a regular expression found in the statement's SQL.
@@ -119,16 +119,22 @@ struct InjectCmd {
     /// Preset http-server: glob on the request path.
     #[arg(long, value_name = "GLOB")]
     path: Option<String>,
-    /// Presets http-server, http-client: the HTTP method.
+    /// Presets http-server, http-client: the HTTP method; grpc: glob on package.Service/Method.
     #[arg(long, value_name = "METHOD")]
     method: Option<String>,
+    /// Preset jms: glob on the queue or topic name.
+    #[arg(long, value_name = "GLOB")]
+    destination: Option<String>,
+    /// Preset grpc: client or server; jms: producer or consumer (default: both sides).
+    #[arg(long, value_name = "SIDE")]
+    side: Option<String>,
     /// Presets dns, socket: glob on the host.
     #[arg(long, value_name = "GLOB")]
     host: Option<String>,
     /// Preset socket: the remote port.
     #[arg(long, value_name = "PORT")]
     port: Option<String>,
-    /// Respond: the HTTP status to answer with, e.g. 503.
+    /// Respond: the status to answer with: HTTP, e.g. 503; gRPC, e.g. UNAVAILABLE or 14.
     #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
     status: Option<String>,
     /// Only calls that meet this condition, e.g. "arg1 > 500 && thread contains 'http'".
@@ -209,6 +215,8 @@ impl InjectCmd {
         text("url", self.url);
         text("path", self.path);
         text("method", self.method);
+        text("destination", self.destination);
+        text("side", self.side);
         text("host", self.host);
         text("port", self.port);
         text("when", self.when);

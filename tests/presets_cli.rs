@@ -104,6 +104,13 @@ fn bad_preset_flags_are_refused_before_anything_is_armed() {
     let run = faultline(&["inject", &pid, "respond", "--preset", "http-server", "--status", "700"]);
     assert_eq!(run.status, 2, "{}", run.describe());
     assert!(run.stderr.contains("--status: 700 is not an HTTP status"), "{}", run.stderr);
+    let run = faultline(&["inject", &pid, "exception", "--preset", "jms", "--destination", "orders.*", "--side", "both"]);
+    assert_eq!(run.status, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--side: "), "{}", run.stderr);
+    assert!(run.stderr.contains("producer"), "{}", run.stderr);
+    let run = faultline(&["inject", &pid, "respond", "--preset", "grpc", "--side", "client", "--status", "UNAVAILBLE"]);
+    assert_eq!(run.status, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--status: "), "{}", run.stderr);
     // A regular expression is compiled by the agent: refused there, and nothing is armed.
     let run = faultline(&["inject", &pid, "exception", "--preset", "jdbc", "--sql", "update (orders"]);
     assert_ne!(run.status, 0, "{}", run.describe());

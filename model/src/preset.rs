@@ -202,21 +202,17 @@ const PORT: PresetKey = PresetKey { name: "port", form: KeyForm::Port, about: "t
 const GRPC_METHOD: PresetKey = PresetKey {
     name: "method",
     form: KeyForm::Glob,
-    about: "the full method name, package.Service/Method",
+    about: "the call's full method name, package.Service/Method (a glob: shop.Inventory/*)",
     example: "shop.Inventory/Reserve",
 };
 const GRPC_SIDE: PresetKey = PresetKey {
     name: "side",
     form: KeyForm::OneOf(&["client", "server"]),
-    about: "which side fails: the client's call, or the server's handling (default: both)",
+    about: "which side fails: the client's call (nothing is sent), or the server's handling of it (default: both)",
     example: "client",
 };
-const DESTINATION: PresetKey = PresetKey {
-    name: "destination",
-    form: KeyForm::Glob,
-    about: "the queue or topic name",
-    example: "orders.*",
-};
+const DESTINATION: PresetKey =
+    PresetKey { name: "destination", form: KeyForm::Glob, about: "the queue or topic name", example: "orders.*" };
 const JMS_SIDE: PresetKey = PresetKey {
     name: "side",
     form: KeyForm::OneOf(&["producer", "consumer"]),
@@ -363,29 +359,53 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "grpc",
-        about: "gRPC calls, on the client (a stub's call) or the server (the service's handler)",
+        about: "gRPC calls of grpc-java, on the client (a stub's call: blocking, async or future) or the server \
+                (the service's handler)",
         keys: &[GRPC_METHOD, GRPC_SIDE],
         kinds: &["respond", "latency"],
         default_throw: "",
         throw_names: &[],
         statuses: Statuses::Grpc,
-        hooks: &["io.grpc.Channel+#newCall", "io.grpc.ServerCallHandler+#startCall"],
-        tested_with: &["grpc-java 1.41"],
+        hooks: &[
+            // The client's call, where every stub's call begins (interceptor channels reach
+            // the managed channel inside; the channels it builds inside are not managed ones).
+            "io.grpc.ManagedChannel+#newCall(io.grpc.MethodDescriptor,io.grpc.CallOptions)",
+            // Observed for respond faults: a call made at its start runs in the failed context.
+            "io.grpc.ClientCall+#start(io.grpc.ClientCall$Listener,io.grpc.Metadata)",
+            // The server's first call into the service (interceptors, then the handler).
+            "io.grpc.ServerCallHandler+#startCall(io.grpc.ServerCall,io.grpc.Metadata)",
+        ],
+        tested_with: &["grpc-java 1.41.3 (in-process transport; blocking and async stubs)"],
     },
     Preset {
         name: "jms",
-        about: "JMS messaging: sending (MessageProducer) and receiving (MessageConsumer, MessageListener)",
+        about: "JMS messaging (javax.jms, any provider): sending (MessageProducer.send, TopicPublisher.publish), \
+                receiving (MessageConsumer.receive, receiveNoWait) and delivery to a MessageListener",
         keys: &[DESTINATION, JMS_SIDE],
         kinds: &["exception", "latency"],
         default_throw: "jms",
-        throw_names: &[ThrowName { name: "jms", about: "javax.jms.JMSException, from the application's own JMS API" }],
+        throw_names: &[ThrowName {
+            name: "jms",
+            about: "javax.jms.JMSException, from the application's own JMS API (for a listener, a RuntimeException \
+                    caused by it: the delivery fails and the provider redelivers)",
+        }],
         statuses: Statuses::None,
         hooks: &[
+            // A send a provider or a wrapper makes inside another is the same send.
             "javax.jms.MessageProducer+#send",
-            "javax.jms.MessageConsumer+#receive*",
-            "javax.jms.MessageListener+#onMessage",
+            "javax.jms.TopicPublisher+#publish",
+            "javax.jms.MessageConsumer+#receive()",
+            "javax.jms.MessageConsumer+#receive(long)",
+            "javax.jms.MessageConsumer+#receiveNoWait()",
+            "javax.jms.MessageListener+#onMessage(javax.jms.Message)",
+            // Read only: the destination each consumer is created for (the JMS API gives a
+            // consumer none), for matching its receives.
+            "javax.jms.Session+#createConsumer(javax.jms.Destination,..)",
+            "javax.jms.Session+#createDurableSubscriber(javax.jms.Topic,..)",
+            "javax.jms.QueueSession+#createReceiver(javax.jms.Queue,..)",
+            "javax.jms.TopicSession+#createSubscriber(javax.jms.Topic,..)",
         ],
-        tested_with: &["ActiveMQ 5.17 (javax.jms 1.1)"],
+        tested_with: &["ActiveMQ 5.17.2 (javax.jms 1.1)"],
     },
 ];
 

@@ -51,6 +51,8 @@ pub const GRPC_JARS: &[(&str, &str)] = &[
     ("grpc-context.jar", "libgrpc-java"),
     ("grpc-stub.jar", "libgrpc-java"),
     ("guava.jar", "libguava-java"),
+    // grpc-core's tracing calls (io.perfmark.PerfMark), needed at run time.
+    ("perfmark-api.jar", "libperfmark-java"),
 ];
 
 /// The JMS jars (ActiveMQ's broker and client, the javax.jms API), for the jms preset's fixtures.
@@ -59,6 +61,8 @@ pub const JMS_JARS: &[(&str, &str)] = &[
     ("activemq-client.jar", "libactivemq-java"),
     ("geronimo-jms_1.1_spec.jar", "libgeronimo-jms-1.1-spec-java"),
     ("hawtbuf.jar", "libhawtbuf-java"),
+    // The broker's statistics implement the J2EE management API (RegionBroker needs it).
+    ("geronimo-j2ee-management-1.1-spec.jar", "libgeronimo-j2ee-management-1.1-spec-java"),
 ];
 
 /// Where Debian puts Java libraries.

@@ -151,7 +151,7 @@ public final class FaultBuilder {
     /** Preset http-server: a glob on the request path. */
     public FaultBuilder path(String glob) { return put("path", glob); }
 
-    /** Presets http-server, http-client: the HTTP method. */
+    /** Presets http-server, http-client: the HTTP method; grpc: a glob on {@code package.Service/Method}. */
     public FaultBuilder method(String method) { return put("method", method); }
 
     /** Presets dns, socket: a glob on the host. */
@@ -160,8 +160,17 @@ public final class FaultBuilder {
     /** Preset socket: the remote port. */
     public FaultBuilder port(int port) { return put("port", (long) port); }
 
-    /** Respond faults: the HTTP status to answer with. */
+    /** Preset jms: a glob on the queue or topic name. */
+    public FaultBuilder destination(String glob) { return put("destination", glob); }
+
+    /** Preset grpc: {@code client} or {@code server}; jms: {@code producer} or {@code consumer} (default: both). */
+    public FaultBuilder side(String side) { return put("side", side); }
+
+    /** Respond faults: the HTTP status (or gRPC status code, 1..16) to answer with. */
     public FaultBuilder status(int status) { return put("status", (long) status); }
+
+    /** Respond faults of the grpc preset: a gRPC status by name, such as {@code UNAVAILABLE}. */
+    public FaultBuilder status(String name) { return put("status", name); }
 
     /** For hang faults: the longest a call is held. */
     public FaultBuilder max(String max) { return put("max", max); }

@@ -455,8 +455,15 @@ final class Fault {
                 if (timeout > 0 && nanos > timeout) {
                     // As a real slow server would: the caller's own timeout ends the wait.
                     boolean cut = waitAndReport(site, timeout, extra + ",\"timed_out\":true");
-                    if (!cut) {
-                        Throwable t = preset.timeout(role, call);
+                    if (cut) {
+                        return Hook.PROCEED;
+                    }
+                    Object value = mayReturn ? preset.timedOutValue(role, call) : Hook.PROCEED;
+                    if (value != Hook.PROCEED) {
+                        return value;
+                    }
+                    Throwable t = preset.timeout(role, call);
+                    if (t != null) {
                         trimHookFrames(t);
                         throw Fault.<RuntimeException>sneaky(t);
                     }

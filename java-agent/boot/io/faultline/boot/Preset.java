@@ -88,6 +88,16 @@ abstract class Preset {
     }
 
     /**
+     * Whether the preset's calls made inside an acting call of this role are part of it (a
+     * pool's statement calling the driver's): true for most. A role whose calls run the
+     * application's own code (a message listener) says false: the calls made inside it are
+     * offered as calls of their own.
+     */
+    boolean nests(int role) {
+        return true;
+    }
+
+    /**
      * Whether an acting call matches the fault's keys: what it matched, as events and
      * reports show it (the SQL, the URL), or null when it does not match.
      */
@@ -119,9 +129,22 @@ abstract class Preset {
         return 0L;
     }
 
-    /** The exception the caller's own timeout raises. */
+    /**
+     * The exception the caller's own timeout raises; null when the call goes on past its
+     * deadline and the library itself fails it (an asynchronous call, failed through its
+     * listener).
+     */
     Throwable timeout(int role, Call call) {
         return new java.net.SocketTimeoutException("timed out");
+    }
+
+    /**
+     * What a call whose latency its own timeout ended returns at once, as the library does
+     * when its timeout passes without an answer (a receive returning null); {@link Hook#PROCEED}
+     * when the call fails with {@link #timeout} or goes on. Asked before {@link #timeout}.
+     */
+    Object timedOutValue(int role, Call call) {
+        return Hook.PROCEED;
     }
 
     /**
@@ -158,10 +181,12 @@ abstract class Preset {
         try {
             Depth d = depth.get();
             if (exit) {
-                if (acts(role)) {
+                if (!acts(role)) {
+                    observeExit(role, result, d);
+                } else if (nests(role)) {
                     d.leave();
                 } else {
-                    observeExit(role, result, d);
+                    d.resume();
                 }
                 return Hook.PROCEED;
             }
@@ -170,7 +195,8 @@ abstract class Preset {
                 observeEntry(role, call, d);
                 return Hook.PROCEED;
             }
-            if (d.acting > 0) {
+            boolean nests = nests(role);
+            if (nests && d.acting > 0) {
                 d.acting++;
                 return Hook.PROCEED;
             }
@@ -180,7 +206,11 @@ abstract class Preset {
                 r = fault.onPresetCall(site, this, role, call, matched, mayReturn);
             }
             if (r == Hook.PROCEED) {
-                d.acting++;
+                if (nests) {
+                    d.acting++;
+                } else {
+                    d.suspend();
+                }
             }
             return r;
         } finally {
@@ -198,10 +228,12 @@ abstract class Preset {
         }
         try {
             Depth d = depth.get();
-            if (acts(role)) {
+            if (!acts(role)) {
+                observeThrown(role, d);
+            } else if (nests(role)) {
                 d.leave();
             } else {
-                observeThrown(role, d);
+                d.resume();
             }
         } finally {
             Hook.guardExit();
@@ -291,9 +323,29 @@ abstract class Preset {
         /** Observers' values from entry, popped at exit (nested observed calls stack up). */
         final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
 
+        /** The acting counts of the calls around each call in progress that does not nest. */
+        private int[] suspended = new int[4];
+        private int suspendedCount;
+
         void leave() {
             if (acting > 0) {
                 acting--;
+            }
+        }
+
+        /** A call that does not nest begins: the calls inside it count from 0. */
+        void suspend() {
+            if (suspendedCount == suspended.length) {
+                suspended = java.util.Arrays.copyOf(suspended, suspendedCount * 2);
+            }
+            suspended[suspendedCount++] = acting;
+            acting = 0;
+        }
+
+        /** A call that does not nest ended: the count of the calls around it is back. */
+        void resume() {
+            if (suspendedCount > 0) {
+                acting = suspended[--suspendedCount];
             }
         }
     }

@@ -162,9 +162,12 @@ public class FaultlineExtension
         if (!f.url().isEmpty()) b.url(f.url());
         if (!f.path().isEmpty()) b.path(f.path());
         if (!f.method().isEmpty()) b.method(f.method());
+        if (!f.destination().isEmpty()) b.destination(f.destination());
+        if (!f.side().isEmpty()) b.side(f.side());
         if (!f.host().isEmpty()) b.host(f.host());
         if (f.port() != -1) b.port(f.port());
         if (f.status() != -1) b.status(f.status());
+        if (!f.grpcStatus().isEmpty()) b.status(f.grpcStatus());
         if (!f.raiseName().isEmpty()) b.raise(f.raiseName());
         if (!f.delay().isEmpty()) b.delay(f.delay());
         if (!f.jitter().isEmpty()) b.jitter(f.jitter());

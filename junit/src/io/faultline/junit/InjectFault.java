@@ -61,8 +61,14 @@ public @interface InjectFault {
     /** Preset http-server: a glob on the request path. */
     String path() default "";
 
-    /** Presets http-server, http-client: the HTTP method. */
+    /** Presets http-server, http-client: the HTTP method; grpc: a glob on {@code package.Service/Method}. */
     String method() default "";
+
+    /** Preset jms: a glob on the queue or topic name. */
+    String destination() default "";
+
+    /** Preset grpc: {@code client} or {@code server}; jms: {@code producer} or {@code consumer} (default: both). */
+    String side() default "";
 
     /** Presets dns, socket: a glob on the host. */
     String host() default "";
@@ -70,8 +76,11 @@ public @interface InjectFault {
     /** Preset socket: the remote port ({@code -1} means unset). */
     int port() default -1;
 
-    /** respond: the HTTP status to answer with ({@code -1} means unset). */
+    /** respond: the HTTP status (or gRPC status code, 1..16) to answer with ({@code -1} means unset). */
     int status() default -1;
+
+    /** respond, preset grpc: a gRPC status by name, such as {@code "UNAVAILABLE"}. */
+    String grpcStatus() default "";
 
     /** latency: the delay, e.g. {@code "300ms"}. */
     String delay() default "";
