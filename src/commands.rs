@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use faultline_model::duration::{format_duration, parse_duration};
 use faultline_model::protocol::{self, Arm, Events, PoolStatus, Status, Stop};
+use faultline_model::resource::{ExitMode, Resource};
 use faultline_model::scenario::{FaultKind, Scenario};
 
 use crate::attach::ps::{self, Jvm};
@@ -209,11 +210,13 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
         println!("{}", protocol::reply_line(&Ok(reply)));
         return Ok(());
     }
-    let pool_status = if scenario.faults.iter().any(|f| matches!(f.kind, FaultKind::Pool { .. })) {
-        Some(target.client.call(Status {})?)
-    } else {
-        None
+    let wants_status = |f: &faultline_model::scenario::FaultSpec| match &f.kind {
+        FaultKind::Pool { .. } => true,
+        FaultKind::Resource(r) => !matches!(r, Resource::Exit { .. }),
+        _ => false,
     };
+    let pool_status =
+        if scenario.faults.iter().any(wants_status) { Some(target.client.call(Status {})?) } else { None };
     let pid = target.jvm.info.pid;
     for (fault, armed) in scenario.faults.iter().zip(&reply.armed) {
         let lasts = format_duration(fault.duration.unwrap_or(lease));
@@ -236,6 +239,30 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
                     ),
                 }
             }
+            continue;
+        }
+        if let FaultKind::Resource(resource) = &fault.kind {
+            if let Resource::Exit { code, mode } = resource {
+                println!("armed '{}' ({resource}) in JVM {pid}: the JVM ends now", fault.id);
+                if wait_until_ended(pid, EXIT_WAIT) {
+                    println!("JVM {pid} ended ({} with status {code})", exit_call(*mode));
+                } else {
+                    bail!(
+                        "JVM {pid} still runs {} after the exit fault: a shutdown hook may be holding it up \
+                         (--halt skips them)",
+                        format_duration(EXIT_WAIT)
+                    );
+                }
+                continue;
+            }
+            let figures = pool_status
+                .iter()
+                .flat_map(|s| &s.faults)
+                .find(|f| f.id == fault.id)
+                .and_then(|f| f.resource.as_ref())
+                .map(|r| figures_text(&r.figures))
+                .unwrap_or_default();
+            println!("armed '{}' ({resource}) in JVM {pid} for {lasts}: {figures}", fault.id);
             continue;
         }
         let methods = armed.methods;
@@ -267,6 +294,60 @@ fn arm(target: &mut AttachedJvm, scenario: &Scenario, lease: Duration, json_out:
         }
     }
     Ok(())
+}
+
+/// How long `inject exit` waits for the JVM to end before it says it did not.
+const EXIT_WAIT: Duration = Duration::from_secs(15);
+
+/// Whether process `pid` ended (gone, or a zombie waiting for its parent) within `wait`.
+fn wait_until_ended(pid: i32, wait: Duration) -> bool {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        // The state follows the command name in parentheses: "1234 (java) Z ...".
+        let ended = match &stat {
+            Err(_) => true,
+            Ok(text) => text.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+        };
+        if ended {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn exit_call(mode: ExitMode) -> &'static str {
+    match mode {
+        ExitMode::Exit => "System.exit",
+        ExitMode::Halt => "Runtime.halt",
+    }
+}
+
+/// The fields of a resource fault's event beyond the ones every event has.
+fn event_figures(e: &Value) -> Value {
+    let mut figures = e.as_object().cloned().unwrap_or_default();
+    for common in ["time", "fault", "kind", "phase", "fault_kind", "thread", "duration_ms"] {
+        figures.remove(common);
+    }
+    Value::Object(figures)
+}
+
+/// A resource fault's figures as people read them: `held 512 MB, used_fraction 0.80`.
+fn figures_text(figures: &Value) -> String {
+    let Some(map) = figures.as_object() else {
+        return "figures not read yet".into();
+    };
+    map.iter()
+        .map(|(k, v)| match (k.strip_suffix("_bytes"), v.as_f64()) {
+            (Some(name), Some(bytes)) => format!("{} {:.1} MB", name.replace('_', " "), bytes / (1 << 20) as f64),
+            (None, Some(x)) if v.is_f64() => format!("{} {x:.2}", k.replace('_', " ")),
+            _ => format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A method fault as people read it: the target or preset, then where, when and what it
@@ -367,6 +448,9 @@ pub fn status(target: &mut AttachedJvm, json_out: bool) -> Result<()> {
                 ),
                 None => println!("{:<18}   {}", "", p["state"].as_str().unwrap_or("")),
             }
+        }
+        if let Some(resource) = &f.resource {
+            println!("{:<18}   {}", "", figures_text(&resource.figures));
         }
         for s in f.skipped.iter().take(10) {
             println!("{:<18}   skipped {}: {}", "", s.method, s.reason);
@@ -497,6 +581,13 @@ pub fn describe_event(e: &Value) -> String {
             queue_text(e),
             if e["rejecting"] == true { ", rejecting new tasks" } else { "" }
         ),
+        k if faultline_model::resource::KINDS.contains(&k) => {
+            format!("{}: {}", e["phase"].as_str().unwrap_or(""), figures_text(&event_figures(e)))
+        }
+        "released" => format!("released {}", figures_text(&event_figures(e))),
+        "armed" if e["fault_kind"].as_str().is_some_and(|k| faultline_model::resource::KINDS.contains(&k)) => {
+            format!("{} {}", e["fault_kind"].as_str().unwrap_or(""), figures_text(&event_figures(e)))
+        }
         "armed" if e["fault_kind"] == "pool" => format!(
             "pool {} ({})",
             protocol::pool_aim(e["pool"].as_str(), e["executor"].as_str()),

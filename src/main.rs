@@ -93,6 +93,13 @@ enum Kind {
     Return,
     Respond,
     Pool,
+    Heap,
+    Cpu,
+    Threads,
+    Gc,
+    Metaspace,
+    Direct,
+    Exit,
 }
 
 #[derive(Args)]
@@ -170,6 +177,33 @@ struct InjectCmd {
     /// Pool: saturate or reject.
     #[arg(long)]
     mode: Option<String>,
+    /// Heap: the fraction of the maximum heap in use while armed, 0 < fill < 1 (application data included).
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    fill: Option<String>,
+    /// Cpu: busy threads (default: the JVM's available processors).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    cores: Option<String>,
+    /// Cpu: each busy thread's duty cycle, 0 < load <= 1 (default 1).
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    load: Option<String>,
+    /// Threads: how many threads to start and hold.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    count: Option<String>,
+    /// Threads: waiting (parked, the default) or running (spinning).
+    #[arg(long, value_name = "STATE")]
+    state: Option<String>,
+    /// Gc: a full collection this often, e.g. 2s.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    every: Option<String>,
+    /// Metaspace, direct: how much to take, e.g. 128MB (binary units: KB, MB, GB).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    size: Option<String>,
+    /// Exit: the exit status, 0..255 (default 1).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    code: Option<String>,
+    /// Exit: end with Runtime.halt (no shutdown hook runs) instead of System.exit.
+    #[arg(long)]
+    halt: bool,
     /// Chance that a matching call is hit, 0..1.
     #[arg(long, value_name = "P", allow_hyphen_values = true)]
     probability: Option<f64>,
@@ -201,6 +235,13 @@ impl InjectCmd {
             Kind::Return => "return",
             Kind::Respond => "respond",
             Kind::Pool => "pool",
+            Kind::Heap => "heap",
+            Kind::Cpu => "cpu",
+            Kind::Threads => "threads",
+            Kind::Gc => "gc",
+            Kind::Metaspace => "metaspace",
+            Kind::Direct => "direct",
+            Kind::Exit => "exit",
         };
         let mut keys = Vec::new();
         let mut text = |key: &'static str, v: Option<String>| {
@@ -230,6 +271,26 @@ impl InjectCmd {
         text("executor", self.executor);
         text("mode", self.mode);
         text("threads", self.threads);
+        text("state", self.state);
+        text("every", self.every);
+        text("size", self.size);
+        if self.halt {
+            keys.push(("mode", KeyValue::Text("halt".into())));
+        }
+        // Numbers are written as numbers; anything else as text, which the scenario's rules
+        // refuse with a message that names the flag.
+        for (key, value) in [
+            ("fill", self.fill),
+            ("cores", self.cores),
+            ("load", self.load),
+            ("count", self.count),
+            ("code", self.code),
+        ] {
+            if let Some(v) = value {
+                let number = v.parse::<i64>().is_ok() || v.parse::<f64>().is_ok_and(f64::is_finite);
+                keys.push((key, if number { KeyValue::Raw(v) } else { KeyValue::Text(v) }));
+            }
+        }
         if let Some(v) = &self.value {
             keys.push(("value", KeyValue::Raw(ReturnValue::from_flag(v).to_toml())));
         }

@@ -528,6 +528,51 @@ fn a_pool_phase_is_journaled_and_reported_as_pools_exhausted() {
 }
 
 #[test]
+fn a_resource_phase_is_journaled_checked_and_released() {
+    let _serial = serial();
+    let demo = Demo::start();
+    let phases = "[[phase]]\nname = \"noisy neighbour\"\nduration = \"3s\"\nexpect = \"degraded\"\n\n\
+                  [[phase.fault]]\nid = \"burn\"\nkind = \"cpu\"\ncores = 1\nload = 0.5\n\n\
+                  [[phase.fault]]\nid = \"leak\"\nkind = \"threads\"\ncount = 40\n";
+    let text = drill_text(&demo, "resource", HYPOTHESIS, phases);
+    // The check names the JVM as the blast radius and arms nothing.
+    let dir = Scratch::new("resource-check");
+    let file = dir.write("drill.toml", &text);
+    let check = faultline(&["drill", "check", file.to_str().unwrap(), "--json"]);
+    assert_eq!(check.status, 0, "{}", check.describe());
+    let v: Value = serde_json::from_str(&check.stdout).expect("check JSON");
+    let fault = &v["phases"][1]["faults"][0];
+    assert_eq!(fault["jvms"][0]["resource"], "cpu 1 cores at load 0.5", "{fault}");
+    assert!(fault["warning"].is_null(), "{fault}");
+    assert!(demo.armed().is_empty(), "the check armed a resource fault");
+
+    let d = run_drill(&text);
+    assert!(matches!(d.run.status, 0 | 1), "{}", d.run.describe());
+    let j = d.journal();
+    let armed = records(&j, "fault_armed");
+    assert_eq!(armed.len(), 2, "{armed:?}");
+    assert_eq!(armed[0]["kind"], "cpu");
+    assert_eq!(armed[0]["resource"], "cpu 1 cores at load 0.5", "{}", armed[0]);
+    assert!(
+        d.run.stdout.contains("armed 'leak' in JVM") && d.run.stdout.contains("the JVM as a whole"),
+        "{}",
+        d.run.stdout
+    );
+    let end = records(&j, "end");
+    assert!(end[0]["injections"].as_u64().unwrap_or(0) >= 2, "reaching each target counts: {}", end[0]);
+    let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
+    assert!(html.contains("the whole JVM: threads 40 waiting"), "the report names what the fault acts on");
+    assert!(demo.armed().is_empty(), "nothing left armed");
+    // The fault's own threads (busy and held ones), by the names the kernel knows them by.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", demo.child.id()))
+        .map(|tasks| tasks.flatten().filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok()).collect())
+        .unwrap_or_default();
+    let left: Vec<&String> =
+        threads.iter().filter(|c| c.starts_with("faultline-cpu") || c.starts_with("faultline-held")).collect();
+    assert!(left.is_empty(), "the fault threads outlived the drill: {left:?}");
+}
+
+#[test]
 fn bad_drill_files_are_refused_before_anything_is_injected() {
     let _serial = serial();
     let demo = Demo::start();

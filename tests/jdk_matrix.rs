@@ -328,6 +328,12 @@ const API_CASES: &[&str] = &[
     "VocabularyCases.anExceptionAtExitLeavesTheSideEffectDone",
     "VocabularyCases.returnFaultsReturnEveryKindOfValue",
     "VocabularyCases.aReturnFaultOnAVoidMethodSkipsTheBody",
+    // Resource faults: each runtime's memory pools, buffer cleaners (exported to the hook on
+    // 24+) and class unloading.
+    "ResourceApi.threads",
+    "ResourceApi.heap",
+    "ResourceApi.direct",
+    "ResourceApi.metaspace",
 ];
 
 fn in_process_api(jdk: &Jdk) {
@@ -336,7 +342,10 @@ fn in_process_api(jdk: &Jdk) {
     for entry in API_CASES {
         let (class, case) = entry.split_once('.').unwrap_or(("Cases", entry));
         let class = format!("fixtures.{class}");
-        let run = run_on(jdk, &[api_flag()], &[class.as_str(), case]);
+        // A heap fault fills a fraction of the max heap: a small one keeps the case quick.
+        let flags =
+            if class == "fixtures.ResourceApi" { vec![api_flag(), "-Xmx256m".into()] } else { vec![api_flag()] };
+        let run = run_on(jdk, &flags, &[class.as_str(), case]);
         let passed = run.status == 0 && run.stdout.lines().any(|l| l == format!("PASS {case}"));
         if !passed {
             failures.push(format!("== {case} on JDK {}\n{}", jdk.version, run.describe()));

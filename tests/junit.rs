@@ -191,8 +191,8 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
     compile_suite("selftest", &classes);
     let run = run_suite(&classes, "com.acme.selftest", &[]);
     assert_eq!(run.status, 1, "the self-test must report failures:\n{}", run.describe());
-    assert_eq!(summary(&run, "failed"), 13, "{}", run.describe());
-    assert_eq!(summary(&run, "successful"), 2, "{}", run.describe());
+    assert_eq!(summary(&run, "failed"), 14, "{}", run.describe());
+    assert_eq!(summary(&run, "successful"), 3, "{}", run.describe());
 
     let on = |m: &str| format!("on com.acme.selftest.BadAnnotationsTest#{m}");
     let expect = |method: &str, parts: &[&str]| {
@@ -249,6 +249,12 @@ fn bad_annotations_fail_the_test_with_the_annotation_and_the_key() {
         assert!(scoped.contains(part), "scopedPoolFault: no '{part}' in:\n{scoped}");
     }
     assert!(!run.stdout.contains("JUnit Jupiter:PoolFaultsTest:globalPoolFault("), "{}", run.describe());
+    let scoped = failure_of(&run, "ResourceFaultsTest", "scopedResourceFault");
+    for part in ["@InjectFault(id=\"scoped-threads\", kind=\"threads\")", "acts on the JVM as a whole", "global = true"]
+    {
+        assert!(scoped.contains(part), "scopedResourceFault: no '{part}' in:\n{scoped}");
+    }
+    assert!(!run.stdout.contains("JUnit Jupiter:ResourceFaultsTest:globalResourceFault("), "{}", run.describe());
 
     assert!(
         failure_of(&run, "CleanupAfterFailureTest", "bodyThrows").contains("the body failed on purpose"),

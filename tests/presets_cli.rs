@@ -104,7 +104,8 @@ fn bad_preset_flags_are_refused_before_anything_is_armed() {
     let run = faultline(&["inject", &pid, "respond", "--preset", "http-server", "--status", "700"]);
     assert_eq!(run.status, 2, "{}", run.describe());
     assert!(run.stderr.contains("--status: 700 is not an HTTP status"), "{}", run.stderr);
-    let run = faultline(&["inject", &pid, "exception", "--preset", "jms", "--destination", "orders.*", "--side", "both"]);
+    let run =
+        faultline(&["inject", &pid, "exception", "--preset", "jms", "--destination", "orders.*", "--side", "both"]);
     assert_eq!(run.status, 2, "{}", run.describe());
     assert!(run.stderr.contains("--side: "), "{}", run.stderr);
     assert!(run.stderr.contains("producer"), "{}", run.stderr);

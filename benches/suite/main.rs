@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The eleven measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The twelve measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -42,6 +42,9 @@
 //!    `SELECT` on H2 in memory (Debian `libh2-java`) in a loop; no agent vs the preset armed at
 //!    startup with `sql = '(?i)^\s*update\s+orders\b'` vs a Byteman rule on
 //!    `JdbcPreparedStatement#executeQuery` whose condition matches the driver's `toString`.
+//! 12. resource faults (`resources.rs`): heap fill accuracy (fills 0.5 and 0.8: used after a
+//!    full collection against the fill), the time from `stop` to the memory released, and the
+//!    CPU load of `cpu --cores 1 --load 0.5` as `/proc` counts it; absolute targets, no peer.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -50,7 +53,7 @@
 //! Layout: this file runs the measures in order, prints the table and writes the JSON;
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
-//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11). The JVMs of
+//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11, `resources.rs` 12). The JVMs of
 //! measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
@@ -64,7 +67,8 @@
 //! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8;
 //! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3);
 //! `FAULTLINE_SUITE_PRESET_ROUNDS` (5), `FAULTLINE_SUITE_PRESET_WARMUP_MS` (2000),
-//! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11.
+//! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11;
+//! `FAULTLINE_SUITE_RESOURCE_ROUNDS` (3) for 12.
 
 mod first_fault;
 mod footprint;
@@ -72,6 +76,7 @@ mod harness;
 mod latency;
 mod overhead;
 mod presets;
+mod resources;
 mod scale;
 mod vocabulary;
 
@@ -126,7 +131,7 @@ fn main() {
     };
     let mut loads = vec![json!({"at": "start", "loadavg": load_start})];
     type Measure = fn(&mut Ctx);
-    let measures: [(u32, &str, Measure); 7] = [
+    let measures: [(u32, &str, Measure); 8] = [
         (1, "1-3 overhead", overhead::measure),
         (4, "4-5 first and second fault", first_fault::measure),
         (6, "6 latency accuracy", latency::measure),
@@ -134,6 +139,7 @@ fn main() {
         (8, "8 scale", scale::measure),
         (9, "9-10 vocabulary", vocabulary::measure),
         (11, "11 jdbc preset", presets::measure),
+        (12, "12 resource faults", resources::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {

@@ -1,5 +1,5 @@
 //! faultline's model, shared by the agent and the CLI: scenarios (`scenario`), target
-//! patterns (`target`), presets (`preset`), conditions (`condition`), return values (`returns`), durations
+//! patterns (`target`), presets (`preset`), resource faults (`resource`), conditions (`condition`), return values (`returns`), durations
 //! (`duration`) and the control protocol (`protocol`), with
 //! the TOML reading that names file, line and key in every error (`toml_table`, `spelling`).
 //! Nothing here touches a JVM, a socket or a terminal.
@@ -8,6 +8,7 @@ pub mod condition;
 pub mod duration;
 pub mod preset;
 pub mod protocol;
+pub mod resource;
 pub mod returns;
 pub mod scenario;
 pub mod spelling;

@@ -224,6 +224,19 @@ pub struct FaultStatus {
     /// Respond faults: the status answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Resource faults: their settings and what they hold now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceStatus>,
+}
+
+/// A resource fault's settings (as written) and its current figures (heap held and in use,
+/// busy threads and their measured load, threads held...), as its Java side measures them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceStatus {
+    /// The fault as people read it: `heap fill 0.8`, `cpu 2 cores at load 0.5`.
+    pub about: String,
+    pub settings: serde_json::Map<String, Value>,
+    pub figures: Value,
 }
 
 /// A preset fault's aim and reach.
@@ -256,6 +269,9 @@ pub struct PoolStatus {
 impl FaultStatus {
     /// What the fault is aimed at, for people: its target, or `pool GLOB executor PATTERN`.
     pub fn aim(&self) -> String {
+        if let Some(resource) = &self.resource {
+            return resource.about.clone();
+        }
         match (&self.target, &self.pool, &self.preset) {
             (Some(target), _, _) => target.clone(),
             (None, Some(pool), _) => pool_aim(pool.pool.as_deref(), pool.executor.as_deref()),
@@ -484,6 +500,7 @@ mod tests {
             pool: None,
             preset: None,
             status: None,
+            resource: None,
         };
         let pool = FaultStatus {
             id: "p".into(),

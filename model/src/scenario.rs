@@ -23,6 +23,7 @@ use toml::{Spanned, Value};
 use crate::condition::{Condition, MethodShape};
 use crate::duration::format_duration;
 use crate::preset::{self, PresetUse};
+use crate::resource::{self, ExitMode, Resource, ThreadState};
 use crate::returns::ReturnValue;
 use crate::spelling::suggestion;
 use crate::target::{check_binary_name, ClassPattern, TargetPattern};
@@ -39,7 +40,7 @@ pub const DEFAULT_HANG_MAX: Duration = Duration::from_secs(600);
 const TOP_KEYS: [&str; 3] = ["name", "description", "fault"];
 
 /// The keys a `[[fault]]` table may have, in the order `to_toml` writes them.
-const FAULT_KEYS: [&str; 22] = [
+const FAULT_KEYS: [&str; 30] = [
     "id",
     "kind",
     "target",
@@ -62,10 +63,35 @@ const FAULT_KEYS: [&str; 22] = [
     "pool",
     "executor",
     "mode",
+    "fill",
+    "cores",
+    "load",
+    "count",
+    "state",
+    "every",
+    "size",
+    "code",
 ];
 
 /// The values of `kind`.
-const KINDS: [&str; 6] = ["latency", "exception", "hang", "return", "respond", "pool"];
+const KINDS: [&str; 13] = [
+    "latency",
+    "exception",
+    "hang",
+    "return",
+    "respond",
+    "pool",
+    "heap",
+    "cpu",
+    "threads",
+    "gc",
+    "metaspace",
+    "direct",
+    "exit",
+];
+/// The kinds as error messages list them.
+const KINDS_LISTED: &str =
+    "latency, exception, hang, return, respond, pool, heap, cpu, threads, gc, metaspace, direct, exit";
 /// The longest fault id: ids are shown in tables and typed on command lines.
 const MAX_ID_LEN: usize = 64;
 /// Kinds of fault that act on calls of methods (every kind but `pool`, which acts on executors).
@@ -170,6 +196,8 @@ pub enum FaultKind {
         executor: Option<ClassPattern>,
         mode: PoolMode,
     },
+    /// A resource of the JVM as a whole: heap, CPU, threads, GC, metaspace, direct memory, exit.
+    Resource(Resource),
 }
 
 impl FaultKind {
@@ -182,10 +210,12 @@ impl FaultKind {
             FaultKind::Return { .. } => "return",
             FaultKind::Respond { .. } => "respond",
             FaultKind::Pool { .. } => "pool",
+            FaultKind::Resource(r) => r.kind(),
         }
     }
 
-    /// The calls the fault acts on; None for pool faults, which act on executors.
+    /// The calls the fault acts on; None for pool and resource faults, which act on executors
+    /// and on the JVM as a whole.
     pub fn aim(&self) -> Option<&Aim> {
         match self {
             FaultKind::Latency { aim, .. }
@@ -193,7 +223,15 @@ impl FaultKind {
             | FaultKind::Hang { aim, .. }
             | FaultKind::Return { aim, .. }
             | FaultKind::Respond { aim, .. } => Some(aim),
-            FaultKind::Pool { .. } => None,
+            FaultKind::Pool { .. } | FaultKind::Resource(_) => None,
+        }
+    }
+
+    /// The resource of a resource fault.
+    pub fn resource(&self) -> Option<&Resource> {
+        match self {
+            FaultKind::Resource(r) => Some(r),
+            _ => None,
         }
     }
 
@@ -309,7 +347,11 @@ impl Scenario {
                 origin: self.origin.clone(),
                 line: Some(f.line),
                 key: Some("scope".into()),
-                message: format!("{}{}", applies_only_to(&METHOD_KINDS, f.kind.name()), SCOPE_ON_POOL),
+                message: format!(
+                    "{}{}",
+                    applies_only_to(&METHOD_KINDS, f.kind.name()),
+                    if f.kind.resource().is_some() { SCOPE_ON_RESOURCE } else { SCOPE_ON_POOL }
+                ),
             });
         }
         for f in &mut self.faults {
@@ -484,6 +526,11 @@ impl FaultSpec {
                 }
                 put("mode", toml_string(mode.as_str()));
             }
+            FaultKind::Resource(r) => {
+                for (key, value) in r.toml_pairs() {
+                    put(key, value);
+                }
+            }
         }
         if self.probability != 1.0 {
             put("probability", Value::Float(self.probability).to_string());
@@ -640,7 +687,7 @@ impl Parser<'_> {
         }
         let kind = fields.kind()?;
         fields.check_keys_apply_to(kind)?;
-        let aim = if kind == "pool" { None } else { Some(fields.aim(kind)?) };
+        let aim = if kind == "pool" || resource::KINDS.contains(&kind) { None } else { Some(fields.aim(kind)?) };
 
         let (id, id_line) = match fields.string("id")? {
             Some((entry, id)) => (fields.check_id(entry, id)?, entry.line),
@@ -652,7 +699,8 @@ impl Parser<'_> {
             ("hang", Some(aim)) => fields.hang(aim)?,
             ("return", Some(aim)) => fields.returning(aim)?,
             ("respond", Some(aim)) => fields.respond(aim)?,
-            _ => fields.pool()?,
+            ("pool", None) => fields.pool()?,
+            (kind, _) => FaultKind::Resource(fields.resource(kind)?),
         };
         let at = fields.point(&kind)?;
         let when = fields.condition(at)?;
@@ -683,16 +731,13 @@ impl<'a> std::ops::Deref for Fields<'a> {
 impl Fields<'_> {
     fn kind(&self) -> Result<&'static str, ScenarioError> {
         let Some((entry, kind)) = self.string("kind")? else {
-            return Err(self.missing("kind", "one of latency, exception, hang, return, respond, pool"));
+            return Err(self.missing("kind", &format!("one of {KINDS_LISTED}")));
         };
         match KINDS.iter().find(|&&k| k == kind) {
             Some(kind) => Ok(kind),
             None => Err(self.error_at(
                 &entry.key,
-                format!(
-                    "unknown kind {kind:?}{}; expected one of latency, exception, hang, return, respond, pool",
-                    suggestion(kind, &KINDS)
-                ),
+                format!("unknown kind {kind:?}{}; expected one of {KINDS_LISTED}", suggestion(kind, &KINDS)),
             )),
         }
     }
@@ -710,19 +755,41 @@ impl Fields<'_> {
                 "delay" | "jitter" => &["latency"],
                 "throw" | "message" => &["exception"],
                 "max" => &["hang"],
-                "pool" | "executor" | "mode" => &["pool"],
+                "pool" | "executor" => &["pool"],
+                "mode" => &["pool", "exit"],
+                "fill" => &["heap"],
+                "cores" | "load" => &["cpu"],
+                "count" | "state" => &["threads"],
+                "every" => &["gc"],
+                "size" => &["metaspace", "direct"],
+                "code" => &["exit"],
                 key if preset::all_keys().contains(&key) => &METHOD_KINDS,
                 _ => continue,
             };
             if !kinds.contains(&kind) {
                 let mut message = applies_only_to(kinds, kind);
+                let resource = resource::KINDS.contains(&kind);
                 match entry.key.as_str() {
+                    "target" | "preset" if resource => message.push_str(&format!(
+                        " (a {kind} fault acts on the JVM as a whole; it takes {})",
+                        resource_keys_listed(kind)
+                    )),
                     "target" => message.push_str(" (a pool fault is aimed with 'pool' or 'executor')"),
+                    "scope" if resource => message.push_str(SCOPE_ON_RESOURCE),
                     "scope" => message.push_str(SCOPE_ON_POOL),
+                    "probability" | "after" | "limit" | "threads" | "when" | "at" if resource => {
+                        message.push_str(&format!(
+                            ": a {kind} fault acts on the JVM as a whole, not on single calls; end it with 'duration' \
+                             (CLI: --for)"
+                        ))
+                    }
                     "probability" | "after" | "limit" | "threads" | "when" | "at" => message.push_str(
                         ": a pool fault acts on executors as a whole, not on single calls; end it with 'duration' \
                          (CLI: --for)",
                     ),
+                    _ if resource && !METHOD_KINDS.contains(&kind) => {
+                        message.push_str(&format!(" (a {kind} fault takes {})", resource_keys_listed(kind)))
+                    }
                     _ => {}
                 }
                 return Err(self.error_at(&entry.key, message));
@@ -896,6 +963,144 @@ impl Fields<'_> {
         Ok(FaultKind::Pool { pool, executor, mode })
     }
 
+    /// A resource fault's keys, each checked against the range it must be in.
+    fn resource(&self, kind: &str) -> Result<Resource, ScenarioError> {
+        let in_range = |key: &str, x: f64, ok: bool, range: &str| {
+            if ok {
+                Ok(x)
+            } else {
+                Err(self.error_at(key, format!("must be {range}, found {x}")))
+            }
+        };
+        Ok(match kind {
+            "heap" => {
+                let fill = self.number("fill", "a number between 0 and 1")?.ok_or_else(|| {
+                    self.missing("fill", "the fraction of the maximum heap to keep in use while armed, e.g. fill = 0.8")
+                })?;
+                let fill = in_range(
+                    "fill",
+                    fill,
+                    fill > 0.0 && fill < 1.0,
+                    "above 0 and below 1 (a fraction of the maximum heap)",
+                )?;
+                Resource::Heap { fill }
+            }
+            "cpu" => {
+                let cores = match self.count("cores")? {
+                    Some(0) => {
+                        return Err(self
+                            .error_at("cores", "must be at least 1 (leave it out for every processor the JVM sees)"))
+                    }
+                    Some(n) if n > u64::from(resource::MAX_CORES) => {
+                        return Err(
+                            self.error_at("cores", format!("must be at most {}, found {n}", resource::MAX_CORES))
+                        )
+                    }
+                    Some(n) => Some(n as u32),
+                    None => None,
+                };
+                let load = self.number("load", "a number above 0, at most 1")?.unwrap_or(1.0);
+                let load = in_range(
+                    "load",
+                    load,
+                    load > 0.0 && load <= 1.0,
+                    "above 0 and at most 1 (each busy thread's duty cycle)",
+                )?;
+                Resource::Cpu { cores, load }
+            }
+            "threads" => {
+                let count = match self.count("count")? {
+                    None => return Err(self.missing("count", "how many threads to start and hold, e.g. count = 500")),
+                    Some(0) => return Err(self.error_at("count", "must be at least 1")),
+                    Some(n) if n > u64::from(resource::MAX_THREADS) => {
+                        return Err(self.error_at(
+                            "count",
+                            format!(
+                                "must be at most {}, found {n} (past the operating system's limit anyway)",
+                                resource::MAX_THREADS
+                            ),
+                        ))
+                    }
+                    Some(n) => n as u32,
+                };
+                let state = match self.string("state")? {
+                    None => ThreadState::default(),
+                    Some((entry, text)) => ThreadState::parse(text).ok_or_else(|| {
+                        self.error_at(
+                            &entry.key,
+                            format!(
+                                "unknown state {text:?}{}; expected \"waiting\" or \"running\"",
+                                suggestion(text, &ThreadState::NAMES)
+                            ),
+                        )
+                    })?,
+                };
+                Resource::Threads { count, state }
+            }
+            "gc" => {
+                let every = self
+                    .positive_duration("every")?
+                    .ok_or_else(|| self.missing("every", "how often to run a full collection, e.g. every = \"2s\""))?;
+                if every < resource::MIN_GC_EVERY {
+                    return Err(self.error_at(
+                        "every",
+                        format!(
+                            "must be at least {}: a full collection can take that long on a large heap, and back to back \
+                             they would stop the JVM rather than perturb it",
+                            format_duration(resource::MIN_GC_EVERY)
+                        ),
+                    ));
+                }
+                Resource::Gc { every }
+            }
+            "metaspace" | "direct" => {
+                let Some((entry, text)) = self.string("size")? else {
+                    let what =
+                        if kind == "direct" { "how much direct memory to hold" } else { "how much metaspace to take" };
+                    return Err(self.missing("size", &format!("{what}, e.g. size = \"128MB\"")));
+                };
+                let size = resource::parse_size(text).map_err(|why| self.error_at(&entry.key, why))?;
+                if size < resource::MIN_SIZE {
+                    return Err(self.error_at(
+                        &entry.key,
+                        format!("must be at least {}", resource::format_size(resource::MIN_SIZE)),
+                    ));
+                }
+                if kind == "direct" {
+                    Resource::Direct { size }
+                } else {
+                    Resource::Metaspace { size }
+                }
+            }
+            _ => {
+                let code = match self.get("code") {
+                    None => 1,
+                    Some(Entry { value: Value::Integer(n), .. }) if (0..=255).contains(n) => *n as i32,
+                    Some(Entry { value: Value::Integer(n), .. }) => {
+                        return Err(
+                            self.error_at("code", format!("must be between 0 and 255 (an exit status), found {n}"))
+                        )
+                    }
+                    Some(entry) => return Err(self.wrong_type(entry, "an integer between 0 and 255")),
+                };
+                let mode = match self.string("mode")? {
+                    None => ExitMode::default(),
+                    Some((entry, text)) => ExitMode::parse(text).ok_or_else(|| {
+                        self.error_at(
+                            &entry.key,
+                            format!(
+                                "unknown mode {text:?}{}; expected \"exit\" (System.exit: shutdown hooks run) or \"halt\" \
+                                 (Runtime.halt: none run)",
+                                suggestion(text, &ExitMode::NAMES)
+                            ),
+                        )
+                    })?,
+                };
+                Resource::Exit { code, mode }
+            }
+        })
+    }
+
     /// `target`, or `preset` with the preset's keys (each checked, none of another preset's).
     fn aim(&self, kind: &str) -> Result<Aim, ScenarioError> {
         let preset_keys = preset::all_keys();
@@ -1024,6 +1229,18 @@ fn applies_only_to(kinds: &[&str], kind: &str) -> String {
 const SCOPE_ON_POOL: &str = ": a pool fault acts on whole executors, which every thread shares, so it cannot be \
                              scoped to one test; arm it process-wide (JUnit: global = true, faults.armGlobal or \
                              faults.applyGlobal) and keep tests that share the pool from running in parallel";
+
+/// Why a resource fault cannot take a test's scope.
+const SCOPE_ON_RESOURCE: &str = ": a resource fault acts on the JVM as a whole (its heap, CPU, threads), which every \
+                                 test shares, so it cannot be scoped to one test; arm it process-wide (JUnit: global \
+                                 = true, faults.armGlobal or faults.applyGlobal)";
+
+/// "'fill'", "'cores' and 'load'": the keys of a resource kind, for messages.
+fn resource_keys_listed(kind: &str) -> String {
+    let quoted: Vec<String> = resource::keys_of(kind).iter().map(|k| format!("'{k}'")).collect();
+    let words: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    join_words(&words, "and")
+}
 
 /// "latency", "latency and hang", "latency, exception and hang".
 fn join_words(words: &[&str], last: &str) -> String {
@@ -1464,7 +1681,7 @@ mode = "saturate"                        # saturate: occupy every worker and fil
         let e = fault_err("kind = \"exception\"\ntarget = \"a.B#c\"\nthrow = \"a.B\"\ndelay = \"1s\"\n");
         assert_err(&e, 5, "delay", "applies to latency faults only, not to exception faults");
         assert_err(&fault_err(&format!("{LATENCY}max = \"1s\"\n")), 5, "max", "hang faults only");
-        assert_err(&fault_err(&format!("{LATENCY}mode = \"reject\"\n")), 5, "mode", "pool faults only");
+        assert_err(&fault_err(&format!("{LATENCY}mode = \"reject\"\n")), 5, "mode", "pool and exit faults only");
         let e = fault_err("kind = \"hang\"\ntarget = \"a.B#c\"\nmessage = \"m\"\n");
         assert_err(&e, 4, "message", "exception faults only");
     }
@@ -1741,6 +1958,132 @@ mode = "saturate"                        # saturate: occupy every worker and fil
             let toml = spec.to_toml();
             assert_eq!(only_fault(&toml), spec, "{toml}");
         }
+    }
+
+    /// The "Resource faults" section of the product contract, verbatim.
+    const RESOURCE_EXAMPLE: &str = r#"[[fault]]
+kind = "heap"
+fill = 0.8             # fraction of the max heap in use while armed; never itself the cause of an OutOfMemoryError; steps back under a GC storm
+
+[[fault]]
+kind = "cpu"
+cores = 2              # default: available processors
+load = 0.9             # duty cycle per busy thread, default 1
+
+[[fault]]
+kind = "threads"
+count = 500
+state = "waiting"      # waiting | running
+
+[[fault]]
+kind = "gc"
+every = "2s"
+
+[[fault]]
+kind = "metaspace"
+size = "128MB"
+
+[[fault]]
+kind = "direct"
+size = "256MB"
+
+[[fault]]
+kind = "exit"
+code = 3
+mode = "exit"          # exit: System.exit, shutdown hooks run | halt: Runtime.halt
+"#;
+
+    #[test]
+    fn resource_faults_parse_as_the_contract_writes_them() {
+        let kinds: Vec<FaultKind> = parse(RESOURCE_EXAMPLE).faults.into_iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                FaultKind::Resource(Resource::Heap { fill: 0.8 }),
+                FaultKind::Resource(Resource::Cpu { cores: Some(2), load: 0.9 }),
+                FaultKind::Resource(Resource::Threads { count: 500, state: ThreadState::Waiting }),
+                FaultKind::Resource(Resource::Gc { every: Duration::from_secs(2) }),
+                FaultKind::Resource(Resource::Metaspace { size: 128 << 20 }),
+                FaultKind::Resource(Resource::Direct { size: 256 << 20 }),
+                FaultKind::Resource(Resource::Exit { code: 3, mode: ExitMode::Exit }),
+            ]
+        );
+        for mut spec in parse(RESOURCE_EXAMPLE).faults {
+            spec.line = 1;
+            let toml = spec.to_toml();
+            assert_eq!(only_fault(&toml), spec, "{toml}");
+            assert!(spec.kind.aim().is_none(), "{spec:?}");
+        }
+        // Defaults: every processor at full load, waiting threads, exit code 1 by System.exit.
+        let cpu = only_fault("[[fault]]\nkind = \"cpu\"\n");
+        assert_eq!(cpu.kind, FaultKind::Resource(Resource::Cpu { cores: None, load: 1.0 }));
+        let exit = only_fault("[[fault]]\nkind = \"exit\"\n");
+        assert_eq!(exit.kind, FaultKind::Resource(Resource::Exit { code: 1, mode: ExitMode::Exit }));
+        let threads = only_fault("[[fault]]\nkind = \"threads\"\ncount = 3\nstate = \"running\"\nduration = \"5s\"\n");
+        assert_eq!(threads.kind, FaultKind::Resource(Resource::Threads { count: 3, state: ThreadState::Running }));
+        assert_eq!(threads.duration, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn resource_faults_refuse_bad_settings_naming_the_key() {
+        assert_err(
+            &fault_err("kind = \"heap\"\n"),
+            1,
+            "fill",
+            "missing, and required: the fraction of the maximum heap",
+        );
+        assert_err(&fault_err("kind = \"heap\"\nfill = 1\n"), 3, "fill", "must be above 0 and below 1");
+        assert_err(&fault_err("kind = \"heap\"\nfill = 0.0\n"), 3, "fill", "must be above 0 and below 1");
+        assert_err(&fault_err("kind = \"heap\"\nfill = \"80%\"\n"), 3, "fill", "expected a number between 0 and 1");
+        assert_err(&fault_err("kind = \"cpu\"\nload = 1.5\n"), 3, "load", "must be above 0 and at most 1");
+        assert_err(&fault_err("kind = \"cpu\"\ncores = 0\n"), 3, "cores", "at least 1");
+        assert_err(&fault_err("kind = \"threads\"\n"), 1, "count", "how many threads");
+        assert_err(&fault_err("kind = \"threads\"\ncount = 5\nstate = \"wating\"\n"), 4, "state", "did you mean");
+        assert_err(&fault_err("kind = \"threads\"\ncount = 1000000\n"), 3, "count", "at most 100000");
+        assert_err(&fault_err("kind = \"gc\"\n"), 1, "every", "how often");
+        assert_err(&fault_err("kind = \"gc\"\nevery = \"10ms\"\n"), 3, "every", "at least 100ms");
+        assert_err(&fault_err("kind = \"metaspace\"\nsize = \"128\"\n"), 3, "size", "no unit");
+        assert_err(&fault_err("kind = \"direct\"\n"), 1, "size", "how much direct memory");
+        assert_err(&fault_err("kind = \"exit\"\ncode = 300\n"), 3, "code", "between 0 and 255");
+        assert_err(&fault_err("kind = \"exit\"\nmode = \"kill\"\n"), 3, "mode", "\"halt\" (Runtime.halt");
+    }
+
+    #[test]
+    fn resource_faults_take_no_target_and_no_per_call_keys() {
+        assert_err(
+            &fault_err("kind = \"heap\"\nfill = 0.5\ntarget = \"a.B#c\"\n"),
+            4,
+            "target",
+            "a heap fault acts on the JVM as a whole; it takes 'fill'",
+        );
+        assert_err(
+            &fault_err("kind = \"cpu\"\nprobability = 0.5\n"),
+            3,
+            "probability",
+            "a cpu fault acts on the JVM as a whole, not on single calls; end it with 'duration'",
+        );
+        assert_err(
+            &fault_err("kind = \"gc\"\nevery = \"1s\"\nwhen = \"arg0 > 1\"\n"),
+            4,
+            "when",
+            "not on single calls",
+        );
+        assert_err(
+            &fault_err("kind = \"heap\"\nfill = 0.5\nsize = \"1MB\"\n"),
+            4,
+            "size",
+            "(a heap fault takes 'fill')",
+        );
+        assert_err(&fault_err("kind = \"threads\"\ncount = 2\nfill = 0.5\n"), 4, "fill", "applies to heap faults only");
+        assert_err(
+            &fault_err("kind = \"latency\"\ntarget = \"a.B#c\"\ndelay = \"1s\"\nfill = 0.5\n"),
+            5,
+            "fill",
+            "applies to heap",
+        );
+        let scoped = parse("[[fault]]\nkind = \"threads\"\ncount = 2\n").scoped_to("t1").unwrap_err();
+        assert!(scoped.message.contains("acts on the JVM as a whole"), "{scoped}");
+        assert!(scoped.message.contains("global = true"), "{scoped}");
     }
 
     #[test]

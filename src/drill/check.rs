@@ -82,8 +82,13 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let mut phases = Vec::new();
     let mut hit_nothing = 0;
     for phase in &drill.phases {
-        let (pool_faults, method_faults): (Vec<_>, Vec<_>) =
-            phase.faults.faults.iter().cloned().partition(|f| matches!(f.kind, FaultKind::Pool { .. }));
+        let (pool_faults, method_faults): (Vec<_>, Vec<_>) = phase
+            .faults
+            .faults
+            .iter()
+            .filter(|f| f.kind.resource().is_none())
+            .cloned()
+            .partition(|f| matches!(f.kind, FaultKind::Pool { .. }));
         let mut probe = Scenario { faults: method_faults, ..phase.faults.clone() };
         for f in &mut probe.faults {
             f.id = format!("drill-check.{}", f.id);
@@ -107,7 +112,12 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
         };
         let mut faults = Vec::new();
         for f in &phase.faults.faults {
-            let (jvms, hits_nothing, warning) = if matches!(f.kind, FaultKind::Pool { .. }) {
+            let (jvms, hits_nothing, warning) = if let Some(resource) = f.kind.resource() {
+                // The JVM as a whole: nothing to probe; every target is in the radius.
+                let jvms: Vec<Value> =
+                    jvms.targets.iter().map(|t| json!({"pid": t.pid(), "resource": resource.to_string()})).collect();
+                (jvms, false, "")
+            } else if matches!(f.kind, FaultKind::Pool { .. }) {
                 let jvms: Vec<Value> = previews
                     .iter()
                     .filter(|(_, id, _)| *id == f.id)
@@ -158,7 +168,8 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     }
     let how = "blast radius of method faults measured by arming each with probability 0 (no call affected) for at \
                most 10s and removing it at once: the matched methods were briefly instrumented; pool faults were \
-               previewed (their executors listed, none touched)";
+               previewed (their executors listed, none touched); resource faults act on each target JVM as a whole \
+               (not armed by the check)";
     warnings += hit_nothing;
     if hit_nothing > 0 {
         notes.insert(

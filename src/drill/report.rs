@@ -357,7 +357,9 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
             a["pid"],
             esc(a["phase"].as_str().unwrap_or(""))
         );
-        if let Some(pools) = a["pools"].as_array() {
+        if let Some(resource) = a["resource"].as_str() {
+            let _ = write!(h, "<tr><th>acts on</th><td>the whole JVM: {}</td></tr>", esc(resource));
+        } else if let Some(pools) = a["pools"].as_array() {
             let listed: Vec<String> = pools
                 .iter()
                 .map(|p| {

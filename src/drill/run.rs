@@ -223,7 +223,10 @@ impl<'a> Drive<'a> {
                                 "kind": spec.map(|f| f.kind.name()),
                                 "lease_ms": ms(lease),
                             });
-                            if pool_fault {
+                            let resource = spec.and_then(|f| f.kind.resource());
+                            if let Some(resource) = resource {
+                                record["resource"] = json!(resource.to_string());
+                            } else if pool_fault {
                                 record["pools"] = json!(a.pools);
                             } else {
                                 record["target"] = json!(spec.and_then(|f| f.kind.aim()).map(|a| a.to_string()));
@@ -232,7 +235,9 @@ impl<'a> Drive<'a> {
                                 record["method_count"] = json!(a.method_count);
                             }
                             self.journal.write("fault_armed", record)?;
-                            let hit = if pool_fault {
+                            let hit = if let Some(resource) = resource {
+                                format!("the JVM as a whole ({resource})")
+                            } else if pool_fault {
                                 let n = a.pools.len();
                                 format!("{n} pool{}", if n == 1 { "" } else { "s" })
                             } else {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use faultline_model::protocol::ArmedSummary;
+use faultline_model::resource::Resource;
 use faultline_model::scenario::{FaultKind, FaultSpec, Point, Scenario};
 use faultline_model::target::TargetPattern;
 use jni::objects::GlobalRef;
@@ -157,6 +158,11 @@ impl Agent {
                         .with("executor", executor.as_ref().map(|e| e.text().to_string()))
                         .with("mode", mode.as_str());
                 }
+                FaultKind::Resource(resource) => {
+                    for (key, value) in resource.json_pairs() {
+                        event = event.with(key, value);
+                    }
+                }
                 kind => {
                     event = match kind.preset() {
                         Some(used) => {
@@ -185,7 +191,7 @@ impl Agent {
                 event = event.with("duration_ms", d.saturating_duration_since(now).as_millis() as u64);
             }
             self.events.emit(event);
-            if let FaultKind::Pool { .. } = f.spec.kind {
+            if matches!(f.spec.kind, FaultKind::Pool { .. } | FaultKind::Resource(_)) {
                 boot::pools::announced(env, &f.java);
             }
             // Pool faults report their own matches (executors) as they find them.
@@ -263,6 +269,12 @@ impl Agent {
             FaultKind::Pool { pool, executor, mode } => {
                 module_access::open_packages_for_pools(&self.jvmti, hooks, env);
                 return boot::pools::define(env, serial, &spec.id, pool.as_deref(), executor.as_ref(), mode.as_str());
+            }
+            FaultKind::Resource(resource) => {
+                if matches!(resource, Resource::Direct { .. }) {
+                    module_access::export_packages_for_direct_buffers(&self.jvmti, hooks, env);
+                }
+                return boot::resources::define(env, serial, &spec.id, resource);
             }
         };
         // A preset's symbolic `throw` (`timeout`) names each library's own class: its Java

@@ -4,14 +4,14 @@
 use std::time::Instant;
 
 use faultline_model::protocol::{
-    CountersReply, FaultStatus, PoolPreview, PoolStatus, PresetStatus, SkippedMethod, StatusReply,
+    CountersReply, FaultStatus, PoolPreview, PoolStatus, PresetStatus, ResourceStatus, SkippedMethod, StatusReply,
 };
 use faultline_model::scenario::{FaultKind, Scenario};
 use jni::JNIEnv;
 use serde_json::Value;
 
 use super::Agent;
-use crate::boot::{module_access, pools};
+use crate::boot::{module_access, pools, resources};
 use crate::sync::Locked;
 
 impl Agent {
@@ -107,6 +107,11 @@ impl Agent {
                     FaultKind::Respond { status, .. } => Some(*status),
                     _ => None,
                 },
+                resource: f.spec.kind.resource().map(|r| ResourceStatus {
+                    about: r.to_string(),
+                    settings: r.json_pairs().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    figures: resources::describe(env, &f.java),
+                }),
             });
         }
         Ok(StatusReply { faults, events_dropped: self.events.dropped(), pid: std::process::id() })

@@ -11,6 +11,7 @@ pub mod conditions;
 pub mod module_access;
 pub mod pools;
 pub mod presets;
+pub mod resources;
 
 use jni::objects::{GlobalRef, JClass, JObject, JObjectArray, JStaticFieldID, JString, JValue};
 use jni::sys::jsize;

@@ -13,6 +13,30 @@ use crate::guard;
 /// Opens `java.lang` and `java.util.concurrent` of java.base to the hook's module: pool
 /// faults find an executor from its worker threads, which no public API allows.
 pub fn open_packages_for_pools(jvmti: &Jvmti, hooks: &HookClasses, env: &mut JNIEnv) {
+    with_base_and_hook(hooks, env, |base, hook_module| {
+        for package in [c"java.lang", c"java.util.concurrent"] {
+            if let Err(e) = jvmti.add_module_opens(base, package, hook_module) {
+                tracing::warn!("opening {package:?} to the hook: {e}");
+            }
+        }
+    });
+}
+
+/// Exports java.base's `sun.nio.ch` and `jdk.internal.ref` to the hook's module: a direct
+/// memory fault frees its buffers at once through their cleaners (on JDK 24 and later, where
+/// `Unsafe.invokeCleaner` warns on the application's stderr), not at a later collection.
+pub fn export_packages_for_direct_buffers(jvmti: &Jvmti, hooks: &HookClasses, env: &mut JNIEnv) {
+    with_base_and_hook(hooks, env, |base, hook_module| {
+        for package in [c"sun.nio.ch", c"jdk.internal.ref"] {
+            if let Err(e) = jvmti.add_module_exports(base, package, hook_module) {
+                tracing::warn!("exporting {package:?} to the hook: {e}");
+            }
+        }
+    });
+}
+
+/// Runs `f` with java.base's module and the hook's module; nothing when either cannot be read.
+fn with_base_and_hook(hooks: &HookClasses, env: &mut JNIEnv, f: impl FnOnce(&JObject, &JObject)) {
     in_local_frame(env, 16, |env| {
         let modules = guard::with(|| -> jni::errors::Result<(JObject, JObject)> {
             let hook_module = env.call_method(hooks.hook_class(), "getModule", "()Ljava/lang/Module;", &[])?.l()?;
@@ -24,11 +48,7 @@ pub fn open_packages_for_pools(jvmti: &Jvmti, hooks: &HookClasses, env: &mut JNI
             let _ = env.exception_clear();
             return;
         };
-        for package in [c"java.lang", c"java.util.concurrent"] {
-            if let Err(e) = jvmti.add_module_opens(&base, package, &hook_module) {
-                tracing::warn!("opening {package:?} to the hook: {e}");
-            }
-        }
+        f(&base, &hook_module);
     });
 }
 

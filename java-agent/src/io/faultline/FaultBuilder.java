@@ -177,6 +177,37 @@ public final class FaultBuilder {
 
     public FaultBuilder max(Duration max) { return put("max", nanos(max)); }
 
+    // Resource faults (kinds heap, cpu, threads, gc, metaspace, direct, exit): the JVM as a whole.
+
+    /** Heap: the fraction of the maximum heap in use while armed (0 &lt; fill &lt; 1), application data included. */
+    public FaultBuilder fill(double fraction) { return put("fill", fraction); }
+
+    /** Cpu: how many busy threads (default: the JVM's available processors). */
+    public FaultBuilder cores(int cores) { return put("cores", (long) cores); }
+
+    /** Cpu: each busy thread's duty cycle (0 &lt; load &lt;= 1, default 1). */
+    public FaultBuilder load(double load) { return put("load", load); }
+
+    /** Threads: how many threads to start and hold. */
+    public FaultBuilder count(int count) { return put("count", (long) count); }
+
+    /** Threads: {@code waiting} (parked, the default) or {@code running} (spinning). */
+    public FaultBuilder state(String state) { return put("state", state); }
+
+    /** Gc: a full collection this often, e.g. {@code "2s"}. */
+    public FaultBuilder every(String every) { return put("every", every); }
+
+    public FaultBuilder every(Duration every) { return put("every", nanos(every)); }
+
+    /** Metaspace, direct: how much to take, e.g. {@code "128MB"} (binary units). */
+    public FaultBuilder size(String size) { return put("size", size); }
+
+    /** Exit: the exit status (0..255, default 1). */
+    public FaultBuilder code(int code) { return put("code", (long) code); }
+
+    /** Exit: end with {@code Runtime.halt} (no shutdown hook runs) instead of {@code System.exit}. */
+    public FaultBuilder halt() { return put("mode", "halt"); }
+
     /** Any scenario key by name, for keys without a typed setter. */
     public FaultBuilder set(String key, Object value) { return put(key, value); }
 

@@ -168,6 +168,13 @@ public class FaultlineExtension
         if (f.port() != -1) b.port(f.port());
         if (f.status() != -1) b.status(f.status());
         if (!f.grpcStatus().isEmpty()) b.status(f.grpcStatus());
+        if (f.fill() != -1) b.fill(f.fill());
+        if (f.cores() != -1) b.cores(f.cores());
+        if (f.load() != -1) b.load(f.load());
+        if (f.count() != -1) b.count(f.count());
+        if (!f.state().isEmpty()) b.state(f.state());
+        if (!f.every().isEmpty()) b.every(f.every());
+        if (!f.size().isEmpty()) b.size(f.size());
         if (!f.raiseName().isEmpty()) b.raise(f.raiseName());
         if (!f.delay().isEmpty()) b.delay(f.delay());
         if (!f.jitter().isEmpty()) b.jitter(f.jitter());

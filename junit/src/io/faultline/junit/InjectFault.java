@@ -82,6 +82,27 @@ public @interface InjectFault {
     /** respond, preset grpc: a gRPC status by name, such as {@code "UNAVAILABLE"}. */
     String grpcStatus() default "";
 
+    /** heap: the fraction of the maximum heap in use while armed ({@code -1} means unset); needs {@code global = true}. */
+    double fill() default -1;
+
+    /** cpu: busy threads ({@code -1}: the JVM's available processors). */
+    int cores() default -1;
+
+    /** cpu: each busy thread's duty cycle ({@code -1} means unset: 1). */
+    double load() default -1;
+
+    /** threads: how many threads to hold ({@code -1} means unset). */
+    int count() default -1;
+
+    /** threads: {@code "waiting"} or {@code "running"}. */
+    String state() default "";
+
+    /** gc: a full collection this often, e.g. {@code "2s"}. */
+    String every() default "";
+
+    /** metaspace, direct: how much to take, e.g. {@code "64MB"}. */
+    String size() default "";
+
     /** latency: the delay, e.g. {@code "300ms"}. */
     String delay() default "";
 
