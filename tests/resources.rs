@@ -173,12 +173,20 @@ fn heap_fill_reaches_its_fraction_of_the_heap_and_is_released_on_stop() {
 #[test]
 fn heap_at_its_highest_fill_under_hard_allocation_never_causes_an_out_of_memory_and_steps_back() {
     let _one = serial();
-    let s = service("allocate", &["-Xmx256m"]);
+    // The fill is reached while the application idles; then it allocates hard.
+    let s = service("allocate-later", &["-Xmx256m"]);
     let pid = s.pid().to_string();
-    let run = faultline(&["inject", &pid, "heap", "--fill", "0.95", "--id", "squeeze", "--for", "1m"]);
+    let run = faultline(&["inject", &pid, "heap", "--fill", "0.9", "--id", "squeeze", "--for", "1m"]);
     ok(&run);
+    let reached = wait_event(&pid, "squeeze", Duration::from_secs(10), |e| e["phase"] == "reached");
+    assert!(!s.output().contains("allocating"), "the application started before the fill was reached: {reached}");
+    assert!(reached["held_bytes"].as_i64().unwrap_or(0) > 128 * MB, "{reached}");
     let stepped = wait_event(&pid, "squeeze", Duration::from_secs(30), |e| e["phase"] == "stepped_back");
     eprintln!("stepped back: {stepped}");
+    assert!(s.output().contains("allocating"), "stepped back before the application allocated: {stepped}");
+    // What it held went back: released by the fault, or cleared by the JVM (softly reachable).
+    let gave = stepped["released_bytes"].as_i64().unwrap_or(0) + stepped["cleared_by_jvm_bytes"].as_i64().unwrap_or(0);
+    assert!(gave > 0, "it gave back what it held: {stepped}");
     // The stated threshold: collections above half of the time over the last 2 s (or the JVM
     // clearing the fill's soft references, its last resort before an OutOfMemoryError).
     match stepped["reason"].as_str() {
@@ -268,6 +276,41 @@ fn threads_are_held_and_all_gone_on_stop() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(thread_cpu(s.pid(), "faultline-held").0 - c0 > 0.3, "running threads burn CPU");
     ok(&faultline(&["stop", &pid, "spin"]));
+}
+
+#[test]
+fn threads_stop_short_of_the_operating_systems_limit_and_the_jvm_lives_on() {
+    let _one = serial();
+    // An address-space limit of 2.5 GB: a few thousand threads fill it. A JVM at such a limit
+    // cannot allocate native memory (a thread's exit, a deoptimization) and dies; the fault
+    // must stop short of it with room to spare and report how many it got.
+    let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
+    let flags: Vec<String> = ["-Xmx64m", "-XX:ReservedCodeCacheSize=32m", "-XX:CompressedClassSpaceSize=64m"]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    let s = Service::launch_after(Some("ulimit -v 2441406"), &flags, &cp, &["fixtures.ResourceService", "idle", "300"]);
+    let pid = s.pid().to_string();
+    let baseline = os_threads(s.pid());
+    let run = faultline(&["inject", &pid, "threads", "--count", "100000", "--id", "many", "--for", "6s"]);
+    ok(&run);
+    let limit = wait_event(&pid, "many", Duration::from_secs(30), |e| e["phase"] == "limit");
+    let held = limit["held"].as_i64().unwrap_or(0);
+    assert!(held > 100 && held < 100_000, "{limit}");
+    assert!(limit["reason"].as_str().unwrap_or("").contains("address space"), "{limit}");
+    assert!(os_threads(s.pid()) >= baseline + held, "{} threads", os_threads(s.pid()));
+    // Still alive and working: it reports, and the lease ends the fault with every thread.
+    next_figures(&s);
+    wait_event(&pid, "many", Duration::from_secs(15), |e| e["kind"] == "expired");
+    // Every held thread gone (the JVM's own may have grown by a few: compiler and GC workers,
+    // the agent's threads, started under the load of thousands of threads).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while thread_cpu(s.pid(), "faultline-held").1 > 0 || os_threads(s.pid()) > baseline + 8 {
+        assert!(Instant::now() < deadline, "{} threads after the lease, baseline {baseline}", os_threads(s.pid()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    next_figures(&s);
+    assert!(!s.stderr().contains("insufficient memory"), "{}", s.stderr());
 }
 
 #[test]

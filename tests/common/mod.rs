@@ -248,11 +248,25 @@ impl Service {
 
     /// Starts `main_and_args` on class path `cp` and waits for its "ready" line.
     pub fn launch(jvm_args: &[String], cp: &str, main_and_args: &[&str]) -> Service {
+        Service::launch_after(None, jvm_args, cp, main_and_args)
+    }
+
+    /// As `launch`, with the shell command `setup` run first in the JVM's own process (a
+    /// `ulimit`, say), which then becomes the JVM.
+    pub fn launch_after(setup: Option<&str>, jvm_args: &[String], cp: &str, main_and_args: &[&str]) -> Service {
         let dir = Scratch::new("service");
         let out = dir.path("stdout.txt");
         let file = std::fs::File::create(&out).expect("create service output");
         let err = std::fs::File::create(dir.path("stderr.txt")).expect("create service stderr");
-        let child = Command::new(java())
+        let mut cmd = match setup {
+            Some(setup) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c").arg(format!("{setup} && exec \"$0\" \"$@\"")).arg(java());
+                sh
+            }
+            None => Command::new(java()),
+        };
+        let child = cmd
             .args(jvm_args)
             .arg("-cp")
             .arg(cp)

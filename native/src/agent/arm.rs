@@ -91,6 +91,20 @@ impl Agent {
         }
         self.check_loaded_methods(env, scenario)?;
 
+        // The lease thread first: a fault may leave no room for a new thread once armed.
+        let leased = scenario.faults.iter().any(|spec| spec.duration.or(default_duration).is_some());
+        let _lease_hold = if leased {
+            Some(self.worker.hold(self).map_err(|e| {
+                format!(
+                    "{}: cannot start the agent's lease thread ({e}), which ends faults when their duration runs out; \
+                     nothing was armed",
+                    scenario.origin
+                )
+            })?)
+        } else {
+            None
+        };
+
         let now = Instant::now();
         let mut fresh: Vec<Arc<ArmedFault>> = Vec::new();
         for spec in &scenario.faults {
@@ -217,9 +231,7 @@ impl Agent {
             out.push(ArmedSummary { id: f.spec.id.clone(), methods: hits.methods.len() });
         }
         drop(_control);
-        if fresh.iter().any(|f| f.deadline.is_some()) {
-            self.worker.ensure_running(self);
-        }
+        // (The lease hold ends here: the thread now has the armed faults to watch.)
         Ok(out)
     }
 

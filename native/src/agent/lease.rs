@@ -22,21 +22,52 @@ pub(crate) struct LeaseWorker {
 struct WorkerState {
     running: bool,
     prepared: Vec<GlobalRef>,
+    /// Arming calls in progress that will need the thread: it stays while any does.
+    holds: usize,
+}
+
+/// Keeps the lease thread alive while faults with a lease are being armed (see
+/// [`LeaseWorker::hold`]); released on drop.
+pub(crate) struct LeaseHold(&'static LeaseWorker);
+
+impl Drop for LeaseHold {
+    fn drop(&mut self) {
+        self.0.state.locked().holds -= 1;
+        self.0.wake.notify_all();
+    }
 }
 
 impl LeaseWorker {
     /// Starts the thread unless it runs already. `agent` is the agent that owns this worker.
     pub(crate) fn ensure_running(&'static self, agent: &'static Agent) {
+        if let Err(e) = self.start(agent) {
+            eprintln!("faultline: cannot start the lease thread ({e}); fault durations will not be enforced");
+        }
+    }
+
+    /// The thread running, kept until the hold is dropped: taken before faults with a lease
+    /// are armed, so the lease is enforced even when arming leaves the process no room for a
+    /// new thread (a threads fault at the operating system's limit). An error when the
+    /// thread cannot be started: such faults must not be armed.
+    pub(crate) fn hold(&'static self, agent: &'static Agent) -> std::io::Result<LeaseHold> {
+        self.state.locked().holds += 1;
+        let hold = LeaseHold(self);
+        self.start(agent)?;
+        Ok(hold)
+    }
+
+    fn start(&'static self, agent: &'static Agent) -> std::io::Result<()> {
         let mut state = self.state.locked();
         if state.running {
-            return;
+            return Ok(());
         }
         state.running = true;
         let spawned = std::thread::Builder::new().name("faultline-leases".into()).spawn(move || self.run(agent));
         if let Err(e) = spawned {
             state.running = false;
-            eprintln!("faultline: cannot start the lease thread ({e}); fault durations will not be enforced");
+            return Err(e);
         }
+        Ok(())
     }
 
     /// Hands a just-prepared class to the thread for retransformation, and wakes it.
@@ -75,7 +106,7 @@ impl LeaseWorker {
             }
             let next = table.iter().filter_map(|f| f.deadline).min();
             let state = self.state.locked();
-            if table.is_empty() && state.prepared.is_empty() {
+            if table.is_empty() && state.prepared.is_empty() && state.holds == 0 {
                 let mut state = state;
                 state.running = false;
                 return;

@@ -13,9 +13,15 @@ import java.util.concurrent.locks.LockSupport;
  * machine of one core each).
  *
  * <p>A starter thread, {@code faultline-threads}, starts them; arming waits for it up to
- * 1.5 s, then returns while it goes on. When the JVM cannot start one more (OutOfMemoryError
- * "unable to create native thread": a ulimit, pid_max or memory), it stops there, keeps those
- * it got and says so (event {@code "phase":"limit"}).
+ * 1.5 s, then returns while it goes on. It stops short of the operating system's limits on
+ * threads, with a headroom ({@link ThreadLimits}), and says how many it got (event
+ * {@code "phase":"limit"} with the reason). If the JVM still cannot start one (OutOfMemoryError
+ * "unable to create native thread": a ulimit, a container's pids limit, pid_max or address
+ * space), it stops there and gives back a headroom ({@link #HEADROOM_MIN} threads, or a tenth
+ * of those it got if more): a JVM left at the limit can start no thread of its own (a GC or
+ * compiler worker, the agent's lease thread) and cannot even end threads cleanly (a thread's
+ * exit allocates native memory), which would crash it; it keeps the rest and says how many
+ * (event {@code "phase":"limit"}).
  *
  * <p><b>Counters.</b> {@code calls()}: threads started; {@code injected()}: 1 once starting
  * stopped, every thread started or the limit hit.
@@ -24,6 +30,12 @@ final class HeldThreads extends ResourceFault {
     static final long STACK_BYTES = 64 * 1024;
     static final int MAX_COUNT = 100_000;
     private static final long DEFINE_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(1500);
+    /** Threads started between two looks at the operating system's limits. */
+    private static final int LIMIT_CHECK_EVERY = 16;
+    /** The fewest threads given back when the JVM could not start one more. */
+    static final int HEADROOM_MIN = 64;
+    /** How long the threads given back at the limit are waited for. */
+    private static final long HEADROOM_JOIN_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     final int count;
     final String state;
@@ -31,6 +43,8 @@ final class HeldThreads extends ResourceFault {
     /** The held threads; guarded by itself. */
     private final List<Thread> held = new ArrayList<>();
     private volatile String limit;
+    /** Threads numbered above this end (the headroom given back at the limit). */
+    private volatile int keep = Integer.MAX_VALUE;
 
     private HeldThreads(int serial, String id, int count, String state) {
         super(serial, id, "threads");
@@ -56,25 +70,38 @@ final class HeldThreads extends ResourceFault {
     }
 
     private void startAll() {
-        Runnable body = new Runnable() {
-            @Override
-            public void run() {
-                hold();
-            }
-        };
+        ThreadLimits limits = ThreadLimits.read();
         for (int i = 1; i <= count; i++) {
             if (removed) {
                 return;
             }
-            Thread t;
-            try {
-                t = start("faultline-held-" + i, STACK_BYTES, body);
-            } catch (OutOfMemoryError e) {
-                limit = e.toString();
+            // Short of the operating system's limits, with the headroom the JVM needs.
+            String near = (i - 1) % LIMIT_CHECK_EVERY == 0 ? limits.reached(i - 1) : null;
+            if (near != null) {
+                limit = "stopped short of " + near;
                 injected.set(1);
                 settle();
-                emit(kind, new JsonFields().add("phase", "limit").add("count", count).add("held", i - 1)
-                        .add("error", limit));
+                emit(kind, new JsonFields().add("phase", "limit").add("count", count).add("got", i - 1)
+                        .add("held", i - 1).add("reason", limit));
+                return;
+            }
+            final int number = i;
+            Thread t;
+            try {
+                t = start("faultline-held-" + i, STACK_BYTES, new Runnable() {
+                    @Override
+                    public void run() {
+                        hold(number);
+                    }
+                });
+            } catch (OutOfMemoryError e) {
+                limit = e.toString();
+                int got = i - 1;
+                int kept = giveHeadroomBack(got);
+                injected.set(1);
+                settle();
+                emit(kind, new JsonFields().add("phase", "limit").add("count", count).add("got", got)
+                        .add("held", kept).add("given_back", got - kept).add("reason", limit));
                 return;
             }
             synchronized (held) {
@@ -88,17 +115,49 @@ final class HeldThreads extends ResourceFault {
                 .add("held", count));
     }
 
-    /** A held thread's life: parked or spinning until removed. */
-    private void hold() {
+    /**
+     * Ends the newest of the {@code got} threads, leaving the JVM room for threads of its own;
+     * waits for them (at most 2 s). Returns how many are kept.
+     */
+    private int giveHeadroomBack(int got) {
+        int kept = Math.max(0, got - Math.max(HEADROOM_MIN, got / 10));
+        keep = kept;
+        List<Thread> ending = new ArrayList<>();
+        synchronized (held) {
+            while (held.size() > kept) {
+                ending.add(held.remove(held.size() - 1));
+            }
+        }
+        for (Thread t : ending) {
+            LockSupport.unpark(t);
+        }
+        long deadline = System.nanoTime() + HEADROOM_JOIN_NANOS;
+        for (Thread t : ending) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedJoin(t, left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return kept;
+    }
+
+    /** Held thread {@code number}'s life: parked or spinning until removed or given back. */
+    private void hold(int number) {
         if (running) {
-            while (!removed) {
+            while (!removed && number <= keep) {
                 for (int i = 0; i < 64; i++) {
                     Thread.onSpinWait();
                 }
                 Thread.yield();
             }
         } else {
-            while (!removed) {
+            while (!removed && number <= keep) {
                 LockSupport.park(this);
             }
         }
@@ -122,7 +181,7 @@ final class HeldThreads extends ResourceFault {
                 .add("state", state)
                 .add("held", alive())
                 .add("limit", limit != null)
-                .add("error", limit);
+                .add("limit_reason", limit);
     }
 
     @Override
