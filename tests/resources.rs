@@ -314,6 +314,36 @@ fn threads_stop_short_of_the_operating_systems_limit_and_the_jvm_lives_on() {
 }
 
 #[test]
+fn native_memory_faults_stop_short_of_the_operating_systems_limit_and_the_jvm_lives_on() {
+    let _one = serial();
+    // No MaxMetaspaceSize and a direct-memory cap of 8 GB: only the process's address space
+    // (ulimit -v 2.4 GB) bounds them, and a JVM that reaches it dies of its next allocation.
+    let cp = format!("{}:{}", fixture_classes().display(), agent_jar().display());
+    let flags: Vec<String> =
+        ["-Xmx64m", "-XX:ReservedCodeCacheSize=32m", "-XX:CompressedClassSpaceSize=256m", "-XX:MaxDirectMemorySize=8g"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+    let s = Service::launch_after(Some("ulimit -v 2441406"), &flags, &cp, &["fixtures.ResourceService", "idle", "300"]);
+    let pid = s.pid().to_string();
+    let before = next_figures(&s);
+    ok(&faultline(&["inject", &pid, "direct", "--size", "4GB", "--id", "offheap", "--for", "1m"]));
+    let limit = wait_event(&pid, "offheap", Duration::from_secs(30), |e| e["phase"] == "limit");
+    assert!(limit["reason"].as_str().unwrap_or("").contains("address space"), "{limit}");
+    let held =
+        wait_figures(&s, Duration::from_secs(5), "direct memory held", |f| f["direct"] > before["direct"] + 256 * MB);
+    ok(&faultline(&["inject", &pid, "metaspace", "--size", "4GB", "--id", "classes", "--for", "1m"]));
+    let limit = wait_event(&pid, "classes", Duration::from_secs(60), |e| e["phase"] == "limit");
+    assert!(limit["reason"].as_str().unwrap_or("").contains("address space"), "{limit}");
+    // Alive, and everything comes back.
+    ok(&faultline(&["stop", &pid]));
+    let after =
+        wait_figures(&s, Duration::from_secs(10), "direct memory freed", |f| f["direct"] <= before["direct"] + MB);
+    eprintln!("direct held {} MB, then {} MB", held["direct"] / MB, after["direct"] / MB);
+    assert!(!s.stderr().contains("insufficient memory"), "{}", s.stderr());
+}
+
+#[test]
 fn gc_runs_every_period_even_with_explicit_collections_disabled() {
     let _one = serial();
     let s = service("idle", &["-XX:+DisableExplicitGC"]);

@@ -206,7 +206,7 @@ impl Agent {
             }
             self.events.emit(event);
             if matches!(f.spec.kind, FaultKind::Pool { .. } | FaultKind::Resource(_)) {
-                boot::pools::announced(env, &f.java);
+                boot::announced(env, &f.java);
             }
             // Pool faults report their own matches (executors) as they find them.
             if f.hooks_methods() && hits.methods.is_empty() && !at_startup {

@@ -11,7 +11,7 @@ use jni::JNIEnv;
 use serde_json::Value;
 
 use super::Agent;
-use crate::boot::{module_access, pools, resources};
+use crate::boot::{self, module_access, pools};
 use crate::sync::Locked;
 
 impl Agent {
@@ -70,7 +70,7 @@ impl Agent {
                     pool: pool.clone(),
                     executor: executor.as_ref().map(|e| e.text().to_string()),
                     mode: mode.as_str().to_string(),
-                    pools: json_array(pools::describe(env, &f.java)),
+                    pools: json_array(boot::described(env, &f.java)),
                 }),
                 _ => None,
             };
@@ -110,7 +110,7 @@ impl Agent {
                 resource: f.spec.kind.resource().map(|r| ResourceStatus {
                     about: r.to_string(),
                     settings: r.json_pairs().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-                    figures: resources::describe(env, &f.java),
+                    figures: boot::described(env, &f.java),
                 }),
             });
         }

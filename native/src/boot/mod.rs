@@ -370,6 +370,30 @@ fn find_boot_class<'a>(env: &mut JNIEnv<'a>, name: &str) -> Result<JClass<'a>, S
     })
 }
 
+/// Tells a fault that runs on its own (a pool or resource fault) that its "armed" event is
+/// written, so the events it produced while being armed follow that event.
+pub fn announced(env: &mut JNIEnv, fault: &GlobalRef) {
+    guard::with(|| {
+        if env.call_method(fault, "announced", "()V", &[]).is_err() {
+            let _ = env.exception_clear();
+        }
+    })
+}
+
+/// What a fault that runs on its own says of itself for `status` (its `describe()`, a JSON
+/// string: the pools it found, a resource fault's figures), parsed; Null when unreadable.
+pub fn described(env: &mut JNIEnv, fault: &GlobalRef) -> serde_json::Value {
+    guard::with(|| {
+        let text = env
+            .call_method(fault, "describe", "()Ljava/lang/String;", &[])
+            .and_then(|v| v.l())
+            .ok()
+            .and_then(|o| java_string(env, &JString::from(o)));
+        let _ = env.exception_clear();
+        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(serde_json::Value::Null)
+    })
+}
+
 /// "cannot WHAT: the Java exception's message" (or the JNI error when there is none).
 pub fn failure(env: &mut JNIEnv, what: &str, e: jni::errors::Error) -> String {
     let detail = take_exception_message(env).unwrap_or_else(|| e.to_string());

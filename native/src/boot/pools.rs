@@ -1,7 +1,8 @@
 //! Thread-pool exhaustion faults (`kind = "pool"`): the agent's half. The work of finding
 //! executors and occupying them happens in Java (`io.faultline.boot.Pools`, in the
-//! bootstrap loader beside the hook); this module builds the Java fault object, reads its
-//! description for `status`, and previews what a pool fault would act on (`drill check`).
+//! bootstrap loader beside the hook); this module builds the Java fault object and previews
+//! what a pool fault would act on (`drill check`); its description for `status` is read as
+//! every self-running fault's is (`boot::described`).
 //!
 //! The Java object answers the same calls as every other fault (`remove()`, `calls()`,
 //! `injected()`), so arm, stop and counters need nothing special.
@@ -87,27 +88,4 @@ fn call<'a>(
         Ok(_) => Err(format!("the pool fault could not be {}", if serial.is_some() { "created" } else { "previewed" })),
         Err(_) => Err(take_exception_message(env).unwrap_or_else(|| "the pool fault could not be created".into())),
     }
-}
-
-/// Tells a pool fault that its "armed" event is written, so the events it found while
-/// being armed follow that event instead of preceding it.
-pub fn announced(env: &mut JNIEnv, fault: &GlobalRef) {
-    guard::with(|| {
-        if env.call_method(fault, "announced", "()V", &[]).is_err() {
-            let _ = env.exception_clear();
-        }
-    })
-}
-
-/// The pools a pool fault found and what it did to them (a JSON array), for `status`.
-pub fn describe(env: &mut JNIEnv, fault: &GlobalRef) -> Value {
-    guard::with(|| {
-        let text = env
-            .call_method(fault, "describe", "()Ljava/lang/String;", &[])
-            .and_then(|v| v.l())
-            .ok()
-            .and_then(|o| java_string(env, &JString::from(o)));
-        let _ = env.exception_clear();
-        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
-    })
 }

@@ -9,12 +9,11 @@
 //! lease thread's `remove()` is what gives a busy or GC-bound JVM its resources back.
 
 use faultline_model::resource::Resource;
-use jni::objects::{GlobalRef, JObject, JString, JValue};
+use jni::objects::{GlobalRef, JObject, JValue};
 use jni::JNIEnv;
-use serde_json::Value;
 
 use super::take_exception_message;
-use crate::ffi::jni::{in_local_frame, java_string};
+use crate::ffi::jni::in_local_frame;
 use crate::guard;
 
 const RESOURCES_CLASS: &str = "io/faultline/boot/Resources";
@@ -49,19 +48,5 @@ pub fn define(env: &mut JNIEnv, serial: i32, id: &str, resource: &Resource) -> R
                     .unwrap_or_else(|| format!("the {} fault could not be started: {e}", resource.kind()))),
             }
         })
-    })
-}
-
-/// The fault's current figures (a JSON object: heap held and in use, busy threads and their
-/// measured load...), for `status`; Null when they cannot be read.
-pub fn describe(env: &mut JNIEnv, fault: &GlobalRef) -> Value {
-    guard::with(|| {
-        let text = env
-            .call_method(fault, "describe", "()Ljava/lang/String;", &[])
-            .and_then(|v| v.l())
-            .ok()
-            .and_then(|o| java_string(env, &JString::from(o)));
-        let _ = env.exception_clear();
-        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
     })
 }

@@ -39,6 +39,8 @@ final class DirectHold extends ResourceFault {
     private final List<ByteBuffer> buffers = new ArrayList<>();
     private volatile long heldBytes;
     private volatile String limit;
+    /** Buffers allocated between two looks at the operating system's memory limits. */
+    private static final int OS_CHECK_EVERY = 16;
 
     private DirectHold(int serial, String id, long size, long cap, BufferPoolMXBean pool) {
         super(serial, id, "direct");
@@ -84,11 +86,19 @@ final class DirectHold extends ResourceFault {
     }
 
     private void fill() {
-        while (!removed && heldBytes < size) {
+        OsLimits limits = OsLimits.read();
+        for (long n = 0; !removed && heldBytes < size; n++) {
             long inUse = pool.getTotalCapacity();
             if (inUse + BUFFER_BYTES + HEADROOM_BYTES > cap) {
                 stopAtLimit("direct memory is within " + HEADROOM_BYTES / MIB + " MiB of its cap ("
                         + cap / MIB + " MiB, -XX:MaxDirectMemorySize or the max heap)");
+                return;
+            }
+            // Direct buffers are native memory: a cap above what the container or the machine
+            // has would end in the kernel's OOM killer.
+            String why = n % OS_CHECK_EVERY == 0 ? limits.memoryLimit(OS_CHECK_EVERY * (long) BUFFER_BYTES) : null;
+            if (why != null) {
+                stopAtLimit("stopped short of " + why);
                 return;
             }
             ByteBuffer b;

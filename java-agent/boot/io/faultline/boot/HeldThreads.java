@@ -14,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>A starter thread, {@code faultline-threads}, starts them; arming waits for it up to
  * 1.5 s, then returns while it goes on. It stops short of the operating system's limits on
- * threads, with a headroom ({@link ThreadLimits}), and says how many it got (event
+ * threads, with a headroom ({@link OsLimits}), and says how many it got (event
  * {@code "phase":"limit"} with the reason). If the JVM still cannot start one (OutOfMemoryError
  * "unable to create native thread": a ulimit, a container's pids limit, pid_max or address
  * space), it stops there and gives back a headroom ({@link #HEADROOM_MIN} threads, or a tenth
@@ -70,13 +70,13 @@ final class HeldThreads extends ResourceFault {
     }
 
     private void startAll() {
-        ThreadLimits limits = ThreadLimits.read();
+        OsLimits limits = OsLimits.read();
         for (int i = 1; i <= count; i++) {
             if (removed) {
                 return;
             }
             // Short of the operating system's limits, with the headroom the JVM needs.
-            String near = (i - 1) % LIMIT_CHECK_EVERY == 0 ? limits.reached(i - 1) : null;
+            String near = (i - 1) % LIMIT_CHECK_EVERY == 0 ? limits.threadLimit(i - 1) : null;
             if (near != null) {
                 limit = "stopped short of " + near;
                 injected.set(1);

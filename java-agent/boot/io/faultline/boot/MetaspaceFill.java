@@ -46,6 +46,8 @@ final class MetaspaceFill extends ResourceFault {
     private final List<Class<?>> classes = new ArrayList<>();
     private volatile long heldBytes;
     private volatile String limit;
+    /** Classes defined between two looks at the operating system's memory limits. */
+    private static final int OS_CHECK_EVERY = 16;
 
     private MetaspaceFill(int serial, String id, long size, MemoryPoolMXBean metaspace) {
         super(serial, id, "metaspace");
@@ -75,8 +77,12 @@ final class MetaspaceFill extends ResourceFault {
     }
 
     private void fill() {
-        while (!removed && heldBytes < size) {
-            String why = noRoom();
+        OsLimits limits = OsLimits.read();
+        for (long n = 0; !removed && heldBytes < size; n++) {
+            // Metaspace is native memory: with no MaxMetaspaceSize only the container or the
+            // machine bounds it, and the kernel's OOM killer would end the JVM there.
+            String why = n % OS_CHECK_EVERY == 0 ? limits.memoryLimit(OS_CHECK_EVERY * 2L * CODE_BYTES) : null;
+            why = why != null ? "stopped short of " + why : noRoom();
             if (why != null) {
                 stopAtLimit(why);
                 return;
