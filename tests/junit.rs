@@ -4,7 +4,7 @@
 //!
 //! Needs Debian's `junit5` (`/usr/share/java/junit-jupiter-api.jar` and
 //! `junit-platform-console-standalone.jar`), or `FAULTLINE_JUNIT_JARS` naming a directory
-//! holding them; `.ci/run` installs it.
+//! holding them; `.ci/prerequisites` installs it.
 
 mod common;
 
@@ -23,7 +23,7 @@ fn junit_jars() -> PathBuf {
     for jar in ["junit-jupiter-api.jar", "junit-platform-console-standalone.jar"] {
         assert!(
             dir.join(jar).is_file(),
-            "{} is missing: install Debian's junit5 package (apt-get install junit5; .ci/run does it), \
+            "{} is missing: install Debian's junit5 package (apt-get install junit5; .ci/prerequisites does it), \
              or set FAULTLINE_JUNIT_JARS to a directory holding the JUnit 5 jars",
             dir.join(jar).display()
         );

@@ -146,3 +146,14 @@ fn every_preset_has_a_readme_example_and_every_readme_scenario_parses() {
     let run = faultline(&args);
     assert_eq!(run.status, 0, "a README scenario example does not parse:\n{}", run.describe());
 }
+
+/// CI runs the README's test command, exactly: the command a new user copies is the one that
+/// is tested, set-up included.
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let ci = std::fs::read_to_string(repo_root().join(".ci/run")).expect(".ci/run");
+    let command = ci.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("").trim();
+    assert!(command.starts_with(".ci/prerequisites && "), "{command}");
+    assert!(readme.contains(&format!("```sh\n{command}\n```")), "the README's test command is not {command:?}");
+}

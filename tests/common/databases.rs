@@ -91,7 +91,7 @@ fn postgres_bin() -> PathBuf {
         .map(|d| d.flatten().map(|e| e.path().join("bin")).filter(|p| p.join("postgres").exists()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions.pop().expect("PostgreSQL is not installed: install Debian's postgresql (.ci/run does)")
+    versions.pop().expect("PostgreSQL is not installed: install Debian's postgresql (.ci/prerequisites does)")
 }
 
 /// Commands run as the `postgres` user when the tests run as root (PostgreSQL refuses root).
@@ -176,7 +176,7 @@ pub fn mariadb() -> &'static Database {
             .iter()
             .map(PathBuf::from)
             .find(|p| p.exists())
-            .expect("MariaDB is not installed: install Debian's mariadb-server (.ci/run does)");
+            .expect("MariaDB is not installed: install Debian's mariadb-server (.ci/prerequisites does)");
         let root = is_root();
         let dir = std::env::temp_dir().join(format!("faultline-mariadb-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

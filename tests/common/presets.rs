@@ -79,7 +79,7 @@ pub fn preset_jars() -> Vec<PathBuf> {
             let path = Path::new(JAVA_SHARE).join(file);
             assert!(
                 path.exists(),
-                "{} is missing: install Debian's {package} (.ci/run does: apt-get install {package})",
+                "{} is missing: install Debian's {package} (.ci/prerequisites does: apt-get install {package})",
                 path.display()
             );
             path
