@@ -6,4 +6,5 @@ pub mod attach;
 pub mod client;
 pub mod commands;
 pub mod drill;
+pub mod import;
 pub mod usage;

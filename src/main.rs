@@ -83,6 +83,22 @@ enum Command {
         #[command(subcommand)]
         verb: faultline::drill::DrillVerb,
     },
+    /// Print a scenario made from another tool's experiment; what has no faithful equivalent is refused (exit 2).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// A ChaosBlade command, after --: faultline import chaosblade -- blade create jvm delay --time 3000 ...
+    Chaosblade {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "BLADE COMMAND")]
+        command: Vec<String>,
+    },
+    /// Chaos Mesh JVMChaos resources from a YAML file (- for standard input).
+    ChaosMesh { file: PathBuf },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -356,6 +372,11 @@ fn main() -> ExitCode {
             Err(jvm) => commands::events_without_agent(&jvm, json),
         }),
         Command::Drill { verb } => faultline::drill::command(verb, agent),
+        Command::Import { from } => match from {
+            ImportFrom::Chaosblade { command } => faultline::import::chaosblade(&command),
+            ImportFrom::ChaosMesh { file } => faultline::import::chaos_mesh_file(&file),
+        }
+        .map(|scenario| print!("{scenario}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
