@@ -119,21 +119,13 @@ final class DirectHold extends ResourceFault {
             calls.incrementAndGet();
         }
         if (!removed) {
-            injected.set(1);
-            settle();
-            JsonFields event = new JsonFields().add("phase", "reached");
-            figures(event);
-            emit(kind, event);
+            stoppedTaking(null);
         }
     }
 
     private void stopAtLimit(String why) {
         limit = why;
-        injected.set(1);
-        settle();
-        JsonFields event = new JsonFields().add("phase", "limit").add("reason", why);
-        figures(event);
-        emit(kind, event);
+        stoppedTaking(why);
     }
 
     @Override

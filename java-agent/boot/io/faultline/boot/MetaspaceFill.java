@@ -106,11 +106,7 @@ final class MetaspaceFill extends ResourceFault {
             calls.incrementAndGet();
         }
         if (!removed) {
-            injected.set(1);
-            settle();
-            JsonFields event = new JsonFields().add("phase", "reached");
-            figures(event);
-            emit(kind, event);
+            stoppedTaking(null);
         }
     }
 
@@ -128,11 +124,7 @@ final class MetaspaceFill extends ResourceFault {
 
     private void stopAtLimit(String why) {
         limit = why;
-        injected.set(1);
-        settle();
-        JsonFields event = new JsonFields().add("phase", "limit").add("reason", why);
-        figures(event);
-        emit(kind, event);
+        stoppedTaking(why);
     }
 
     private static long used(MemoryPoolMXBean pool) {

@@ -34,11 +34,9 @@ final class Pools {
 
     /** Executors this fault acts on, by identity; guarded by this. */
     private final Map<Object, Saturation> targets = new IdentityHashMap<>();
-    /** Events waiting until the agent has recorded the fault (see flushEvents); guarded by this. */
-    private final List<String[]> pending = new ArrayList<>();
+    /** Events held until the agent has recorded the fault. */
+    private final PendingEvents events;
     private volatile boolean removed;
-    /** The agent has written the "armed" event; guarded by this. */
-    private boolean announced;
     private volatile boolean scannedOnce;
     private boolean warnedNone;
     private long examined;
@@ -46,6 +44,7 @@ final class Pools {
 
     private Pools(int serial, String id, String poolGlob, String executorGlob, boolean subtypes, String mode) {
         this.serial = serial;
+        this.events = new PendingEvents(serial);
         this.id = id;
         this.poolGlob = poolGlob;
         this.executorGlob = executorGlob;
@@ -244,11 +243,10 @@ final class Pools {
                     + " appear later") + "}");
         }
         scannedOnce = true;
-        flushEvents();
     }
 
     private void queue(String kind, String fields) {
-        pending.add(new String[] {kind, fields});
+        events.add(kind, fields);
     }
 
     /**
@@ -256,25 +254,7 @@ final class Pools {
      * before that (the first scan runs inside {@link #define}) follow it, in order.
      */
     void announced() {
-        synchronized (this) {
-            announced = true;
-            flushEvents();
-        }
-    }
-
-    /** Hands the queued events to the agent, once it has announced the fault; guarded by this. */
-    private void flushEvents() {
-        if (!announced || pending.isEmpty()) {
-            return;
-        }
-        for (String[] e : pending) {
-            try {
-                Hook.event(serial, e[0], e[1]);
-            } catch (Throwable ignored) {
-                // Events are best effort.
-            }
-        }
-        pending.clear();
+        events.announced();
     }
 
     /** Matching executors, each with its live worker threads. */

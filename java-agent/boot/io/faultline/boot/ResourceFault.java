@@ -46,14 +46,14 @@ abstract class ResourceFault {
     private volatile boolean settled;
     /** Threads started by this fault; guarded by itself. */
     private final List<Thread> threads = new ArrayList<>();
-    /** Events waiting for announced(); guarded by itself. */
-    private final List<String[]> pending = new ArrayList<>();
-    private boolean announced;
+    /** Events held until the agent has written the "armed" event. */
+    private final PendingEvents events;
 
     ResourceFault(int serial, String id, String kind) {
         this.serial = serial;
         this.id = id;
         this.kind = kind;
+        this.events = new PendingEvents(serial);
     }
 
     /** Adds the current figures to {@code out}: describe() and some events carry them. */
@@ -118,10 +118,7 @@ abstract class ResourceFault {
 
     /** The agent has written the "armed" event: queued events follow it now, in order. */
     void announced() {
-        synchronized (pending) {
-            announced = true;
-            flush();
-        }
+        events.announced();
     }
 
     // ---- for the kinds ----
@@ -129,10 +126,7 @@ abstract class ResourceFault {
     /** Emits an event now, or once the fault is announced. Best effort, never throws. */
     final void emit(String eventKind, JsonFields fields) {
         try {
-            synchronized (pending) {
-                pending.add(new String[] {eventKind, fields == null ? "{}" : fields.toString()});
-                flush();
-            }
+            events.add(eventKind, fields == null ? "{}" : fields.toString());
         } catch (Throwable ignored) {
             // Events are best effort; the fault goes on without this one.
         }
@@ -251,22 +245,21 @@ abstract class ResourceFault {
         }
     }
 
-    /** Hands the queued events to the agent once announced; guarded by pending. */
-    private void flush() {
-        if (!announced) {
-            return;
-        }
-        for (String[] e : pending) {
-            try {
-                Hook.event(serial, e[0], e[1]);
-            } catch (Throwable ignored) {
-                // Events are best effort.
-            }
-        }
-        pending.clear();
-    }
-
     // ---- small helpers shared by the kinds ----
+
+    /**
+     * A fault that takes a resource up to a size stopped taking: at its target ({@code limit}
+     * null) or short of it, for that reason. Counts the injection, lets arming return, and
+     * reports it once with the figures (phase "reached" or "limit").
+     */
+    final void stoppedTaking(String limit) {
+        injected.set(1);
+        settle();
+        JsonFields event = limit == null ? new JsonFields().add("phase", "reached")
+                : new JsonFields().add("phase", "limit").add("reason", limit);
+        figures(event);
+        emit(kind, event);
+    }
 
     static final long MIB = 1024L * 1024L;
 
