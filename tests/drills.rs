@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::demo::{Demo, SLOW_PAYMENT};
+use common::drill::{journal, records, run_drill};
 use common::*;
 use serde_json::Value;
 
@@ -20,80 +19,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The demo order service, `serve` mode on a free port; killed on drop.
-struct Demo {
-    child: Child,
-    port: u16,
-}
-
-impl Demo {
-    fn start() -> Demo {
-        let jar = artifacts().join("faultline-demo.jar");
-        let mut child = Command::new(java())
-            .arg("-XX:+EnableDynamicAgentLoading")
-            // The JDK's HTTP server sends headers and body in two writes; without this, Nagle's
-            // algorithm and the client's delayed ACK add 40 ms to every keep-alive response.
-            .arg("-Dsun.net.httpserver.nodelay=true")
-            .arg("-cp")
-            .arg(jar)
-            .args(["com.acme.DemoMain", "serve", "--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the demo service");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the demo's first line");
-        let port = line
-            .trim()
-            .strip_prefix("listening on 127.0.0.1:")
-            .unwrap_or_else(|| panic!("unexpected first line from the demo: {line:?}"))
-            .parse()
-            .unwrap();
-        let demo = Demo { child, port };
-        // Warm up (class loading, JIT) so the baseline measures the service, not its start.
-        for _ in 0..200 {
-            demo.get("/checkout");
-        }
-        demo
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    /// (status, milliseconds) of one GET.
-    fn get(&self, path: &str) -> (u16, f64) {
-        let t0 = Instant::now();
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the demo");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        (status, t0.elapsed().as_secs_f64() * 1000.0)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// The faults armed in the demo JVM, as `faultline status --json` reports them.
-    fn armed(&self) -> Vec<Value> {
-        let run = faultline(&["status", &self.pid(), "--json"]);
-        assert_eq!(run.status, 0, "{}", run.describe());
-        let v: Value = serde_json::from_str(&run.stdout).unwrap();
-        v["faults"].as_array().cloned().unwrap_or_default()
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A drill file against `demo`: a fast baseline, then `phases` (TOML text).
@@ -126,65 +51,6 @@ duration = "2500ms"
 }
 
 const HYPOTHESIS: &str = "max_error_rate = 0.01\nmax_p99 = \"150ms\"";
-
-const SLOW_PAYMENT: &str = r#"
-[[phase.fault]]
-id = "slow-pay"
-kind = "latency"
-target = "com.acme.PaymentClient#charge(long)"
-delay = "400ms"
-"#;
-
-struct DrillRun {
-    run: JvmRun,
-    dir: PathBuf,
-    _scratch: Scratch,
-}
-
-impl DrillRun {
-    fn summary(&self) -> Value {
-        let text = std::fs::read_to_string(self.dir.join("summary.json"))
-            .unwrap_or_else(|e| panic!("no summary.json ({e}):\n{}", self.run.describe()));
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn journal(&self) -> Vec<Value> {
-        journal(&self.dir)
-    }
-
-    fn expectation(&self, prefix: &str) -> Value {
-        let s = self.summary();
-        s["expectations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["what"].as_str().unwrap().starts_with(prefix))
-            .cloned()
-            .unwrap_or_else(|| panic!("no expectation '{prefix}' in {s:#}"))
-    }
-}
-
-fn journal(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("journal.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn records<'a>(journal: &'a [Value], kind: &'a str) -> Vec<&'a Value> {
-    journal.iter().filter(|r| r["type"] == kind).collect()
-}
-
-fn run_drill(text: &str) -> DrillRun {
-    let scratch = Scratch::new("drill");
-    let file = scratch.write("drill.toml", text);
-    let dir = scratch.path("out");
-    let mut cmd = Command::new(artifacts().join("faultline"));
-    cmd.args(["drill", "run"]).arg(&file).arg("--out").arg(&dir);
-    let run = run_with_timeout(cmd, Duration::from_secs(90));
-    DrillRun { run, dir, _scratch: scratch }
-}
 
 #[test]
 fn broken_hypothesis_exits_1_with_the_breach_detected_shortly_after_the_fault() {
@@ -564,7 +430,7 @@ fn a_resource_phase_is_journaled_checked_and_released() {
     assert!(html.contains("the whole JVM: threads 40 waiting"), "the report names what the fault acts on");
     assert!(demo.armed().is_empty(), "nothing left armed");
     // The fault's own threads (busy and held ones), by the names the kernel knows them by.
-    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", demo.child.id()))
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", demo.pid()))
         .map(|tasks| tasks.flatten().filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok()).collect())
         .unwrap_or_default();
     let left: Vec<&String> =

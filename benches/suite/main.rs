@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The twelve measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The thirteen measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -45,6 +45,10 @@
 //! 12. resource faults (`resources.rs`): heap fill accuracy (fills 0.5 and 0.8: used after a
 //!    full collection against the fill), the time from `stop` to the memory released, and the
 //!    CPU load of `cpu --cores 1 --load 0.5` as `/proc` counts it; absolute targets, no peer.
+//! 13. drill load over https (`drill_https.rs`): the demo service over http and over https
+//!    (a self-signed certificate trusted with `ca`), each loaded by a fault-free `faultline
+//!    drill run`; the p50 the drill measured over https minus over http in the same round, and
+//!    the share of the asked rate the https load kept; no peer.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -53,7 +57,8 @@
 //! Layout: this file runs the measures in order, prints the table and writes the JSON;
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
-//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11, `resources.rs` 12). The JVMs of
+//! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11, `resources.rs` 12,
+//! `drill_https.rs` 13). The JVMs of
 //! measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
@@ -68,8 +73,10 @@
 //! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3);
 //! `FAULTLINE_SUITE_PRESET_ROUNDS` (5), `FAULTLINE_SUITE_PRESET_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11;
-//! `FAULTLINE_SUITE_RESOURCE_ROUNDS` (3) for 12.
+//! `FAULTLINE_SUITE_RESOURCE_ROUNDS` (3) for 12; `FAULTLINE_SUITE_HTTPS_ROUNDS` (3),
+//! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13.
 
+mod drill_https;
 mod first_fault;
 mod footprint;
 mod harness;
@@ -131,7 +138,7 @@ fn main() {
     };
     let mut loads = vec![json!({"at": "start", "loadavg": load_start})];
     type Measure = fn(&mut Ctx);
-    let measures: [(u32, &str, Measure); 8] = [
+    let measures: [(u32, &str, Measure); 9] = [
         (1, "1-3 overhead", overhead::measure),
         (4, "4-5 first and second fault", first_fault::measure),
         (6, "6 latency accuracy", latency::measure),
@@ -140,6 +147,7 @@ fn main() {
         (9, "9-10 vocabulary", vocabulary::measure),
         (11, "11 jdbc preset", presets::measure),
         (12, "12 resource faults", resources::measure),
+        (13, "13 drill load over https", drill_https::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {

@@ -216,6 +216,33 @@ impl Table<'_> {
         }
     }
 
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, ScenarioError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Boolean(b), .. }) => Ok(Some(*b)),
+            Some(entry) => Err(self.wrong_type(entry, "true or false")),
+        }
+    }
+
+    /// An inline table of strings, such as `labels = { service = "checkout" }`.
+    pub fn string_map(&self, key: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ScenarioError> {
+        let Some(entry) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::Table(table) = &entry.value else {
+            return Err(self.wrong_type(entry, "a table of strings, e.g. { service = \"checkout\" }"));
+        };
+        table
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(self
+                    .error_at(key, format!("expected strings only, found {} for {k:?}; quote it", type_name(other)))),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
     pub fn count(&self, key: &str) -> Result<Option<u64>, ScenarioError> {
         let Some(entry) = self.get(key) else {
             return Ok(None);

@@ -1,5 +1,6 @@
-//! Alarms under test: each `[[alarm]]` command is run every `every`; it exits 0 while the
-//! alarm is firing. Changes of state are reported with the time they were seen.
+//! Alarms under test: each `[[alarm]]` is polled every `every`, by running its command (exit 0
+//! while firing) or by asking Prometheus or Alertmanager. Changes of state are reported with
+//! the time they were seen.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,7 +10,9 @@ use anyhow::{bail, Context, Result};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::model::Alarm;
+use super::http::{self, HttpClient};
+use super::model::{Alarm, AlarmSource};
+use super::monitoring;
 
 /// A change of an alarm's state, as seen by a poll.
 #[derive(Debug, Clone)]
@@ -21,10 +24,62 @@ pub struct Change {
     pub problem: Option<String>,
 }
 
-/// Where the alarm's program is, or why it cannot be started: checked before anything is
-/// injected, so a typo in a command does not cost a drill.
-pub fn find_program(alarm: &Alarm) -> Result<PathBuf> {
-    let program = &alarm.command[0];
+/// One alarm, ready to poll: its program found or its HTTP client set up, so that a typo in a
+/// command or an unreadable `ca` does not cost a drill.
+#[derive(Clone)]
+pub struct AlarmCheck {
+    pub alarm: Alarm,
+    client: Option<HttpClient>,
+}
+
+impl AlarmCheck {
+    pub fn new(alarm: &Alarm) -> Result<AlarmCheck> {
+        let client = match &alarm.source {
+            AlarmSource::Command(command) => {
+                find_program(&alarm.name, &command[0])?;
+                None
+            }
+            AlarmSource::Prometheus { .. } | AlarmSource::Alertmanager { .. } => {
+                Some(http::client(&alarm.tls).with_context(|| format!("alarm '{}'", alarm.name))?)
+            }
+        };
+        Ok(AlarmCheck { alarm: alarm.clone(), client })
+    }
+
+    /// Polls once: Ok(true) while firing. A check that outlives `limit` counts as an error
+    /// (then as not firing, with the problem journaled).
+    pub async fn poll(&self, limit: Duration) -> Result<bool> {
+        let a = &self.alarm;
+        let deadline = Instant::now() + limit;
+        let firing = match (&a.source, &self.client) {
+            (AlarmSource::Command(command), _) => run_command(command, limit).await,
+            (AlarmSource::Prometheus { url, query }, Some(client)) => {
+                monitoring::prometheus_firing(client, url, query, deadline).await
+            }
+            (AlarmSource::Alertmanager { url, alert, labels }, Some(client)) => {
+                monitoring::alertmanager_firing(client, url, alert, labels, deadline).await
+            }
+            (_, None) => bail!("no HTTP client"),
+        };
+        firing.with_context(|| format!("alarm '{}'", a.name))
+    }
+}
+
+/// Polls every alarm once, before anything is injected: an alarm that cannot be read (a
+/// command that cannot start, a Prometheus that is down, a query it rejects) is an error
+/// now rather than a finding after the drill. Returns the checks and whether each fires.
+pub async fn preflight(alarms: &[Alarm]) -> Result<Vec<(AlarmCheck, bool)>> {
+    let mut checks = Vec::new();
+    for a in alarms {
+        let check = AlarmCheck::new(a)?;
+        let firing = check.poll(Duration::from_secs(10)).await?;
+        checks.push((check, firing));
+    }
+    Ok(checks)
+}
+
+/// Where the alarm's program is, or why it cannot be started.
+fn find_program(alarm: &str, program: &str) -> Result<PathBuf> {
     let executable = |p: &Path| {
         use std::os::unix::fs::PermissionsExt;
         p.is_file() && p.metadata().is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
@@ -34,7 +89,7 @@ pub fn find_program(alarm: &Alarm) -> Result<PathBuf> {
         if executable(&p) {
             return Ok(p);
         }
-        bail!("alarm '{}': command {:?} cannot be started: not an executable file", alarm.name, program);
+        bail!("alarm '{alarm}': command {program:?} cannot be started: not an executable file");
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
@@ -43,25 +98,25 @@ pub fn find_program(alarm: &Alarm) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    bail!("alarm '{}': command {:?} cannot be started: not found on PATH", alarm.name, program)
+    bail!("alarm '{alarm}': command {program:?} cannot be started: not found on PATH")
 }
 
-/// Runs the alarm's command once: Ok(true) when it exits 0 (firing). A command that outlives
-/// `limit` is killed and counts as not firing.
-pub async fn poll_once(alarm: &Alarm, limit: Duration) -> Result<bool> {
-    let mut child = tokio::process::Command::new(&alarm.command[0])
-        .args(&alarm.command[1..])
+/// Runs an alarm's command once: Ok(true) when it exits 0 (firing). A command that outlives
+/// `limit` is killed.
+async fn run_command(command: &[String], limit: Duration) -> Result<bool> {
+    let mut child = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("alarm '{}': cannot start {:?}", alarm.name, alarm.command[0]))?;
+        .with_context(|| format!("cannot start {:?}", command[0]))?;
     match tokio::time::timeout(limit, child.wait()).await {
         Ok(status) => Ok(status.context("waiting for the alarm command")?.success()),
         Err(_) => {
             let _ = child.kill().await;
-            bail!("alarm '{}': the command ran longer than {limit:?} and was killed", alarm.name)
+            bail!("the command ran longer than {limit:?} and was killed")
         }
     }
 }
@@ -70,11 +125,12 @@ pub async fn poll_once(alarm: &Alarm, limit: Duration) -> Result<bool> {
 /// change.
 pub async fn watch_alarm(
     index: usize,
-    alarm: Alarm,
+    check: AlarmCheck,
     until: Instant,
     tx: mpsc::UnboundedSender<Change>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let alarm = &check.alarm;
     let mut last: Option<bool> = None;
     // A check may take longer than its period (a synthetic request to a slow service): it is
     // given a few seconds before it counts as not firing, and the next poll waits for it.
@@ -90,7 +146,7 @@ pub async fn watch_alarm(
             _ = tokio::time::sleep_until(next) => {}
             _ = stop.changed() => break,
         }
-        let (firing, problem) = match poll_once(&alarm, limit).await {
+        let (firing, problem) = match check.poll(limit).await {
             Ok(firing) => (firing, None),
             Err(e) => (false, Some(format!("{e:#}"))),
         };

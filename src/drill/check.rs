@@ -25,8 +25,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::alarm;
+use super::http;
 use super::load::{open_loop, Outcome, Source};
-use super::model::Drill;
+use super::model::{AlarmSource, Drill};
 use super::targets::{self, TargetJvms};
 use faultline_model::duration::format_duration;
 use faultline_model::protocol::pool_aim;
@@ -52,14 +53,13 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let mut alarms = Vec::new();
     let mut warnings = 0;
     let mut notes = Vec::new();
-    for a in &drill.alarms {
-        alarm::find_program(a)?;
-        let firing = runtime.block_on(alarm::poll_once(a, Duration::from_secs(10)))?;
+    for (check, firing) in runtime.block_on(alarm::preflight(&drill.alarms))? {
+        let a = &check.alarm;
         if firing {
             tracing::debug!(alarm = %a.name, "alarm is firing before any fault is armed");
         }
         warnings += usize::from(firing);
-        alarms.push(json!({"name": a.name, "command": a.command, "starts": true, "firing_now": firing,
+        alarms.push(json!({"name": a.name, "check": a.source.describe(), "starts": true, "firing_now": firing,
                            "warning": firing.then_some(FIRING_ALREADY)}));
     }
     let firing = alarms.iter().filter(|a| a["firing_now"] == true).count();
@@ -281,31 +281,33 @@ async fn check_service(drill: &Drill) -> Result<Vec<ServiceCheck>> {
     let timeout = drill.load.as_ref().map_or(Duration::from_secs(2), |l| l.timeout);
     let mut urls = Vec::new();
     if let Some(l) = &drill.load {
-        urls.push((Source::Load, "load url", l.url.as_str()));
+        urls.push((Source::Load, "load url", l.url.as_str(), http::client(&l.tls).context("[load]")?));
     }
     if let Some(u) = &drill.steady.url {
-        urls.push((Source::Probe, "steady_state url", u.as_str()));
+        let client = http::client(&drill.steady.tls).context("[steady_state]")?;
+        urls.push((Source::Probe, "steady_state url", u.as_str(), client));
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     // Never set: the generators stop by themselves after their few requests.
     let (_stop, stop_rx) = watch::channel(false);
     let start = Instant::now();
     let until = start + SERVICE_PERIOD * SERVICE_REQUESTS;
-    for (source, what, url) in &urls {
+    for (source, what, url, client) in &urls {
         let uri: Uri = url.parse().with_context(|| format!("{what} {url}"))?;
         tracing::debug!(%url, "checking that the service answers");
-        tokio::spawn(open_loop(*source, uri, SERVICE_PERIOD, timeout, start, until, tx.clone(), stop_rx.clone()));
+        let (tx, stop_rx) = (tx.clone(), stop_rx.clone());
+        tokio::spawn(open_loop(*source, client.clone(), uri, SERVICE_PERIOD, timeout, start, until, tx, stop_rx));
     }
     drop(tx);
     let mut results: Vec<Vec<Outcome>> = vec![Vec::new(); urls.len()];
     // Ends when the last request has ended (each by its deadline) and dropped its sender.
     while let Some(shot) = rx.recv().await {
         tracing::debug!(source = shot.source.as_str(), outcome = ?shot.outcome, "service check request");
-        if let Some(i) = urls.iter().position(|(source, _, _)| *source == shot.source) {
+        if let Some(i) = urls.iter().position(|(source, _, _, _)| *source == shot.source) {
             results[i].push(shot.outcome);
         }
     }
-    Ok(urls.iter().zip(&results).map(|((_, what, url), r)| ServiceCheck::new(what, url, timeout, r)).collect())
+    Ok(urls.iter().zip(&results).map(|((_, what, url, _), r)| ServiceCheck::new(what, url, timeout, r)).collect())
 }
 
 fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &[Value], phases: &[Value]) {
@@ -353,12 +355,16 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &
         }
     }
     for (a, spec) in alarms.iter().zip(&drill.alarms) {
+        let clear = spec
+            .expect_clear_within
+            .map_or(String::new(), |d| format!(" and clear within {} of the last", format_duration(d)));
         println!(
-            "  alarm '{}': {:?} every {}, must fire within {} of the first fault: starts, {} now",
+            "  alarm '{}': {} every {}, must fire within {} of the first fault{clear}: {}, {} now",
             spec.name,
-            spec.command,
+            spec.source.describe(),
             format_duration(spec.every),
             format_duration(spec.expect_within),
+            if matches!(spec.source, AlarmSource::Command(_)) { "starts" } else { "answers" },
             if a["firing_now"] == true { "FIRING" } else { "not firing" }
         );
         if let Some(w) = a["warning"].as_str() {

@@ -140,6 +140,7 @@ pub struct PhaseRun {
 pub struct AlarmRun {
     pub name: String,
     pub expect_within_ms: f64,
+    pub expect_clear_within_ms: Option<f64>,
     /// (t_ms, firing) at every change, the first poll included.
     pub changes: Vec<(f64, bool)>,
 }
@@ -302,6 +303,27 @@ pub fn evaluate(f: &Facts) -> Verdict {
                 held: in_time,
                 detail,
             });
+            // Clearing is judged for an alarm that fired: one that never did is already a finding.
+            if let (Some(within), Some(_)) = (a.expect_clear_within_ms, fired_after) {
+                let (held, detail) = match alarm_clearing(a, last_removed_ms, f.end_ms) {
+                    Clearing::NoFaultRemoved => (false, "no fault was removed".to_string()),
+                    Clearing::Cleared(ms) => {
+                        (ms <= within, format!("stopped firing {:.1} s after the last fault was removed", ms / 1000.0))
+                    }
+                    Clearing::StillFiring(ms) => (
+                        false,
+                        format!(
+                            "still firing when the drill ended, {:.1} s after the last fault was removed",
+                            ms / 1000.0
+                        ),
+                    ),
+                };
+                expectations.push(Expectation {
+                    what: format!("alarm '{}' clears within {}", a.name, secs(within)),
+                    held,
+                    detail,
+                });
+            }
         }
     }
     if let Some(why) = &f.aborted {
@@ -344,6 +366,30 @@ pub fn alarm_outcome(a: &AlarmRun, first_armed_ms: Option<f64>) -> (Option<f64>,
     (a.changes.iter().find(|&&(t, on)| on && t > armed).map(|&(t, _)| t - armed), ever)
 }
 
+/// How an alarm ended, counted from the last fault removed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clearing {
+    NoFaultRemoved,
+    /// Not firing from this many ms after the last fault was removed to the end (0 when it
+    /// had stopped before).
+    Cleared(f64),
+    /// Firing at the end of the drill, this many ms after the last fault was removed.
+    StillFiring(f64),
+}
+
+/// When the alarm stopped firing for good: its last change to not firing, counted from the
+/// last fault removed (a flapping alarm clears at its last stop, not its first).
+pub fn alarm_clearing(a: &AlarmRun, last_removed_ms: Option<f64>, end_ms: f64) -> Clearing {
+    let Some(removed) = last_removed_ms else {
+        return Clearing::NoFaultRemoved;
+    };
+    match a.changes.last() {
+        Some(&(t, true)) => Clearing::StillFiring((end_ms.max(t) - removed).max(0.0)),
+        Some(&(t, false)) => Clearing::Cleared((t - removed).max(0.0)),
+        None => Clearing::Cleared(0.0),
+    }
+}
+
 fn secs(ms: f64) -> String {
     if ms >= 1000.0 && (ms / 1000.0).fract() == 0.0 {
         format!("{}s", ms / 1000.0)
@@ -380,11 +426,23 @@ pub fn summary(f: &Facts, v: &Verdict) -> Value {
         "time_to_recover_ms": v.time_to_recover_ms.map(|x| x.round() as u64),
         "alarms": f.alarms.iter().map(|a| {
             let (after, _) = alarm_outcome(a, first_armed);
+            let clearing = after.map(|_| alarm_clearing(a, v.last_removed_ms, f.end_ms));
+            let cleared_after = match clearing {
+                Some(Clearing::Cleared(ms)) => Some(ms),
+                _ => None,
+            };
             json!({
                 "name": a.name,
                 "fired": after.is_some(),
                 "first_fired_after_ms": after.map(|x| x.round() as u64),
                 "in_time": after.is_some_and(|ms| ms <= a.expect_within_ms),
+                "cleared": match clearing {
+                    Some(Clearing::Cleared(_)) => Some(true),
+                    Some(Clearing::StillFiring(_)) => Some(false),
+                    _ => None,
+                },
+                "cleared_after_ms": cleared_after.map(|x| x.round() as u64),
+                "cleared_in_time": a.expect_clear_within_ms.and_then(|within| clearing.map(|_| cleared_after.is_some_and(|ms| ms <= within))),
             })
         }).collect::<Vec<_>>(),
         "expectations": v.expectations.iter().map(|e| json!({"what": e.what, "held": e.held, "detail": e.detail})).collect::<Vec<_>>(),
@@ -548,9 +606,19 @@ mod tests {
 
     #[test]
     fn alarm_timeliness() {
-        let a = AlarmRun { name: "a".into(), expect_within_ms: 2000.0, changes: vec![(0.0, false), (5500.0, true)] };
+        let a = AlarmRun {
+            name: "a".into(),
+            expect_within_ms: 2000.0,
+            expect_clear_within_ms: None,
+            changes: vec![(0.0, false), (5500.0, true)],
+        };
         assert_eq!(alarm_outcome(&a, Some(4000.0)).0, Some(1500.0));
-        let never = AlarmRun { name: "n".into(), expect_within_ms: 2000.0, changes: vec![(0.0, false)] };
+        let never = AlarmRun {
+            name: "n".into(),
+            expect_within_ms: 2000.0,
+            expect_clear_within_ms: None,
+            changes: vec![(0.0, false)],
+        };
         assert_eq!(alarm_outcome(&never, Some(4000.0)).0, None);
         let mut f = drill(300.0, None);
         f.alarms = vec![a, never];
@@ -561,6 +629,36 @@ mod tests {
         assert_eq!(s["alarms"][1]["fired"], false);
         assert_eq!(s["alarms"][1]["in_time"], false);
         assert!(!v.passed);
+    }
+
+    #[test]
+    fn alarm_clearing_counts_from_the_last_fault_removed() {
+        let alarm = |changes: Vec<(f64, bool)>| AlarmRun {
+            name: "a".into(),
+            expect_within_ms: 2000.0,
+            expect_clear_within_ms: Some(3000.0),
+            changes,
+        };
+        // Faults armed at 4 s, removed at 8 s (see `drill`).
+        let cleared = alarm(vec![(0.0, false), (5000.0, true), (10_500.0, false)]);
+        let flapping = alarm(vec![(0.0, false), (5000.0, true), (8500.0, false), (9000.0, true), (11_900.0, false)]);
+        let stuck = alarm(vec![(0.0, false), (5000.0, true)]);
+        assert_eq!(alarm_clearing(&cleared, Some(8000.0), 12_000.0), Clearing::Cleared(2500.0));
+        assert_eq!(alarm_clearing(&flapping, Some(8000.0), 12_000.0), Clearing::Cleared(3900.0));
+        assert_eq!(alarm_clearing(&stuck, Some(8000.0), 12_000.0), Clearing::StillFiring(4000.0));
+        let mut f = drill(300.0, None);
+        f.alarms = vec![cleared, flapping, stuck];
+        let v = evaluate(&f);
+        let s = summary(&f, &v);
+        assert_eq!(s["alarms"][0]["cleared"], true);
+        assert_eq!(s["alarms"][0]["cleared_after_ms"], 2500);
+        assert_eq!(s["alarms"][0]["cleared_in_time"], true);
+        assert_eq!(s["alarms"][1]["cleared_in_time"], false);
+        assert_eq!(s["alarms"][2]["cleared"], false);
+        assert_eq!(s["alarms"][2]["cleared_after_ms"], Value::Null);
+        let clears: Vec<_> = v.expectations.iter().filter(|e| e.what.contains("clears within 3s")).collect();
+        assert_eq!(clears.iter().map(|e| e.held).collect::<Vec<_>>(), [true, false, false]);
+        assert!(clears[2].detail.contains("still firing"), "{}", clears[2].detail);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! `faultline drill`: chaos drills from one TOML file. Plan (`model`), check the blast
 //! radius (`check`), run with open-loop load, probes and alarms (`run`, `load`, `probe`,
-//! `alarm`, `targets`), record (`journal`), judge (`judge`) and report (`report`).
+//! `http`, `alarm`, `monitoring`, `targets`), record (`journal`), judge (`judge`) and report (`report`).
 
 pub mod alarm;
 pub mod check;
+pub mod http;
 pub mod journal;
 pub mod judge;
 pub mod load;
 pub mod model;
+pub mod monitoring;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -16,9 +16,22 @@ use faultline_model::toml_table::{Source, Table};
 
 /// The keys of a drill file's top level.
 const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];
-const LOAD_KEYS: [&str; 3] = ["url", "rate", "timeout"];
-const STEADY_KEYS: [&str; 5] = ["url", "every", "window", "max_error_rate", "max_p99"];
-const ALARM_KEYS: [&str; 4] = ["name", "command", "every", "expect_within"];
+const LOAD_KEYS: [&str; 5] = ["url", "rate", "timeout", "ca", "insecure"];
+const STEADY_KEYS: [&str; 7] = ["url", "every", "window", "max_error_rate", "max_p99", "ca", "insecure"];
+const ALARM_KEYS: [&str; 12] = [
+    "name",
+    "command",
+    "prometheus",
+    "query",
+    "alertmanager",
+    "alert",
+    "labels",
+    "every",
+    "expect_within",
+    "expect_clear_within",
+    "ca",
+    "insecure",
+];
 const PHASE_KEYS: [&str; 6] = ["name", "duration", "scenario", "fault", "expect", "recover_within"];
 const ABORT_KEYS: [&str; 3] = ["max_error_rate", "max_p99", "for"];
 
@@ -50,6 +63,19 @@ pub struct Load {
     pub url: String,
     pub rate: f64,
     pub timeout: Duration,
+    pub tls: Trust,
+}
+
+/// Which server certificates an https URL accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The operating system's trusted roots.
+    System,
+    /// Only certificates issued by the PEM certificates of this file (`ca = "..."`), such as a
+    /// self-signed one.
+    Ca(PathBuf),
+    /// Any certificate (`insecure = true`): encrypted, but not authenticated.
+    Insecure,
 }
 
 /// The hypothesis, judged over a sliding window every `every`.
@@ -60,15 +86,53 @@ pub struct SteadyState {
     pub window: Duration,
     pub max_error_rate: Option<f64>,
     pub max_p99: Option<Duration>,
+    pub tls: Trust,
 }
 
-/// A monitoring check under test: the command exits 0 while the alarm is firing.
+/// A monitoring check under test, polled every `every`.
 #[derive(Debug, Clone)]
 pub struct Alarm {
     pub name: String,
-    pub command: Vec<String>,
+    pub source: AlarmSource,
+    /// For a Prometheus or Alertmanager behind https.
+    pub tls: Trust,
     pub every: Duration,
     pub expect_within: Duration,
+    /// It must stop firing within this time after the last fault is removed.
+    pub expect_clear_within: Option<Duration>,
+}
+
+/// Where an alarm's state comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmSource {
+    /// Firing while the command exits 0.
+    Command(Vec<String>),
+    /// Firing while the instant query returns a non-empty vector or matrix (as Prometheus'
+    /// own alerting rules count it), or a scalar above zero.
+    Prometheus { url: String, query: String },
+    /// Firing while an active (not silenced, not inhibited) alert has this name and labels.
+    Alertmanager { url: String, alert: String, labels: BTreeMap<String, String> },
+}
+
+impl AlarmSource {
+    /// How the check reads in plans and progress lines.
+    pub fn describe(&self) -> String {
+        match self {
+            AlarmSource::Command(command) => format!("{command:?}"),
+            // Quoted as TOML's literal strings are, when it can be: PromQL is full of double quotes.
+            AlarmSource::Prometheus { url, query } if !query.contains('\'') => {
+                format!("Prometheus {url} query '{query}'")
+            }
+            AlarmSource::Prometheus { url, query } => format!("Prometheus {url} query {query:?}"),
+            AlarmSource::Alertmanager { url, alert, labels } if labels.is_empty() => {
+                format!("Alertmanager {url} alert {alert:?}")
+            }
+            AlarmSource::Alertmanager { url, alert, labels } => {
+                let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                format!("Alertmanager {url} alert {alert:?} {{{}}}", labels.join(", "))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,9 +218,25 @@ impl Drill {
                 "max_error_rate": self.steady.max_error_rate,
                 "max_p99_ms": self.steady.max_p99.map(ms),
             },
-            "alarms": self.alarms.iter().map(|a| serde_json::json!({
-                "name": a.name, "command": a.command, "every_ms": ms(a.every), "expect_within_ms": ms(a.expect_within),
-            })).collect::<Vec<_>>(),
+            "alarms": self.alarms.iter().map(|a| {
+                let mut alarm = serde_json::json!({
+                    "name": a.name, "check": a.source.describe(), "every_ms": ms(a.every),
+                    "expect_within_ms": ms(a.expect_within), "expect_clear_within_ms": a.expect_clear_within.map(ms),
+                });
+                match &a.source {
+                    AlarmSource::Command(command) => alarm["command"] = serde_json::json!(command),
+                    AlarmSource::Prometheus { url, query } => {
+                        alarm["prometheus"] = serde_json::json!(url);
+                        alarm["query"] = serde_json::json!(query);
+                    }
+                    AlarmSource::Alertmanager { url, alert, labels } => {
+                        alarm["alertmanager"] = serde_json::json!(url);
+                        alarm["alert"] = serde_json::json!(alert);
+                        alarm["labels"] = serde_json::json!(labels);
+                    }
+                }
+                alarm
+            }).collect::<Vec<_>>(),
             "phases": self.phases.iter().map(|p| serde_json::json!({
                 "name": p.name,
                 "duration_ms": ms(p.duration),
@@ -331,7 +411,8 @@ impl DrillParser<'_> {
             ));
         }
         let timeout = s.positive_duration("timeout")?.unwrap_or(Duration::from_secs(2));
-        Ok(Load { url, rate, timeout })
+        let tls = self.trust(&s, "url", Some(&url))?;
+        Ok(Load { url, rate, timeout, tls })
     }
 
     fn steady(&self, table: Spanned<RawTable>, has_load: bool) -> Result<SteadyState, ScenarioError> {
@@ -353,19 +434,86 @@ impl DrillParser<'_> {
         if max_error_rate.is_none() && max_p99.is_none() {
             return Err(s.missing("max_error_rate", "a hypothesis: max_error_rate, max_p99 or both"));
         }
-        Ok(SteadyState { url, every, window, max_error_rate, max_p99 })
+        let tls = self.trust(&s, "url", url.as_deref())?;
+        Ok(SteadyState { url, every, window, max_error_rate, max_p99, tls })
     }
 
     fn alarm(&self, table: Spanned<RawTable>) -> Result<Alarm, ScenarioError> {
         let s = self.section(table, "alarm", &ALARM_KEYS)?;
         let name = s.required_string("name", "what the alarm is called")?;
-        let entry = s.get("command").ok_or_else(|| {
-            s.missing("command", "the check to run, e.g. command = [\"sh\", \"-c\", \"test -e /run/alerts/x\"]")
-        })?;
-        let command = s.string_list(entry)?;
-        if command.is_empty() || command[0].is_empty() {
-            return Err(s.error_at("command", "must name a program to run"));
+        let given: Vec<&str> =
+            ["command", "prometheus", "alertmanager"].into_iter().filter(|k| s.get(k).is_some()).collect();
+        if given.len() > 1 {
+            return Err(
+                s.error_at(given[1], format!("an alarm reads one source: `{}` or `{}`, not both", given[0], given[1]))
+            );
         }
+        // Keys that belong to one source only: a stray one means the alarm is not what was meant.
+        let owner = |key: &str| match key {
+            "query" => "prometheus",
+            "alert" | "labels" => "alertmanager",
+            _ => "",
+        };
+        for key in ["query", "alert", "labels"] {
+            if s.get(key).is_some() && given.first() != Some(&owner(key)) {
+                return Err(s.error_at(key, format!("applies to `{}` alarms only", owner(key))));
+            }
+        }
+        let source = match given.first() {
+            None => {
+                return Err(s.missing(
+                    "command",
+                    "where the alarm's state comes from: command = [...], prometheus = URL with query, \
+                     or alertmanager = URL with alert",
+                ))
+            }
+            Some(&"command") => {
+                let entry = s.get("command").ok_or_else(|| s.missing("command", "the check to run"))?;
+                let command = s.string_list(entry)?;
+                if command.is_empty() || command[0].is_empty() {
+                    return Err(s.error_at("command", "must name a program to run"));
+                }
+                AlarmSource::Command(command)
+            }
+            Some(&"prometheus") => {
+                let url = monitoring_url(&s, "prometheus", "http://127.0.0.1:9090")?;
+                let query = s.required_string(
+                    "query",
+                    "the PromQL expression that returns a result while the alarm fires, \
+                     e.g. query = 'rate(demo_requests_total{outcome=\"error\"}[10s]) > 0.5'",
+                )?;
+                AlarmSource::Prometheus { url, query }
+            }
+            Some(_) => {
+                let url = monitoring_url(&s, "alertmanager", "http://127.0.0.1:9093")?;
+                let alert = s.required_string(
+                    "alert",
+                    "the alert's name (its alertname label), e.g. alert = \"CheckoutSlow\"",
+                )?;
+                let labels = s.string_map("labels")?.unwrap_or_default();
+                let valid = |n: &str| {
+                    n.chars()
+                        .enumerate()
+                        .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
+                };
+                if let Some(bad) = labels.keys().find(|n| n.is_empty() || !valid(n)) {
+                    return Err(s.error_at(
+                        "labels",
+                        format!("{bad:?} is not a label name (letters, digits and _, not starting with a digit)"),
+                    ));
+                }
+                if labels.contains_key("alertname") {
+                    return Err(s.error_at("labels", "name the alert with `alert`, not with an alertname label"));
+                }
+                AlarmSource::Alertmanager { url, alert, labels }
+            }
+        };
+        let url = match &source {
+            AlarmSource::Command(_) => None,
+            AlarmSource::Prometheus { url, .. } | AlarmSource::Alertmanager { url, .. } => Some(url.as_str()),
+        };
+        let url_key = given.first().copied().unwrap_or("command");
+        let tls = self.trust(&s, url_key, url)?;
         let every = s.positive_duration("every")?.unwrap_or(Duration::from_secs(1));
         if every < Duration::from_millis(100) {
             return Err(s.error_at("every", "must be at least 100ms"));
@@ -373,7 +521,49 @@ impl DrillParser<'_> {
         let expect_within = s
             .positive_duration("expect_within")?
             .ok_or_else(|| s.missing("expect_within", "how soon after the first fault it must fire, e.g. \"30s\""))?;
-        Ok(Alarm { name, command, every, expect_within })
+        let expect_clear_within = s.positive_duration("expect_clear_within")?;
+        Ok(Alarm { name, source, tls, every, expect_within, expect_clear_within })
+    }
+
+    /// `ca` and `insecure`, which only mean something for an https `url`.
+    fn trust(&self, s: &Table, url_key: &str, url: Option<&str>) -> Result<Trust, ScenarioError> {
+        let insecure = s.boolean("insecure")?.unwrap_or(false);
+        let ca = s.non_empty_string("ca")?;
+        let https = url.is_some_and(|u| u.starts_with("https://"));
+        for (key, given) in [("ca", ca.is_some()), ("insecure", s.get("insecure").is_some())] {
+            if given && !https {
+                return Err(s.error_at(
+                    key,
+                    format!(
+                        "applies to an https `{url_key}` only; this one is {}",
+                        url.map_or("not given".into(), |u| format!("{u:?}"))
+                    ),
+                ));
+            }
+        }
+        match (ca, insecure) {
+            (Some(_), true) => {
+                Err(s.error_at("insecure", "give `ca` (the certificate to trust) or `insecure = true`, not both"))
+            }
+            (Some(path), false) => {
+                let full = self.base.join(&path);
+                let pem = std::fs::read(&full).map_err(|e| {
+                    s.error_at(
+                        "ca",
+                        format!("cannot read {} (paths are relative to the drill file): {e}", full.display()),
+                    )
+                })?;
+                if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(s.error_at(
+                        "ca",
+                        format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", full.display()),
+                    ));
+                }
+                Ok(Trust::Ca(full))
+            }
+            (None, true) => Ok(Trust::Insecure),
+            (None, false) => Ok(Trust::System),
+        }
     }
 
     fn phase(
@@ -465,20 +655,29 @@ fn loopback_url(s: &Table, key: &str) -> Result<Option<String>, ScenarioError> {
     }
 }
 
+/// A Prometheus or Alertmanager: any host (monitoring is rarely on the service's machine, and
+/// a poll every `every` loads nobody), http or https, a path prefix allowed, no query.
+fn monitoring_url(s: &Table, key: &str, example: &str) -> Result<String, ScenarioError> {
+    let text = s.required_string(key, &format!("the server's base URL, e.g. {key} = \"{example}\""))?;
+    let uri: hyper::Uri = text.parse().map_err(|e| s.error_at(key, format!("invalid URL {text:?}: {e}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
+        return Err(s.error_at(key, format!("{text:?} is not an http(s) URL; expected e.g. \"{example}\"")));
+    }
+    if uri.query().is_some() {
+        return Err(s.error_at(key, format!("{text:?}: give the server's base URL, without a query")));
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
 /// Drills send traffic to services on this host only: faultline attaches to local JVMs, so
 /// their HTTP ports are local, and a drill must never load someone else's server.
 pub fn check_url(text: &str) -> Result<(), String> {
     let uri: hyper::Uri = text.parse().map_err(|e| format!("invalid URL {text:?}: {e}"))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(format!(
-                "{text:?}: https is not supported (drills talk plain HTTP over loopback); use the service's http port"
-            ))
-        }
+        Some("http" | "https") => {}
         Some(other) => {
             return Err(format!(
-                "{text:?}: scheme {other:?} is not http; expected e.g. \"http://127.0.0.1:8080/health\""
+                "{text:?}: scheme {other:?} is not http or https; expected e.g. \"http://127.0.0.1:8080/health\""
             ))
         }
         None => return Err(format!("{text:?} is not an http URL; expected e.g. \"http://127.0.0.1:8080/health\"")),
@@ -614,7 +813,7 @@ for = "2s"
     fn url_must_be_http_on_loopback() {
         for (url, needle) in [
             ("ftp://127.0.0.1/x", "not http"),
-            ("https://127.0.0.1/x", "https is not supported"),
+            ("https://example.com/x", "not a loopback"),
             ("http://example.com/x", "not a loopback"),
             ("127.0.0.1:8080", "http"),
         ] {
@@ -624,6 +823,7 @@ for = "2s"
         }
         assert!(check_url("http://localhost:1/").is_ok());
         assert!(check_url("http://[::1]:1/").is_ok());
+        assert!(check_url("https://127.0.0.1:8443/").is_ok());
     }
 
     #[test]
@@ -656,6 +856,105 @@ for = "2s"
     fn single_bracket_phase_is_refused() {
         let e = err("name = \"x\"\n[steady_state]\nurl = \"http://127.0.0.1:1/\"\nmax_error_rate = 0.1\n[phase]\nduration = \"3s\"\n");
         assert!(e.message.contains("double brackets"), "{e}");
+    }
+
+    #[test]
+    fn alarms_from_prometheus_and_alertmanager() {
+        let prometheus = "[[alarm]]\nname = \"errors\"\nprometheus = \"http://127.0.0.1:9090/\"\n\
+                          query = 'rate(x[10s]) > 0.5'\nexpect_within = \"30s\"\nexpect_clear_within = \"1m\"\n";
+        let alertmanager = "[[alarm]]\nname = \"slow\"\nalertmanager = \"https://am.example:9093\"\nalert = \"Slow\"\n\
+                            labels = { service = \"checkout\" }\ninsecure = true\nexpect_within = \"1m\"\n";
+        let base = GOOD.replace("[[alarm]]", &format!("{prometheus}\n{alertmanager}\n[[alarm]]"));
+        let d = parse(&base).expect("parses");
+        assert_eq!(
+            d.alarms[0].source,
+            AlarmSource::Prometheus { url: "http://127.0.0.1:9090".into(), query: "rate(x[10s]) > 0.5".into() }
+        );
+        assert_eq!(d.alarms[0].expect_clear_within, Some(Duration::from_secs(60)));
+        assert_eq!(d.alarms[0].tls, Trust::System);
+        assert!(matches!(&d.alarms[1].source, AlarmSource::Alertmanager { alert, labels, .. }
+            if alert == "Slow" && labels["service"] == "checkout"));
+        assert_eq!(d.alarms[1].tls, Trust::Insecure);
+        assert_eq!(d.alarms[2].expect_clear_within, None);
+        let check = |from: &str, to: &str, key: &str, message: &str| {
+            let e = err(&base.replacen(from, to, 1));
+            assert_eq!(e.key.as_deref(), Some(key), "{e}");
+            assert!(e.message.contains(message), "{e}");
+        };
+        check("query = 'rate(x[10s]) > 0.5'", "", "alarm.query", "missing");
+        check("alert = \"Slow\"", "alert = \"Slow\"\ncommand = [\"true\"]", "alarm.alertmanager", "not both");
+        check(
+            "prometheus = \"http://127.0.0.1:9090/\"",
+            "command = [\"true\"]",
+            "alarm.query",
+            "`prometheus` alarms only",
+        );
+        check(
+            "prometheus = \"http://127.0.0.1:9090/\"",
+            "prometheus = \"127.0.0.1:9090\"",
+            "alarm.prometheus",
+            "not an http(s) URL",
+        );
+        check(
+            "prometheus = \"http://127.0.0.1:9090/\"",
+            "prometheus = \"http://h:9090/?x=1\"",
+            "alarm.prometheus",
+            "without a query",
+        );
+        check(
+            "labels = { service = \"checkout\" }",
+            "labels = { service = 1 }",
+            "alarm.labels",
+            "expected strings only",
+        );
+        check("labels = { service = \"checkout\" }", "labels = { 1x = \"a\" }", "alarm.labels", "not a label name");
+        check("labels = { service = \"checkout\" }", "labels = { alertname = \"a\" }", "alarm.labels", "with `alert`");
+        check("https://am.example:9093", "http://am.example:9093", "alarm.insecure", "https");
+        check("insecure = true", "insecure = \"yes\"", "alarm.insecure", "true or false");
+        check(
+            "expect_clear_within = \"1m\"",
+            "expect_clear_within = \"0s\"",
+            "alarm.expect_clear_within",
+            "greater than zero",
+        );
+        check("command = [\"true\"]\n", "", "alarm.command", "prometheus = URL");
+    }
+
+    #[test]
+    fn the_example_drills_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/drills");
+        let mut parsed = 0;
+        for entry in std::fs::read_dir(&dir).expect("examples/drills") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Drill::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                parsed += 1;
+            }
+        }
+        assert!(parsed >= 3, "{parsed} example drills");
+    }
+
+    #[test]
+    fn https_urls_take_a_ca_or_insecure() {
+        let dir = std::env::temp_dir().join(format!("faultline-drill-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n").unwrap();
+        std::fs::write(dir.join("empty.pem"), "nothing here\n").unwrap();
+        let https =
+            GOOD.replace("http://127.0.0.1:8080/checkout\"", "https://127.0.0.1:8443/checkout\"\nca = \"ca.pem\"");
+        let d = Drill::parse(&https, "d.toml", &dir).expect("parses");
+        assert_eq!(d.load.as_ref().map(|l| &l.tls), Some(&Trust::Ca(dir.join("ca.pem"))));
+        assert_eq!(d.steady.tls, Trust::System);
+        let e = Drill::parse(&https.replace("ca.pem", "empty.pem"), "d.toml", &dir).unwrap_err();
+        assert!(e.message.contains("no PEM certificate"), "{e}");
+        let e = Drill::parse(&https.replace("ca.pem", "missing.pem"), "d.toml", &dir).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
+        let e = Drill::parse(&https.replace("ca = \"ca.pem\"", "ca = \"ca.pem\"\ninsecure = true"), "d.toml", &dir)
+            .unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+        let e = err(&GOOD.replace("rate = 50", "rate = 50\ninsecure = true"));
+        assert_eq!(e.key.as_deref(), Some("load.insecure"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

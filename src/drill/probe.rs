@@ -7,11 +7,14 @@ use hyper::Uri;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::http::HttpClient;
 use super::load::{open_loop, Shot, Source};
 
 /// Probes `uri` every `every` between `start` and `until`; outcomes go to `tx` as
 /// [`Source::Probe`].
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
+    client: HttpClient,
     uri: Uri,
     every: Duration,
     timeout: Duration,
@@ -20,5 +23,5 @@ pub async fn run(
     tx: mpsc::UnboundedSender<Shot>,
     stop: watch::Receiver<bool>,
 ) {
-    open_loop(Source::Probe, uri, every, timeout, start, until, tx, stop).await
+    open_loop(Source::Probe, client, uri, every, timeout, start, until, tx, stop).await
 }

@@ -99,6 +99,7 @@ pub fn facts(records: &[Value]) -> Facts {
         .map(|(i, a)| AlarmRun {
             name: a["name"].as_str().unwrap_or("").to_string(),
             expect_within_ms: a["expect_within_ms"].as_f64().unwrap_or(0.0),
+            expect_clear_within_ms: a["expect_clear_within_ms"].as_f64(),
             changes: of(records, "alarm")
                 .filter(|r| r["index"].as_u64() == Some(i as u64))
                 .map(|r| (t(r), r["firing"].as_bool().unwrap_or(false)))
@@ -205,6 +206,8 @@ fn advice(what: &str) -> &'static str {
         "The service did not absorb this failure: look at the timeouts, retries and fallbacks on the path the fault hit (the catch sites below show where the failure was handled)."
     } else if what.starts_with("recovery") {
         "The service stayed degraded after the cause was gone: look for retries that pile up, pools or queues that drain slowly, and circuit breakers that stay open."
+    } else if what.starts_with("alarm") && what.contains(" clears within ") {
+        "The alarm kept paging after the service had recovered: check the rule's `for`, the window its expression looks back over and Alertmanager's resolve timeout; an alert that does not resolve trains people to ignore it."
     } else if what.starts_with("alarm") {
         "Monitoring did not tell anyone in time: check the alarm's threshold, its evaluation period and what it measures."
     } else if what == "no abort" {
@@ -305,7 +308,7 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
             let _ = write!(h, "<p class=\"bad\">the plot could not be drawn: {}</p>", esc(&e.to_string()));
         }
     }
-    h.push_str("<p class=\"muted\">p50 and p99 latency (left axis) and error rate (right axis) per window; shaded bands are phases (red: faults armed), vertical lines mark faults armed (red) and removed (green), triangles mark alarms starting to fire.</p>");
+    h.push_str("<p class=\"muted\">p50 and p99 latency (left axis) and error rate (right axis) per window; shaded bands are phases (red: faults armed), vertical lines mark faults armed (red) and removed (green), orange bars show each alarm while it fired, from a triangle (it started firing) to a circle (it stopped).</p>");
 
     h.push_str("<h2>Expectations</h2><table><tr><th></th><th>expectation</th><th>detail</th></tr>");
     for e in &v.expectations {
@@ -450,18 +453,35 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
     if alarms.is_empty() {
         h.push_str("<p>No alarm was under test.</p>");
     } else {
-        h.push_str("<table><tr><th>alarm</th><th>expected within</th><th>fired</th><th>first fired after the first fault</th><th>in time</th></tr>");
-        for (a, run) in alarms.iter().zip(&facts.alarms) {
-            let in_time = a["in_time"].as_bool().unwrap_or(false);
+        h.push_str("<table><tr><th>alarm</th><th>reads</th><th>expected within</th><th>fired after the first fault</th><th>in time</th><th>clear expected within</th><th>cleared after the last fault removed</th><th>in time</th></tr>");
+        let checks = plan["alarms"].as_array().cloned().unwrap_or_default();
+        for (i, (a, run)) in alarms.iter().zip(&facts.alarms).enumerate() {
+            let verdict = |v: &Value| match v.as_bool() {
+                Some(true) => "<td class=\"ok\">yes</td>",
+                Some(false) => "<td class=\"bad\">NO</td>",
+                None => "<td class=\"muted\">n/a</td>",
+            };
+            let fired = if a["fired"].as_bool().unwrap_or(false) {
+                opt_s(a["first_fired_after_ms"].as_f64())
+            } else {
+                "never".into()
+            };
+            let cleared = match a["cleared"].as_bool() {
+                Some(true) => opt_s(a["cleared_after_ms"].as_f64()),
+                Some(false) => "still firing at the end".into(),
+                None => "n/a".into(),
+            };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:.1} s</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{:.1} s</td><td>{}</td>{}<td>{}</td><td>{}</td>{}</tr>",
                 esc(&run.name),
+                esc(checks.get(i).and_then(|c| c["check"].as_str().or(c["command"].as_str())).unwrap_or("")),
                 run.expect_within_ms / 1000.0,
-                if a["fired"].as_bool().unwrap_or(false) { "yes" } else { "no" },
-                opt_s(a["first_fired_after_ms"].as_f64()),
-                if in_time { "ok" } else { "bad" },
-                if in_time { "yes" } else { "NO" }
+                esc(&fired),
+                verdict(&a["in_time"]),
+                run.expect_clear_within_ms.map_or("not checked".to_string(), |ms| format!("{:.1} s", ms / 1000.0)),
+                esc(&cleared),
+                verdict(&a["cleared_in_time"]),
             );
         }
         h.push_str("</table>");
@@ -492,7 +512,9 @@ fn plot(records: &[Value], facts: &Facts, v: &Verdict) -> Result<String, Box<dyn
     let x_max = (facts.end_ms / 1000.0).max(1.0);
     let p99_max = v.windows.iter().map(|w| w.p99_ms).fold(0.0, f64::max);
     let limit = facts.hypothesis.max_p99_ms.unwrap_or(0.0);
-    let y_max = (p99_max.max(limit) * 1.15).max(10.0);
+    // Alarms get rows of their own above the data, under the phase names.
+    let alarm_rows = facts.alarms.len().min(8) as f64;
+    let y_max = (p99_max.max(limit) * 1.15).max(10.0) / (1.0 - 0.06 * alarm_rows);
     {
         let root = SVGBackend::with_string(&mut svg, (1060, 420)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -559,21 +581,59 @@ fn plot(records: &[Value], facts: &Facts, v: &Verdict) -> Result<String, Box<dyn
             let x = t(r) / 1000.0;
             chart.draw_series(LineSeries::new([(x, 0.0), (x, y_max)], green.stroke_width(2)))?;
         }
+        // Each alarm on a row of its own near the top: a bar while it fired, a triangle where
+        // it started, a circle where it stopped.
         let orange = RGBColor(191, 135, 0);
-        let fired: Vec<(f64, f64)> = facts
-            .alarms
-            .iter()
-            .flat_map(|a| a.changes.iter().filter(|(_, on)| *on).map(|(t, _)| (t / 1000.0, y_max * 0.9)))
-            .collect();
+        let (mut fired, mut cleared) = (Vec::new(), Vec::new());
+        for (k, a) in facts.alarms.iter().enumerate() {
+            let y = y_max * (0.91 - 0.06 * (k % 8) as f64);
+            let mut since: Option<f64> = None;
+            let mut previous = false;
+            for &(t_ms, on) in &a.changes {
+                let x = t_ms / 1000.0;
+                match (previous, on) {
+                    (false, true) => {
+                        since = Some(x);
+                        fired.push((x, y));
+                    }
+                    (true, false) => {
+                        if let Some(from) = since.take() {
+                            chart.draw_series(LineSeries::new([(from, y), (x, y)], orange.stroke_width(4)))?;
+                        }
+                        cleared.push((x, y));
+                    }
+                    _ => {}
+                }
+                previous = on;
+            }
+            if let Some(from) = since {
+                chart.draw_series(LineSeries::new([(from, y), (x_max, y)], orange.stroke_width(4)))?;
+            }
+            chart.draw_series(std::iter::once(Text::new(
+                a.name.clone(),
+                (x_max * 0.005, y - y_max * 0.005),
+                ("sans-serif", 11).into_font().color(&orange),
+            )))?;
+        }
         if !fired.is_empty() {
             chart
                 .draw_series(fired.into_iter().map(|p| TriangleMarker::new(p, 7, orange.filled())))?
                 .label("alarm fired")
                 .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 6, orange.filled()));
         }
+        if !cleared.is_empty() {
+            chart
+                .draw_series(cleared.into_iter().map(|p| Circle::new(p, 5, green.filled())))?
+                .label("alarm cleared")
+                .legend(move |(x, y)| Circle::new((x + 9, y), 5, green.filled()));
+        }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(if facts.alarms.is_empty() {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::MiddleRight
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(208, 215, 222))
             .draw()?;

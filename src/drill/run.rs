@@ -15,7 +15,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::alarm::{self, Change};
+use super::alarm::{self, AlarmCheck, Change};
+use super::http::{self, HttpClient};
 use super::journal::{self, Journal};
 use super::judge::{self, AbortTracker, Limits, Sample};
 use super::load::{self, Shot, Source};
@@ -37,24 +38,34 @@ pub struct Finished {
 /// Validates, attaches, runs the drill and writes the journal, the report and summary.json.
 pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Path>) -> Result<Finished> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
-    for a in &drill.alarms {
-        alarm::find_program(a)?;
-    }
-    let resolved = targets::resolve(&drill.targets)?;
-    let mut jvms = TargetJvms::attach(resolved, agent)?;
-    let dir = out.unwrap_or_else(|| default_dir(&drill.name));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the drill's runtime")?;
+    // Everything that can fail is tried before anything is injected: the alarms are read once,
+    // the HTTP clients set up.
+    let alarms = runtime.block_on(alarm::preflight(&drill.alarms))?.into_iter().map(|(check, _)| check).collect();
+    let clients = Clients {
+        load: drill.load.as_ref().map(|l| http::client(&l.tls).context("[load]")).transpose()?,
+        probe: drill
+            .steady
+            .url
+            .as_ref()
+            .map(|_| http::client(&drill.steady.tls).context("[steady_state]"))
+            .transpose()?,
+        alarms,
+    };
+    let resolved = targets::resolve(&drill.targets)?;
+    let mut jvms = TargetJvms::attach(resolved, agent)?;
+    let dir = out.unwrap_or_else(|| default_dir(&drill.name));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
     let outcome = runtime.block_on(async {
         let start = Instant::now();
         let start_wall = SystemTime::now();
         let mut journal = Journal::create(&dir, start.into_std(), start_wall)?;
-        let mut drive = Drive::new(&drill, &mut jvms, &mut journal, start, start_wall, json_out);
+        let mut drive = Drive::new(&drill, clients, &mut jvms, &mut journal, start, start_wall, json_out);
         let result = drive.run().await;
         drive.finish(result.as_ref().err()).await?;
         journal.flush()?;
@@ -86,6 +97,13 @@ fn default_dir(name: &str) -> PathBuf {
     ))
 }
 
+/// The drill's HTTP clients and alarm checks, set up before anything is injected.
+struct Clients {
+    load: Option<HttpClient>,
+    probe: Option<HttpClient>,
+    alarms: Vec<AlarmCheck>,
+}
+
 /// Why a drill ended before its last phase did.
 enum Ending {
     Baseline(String),
@@ -107,6 +125,9 @@ impl Ending {
 
 struct Drive<'a> {
     drill: &'a Drill,
+    clients: Clients,
+    /// When the last fault was removed: alarms are given their `expect_clear_within` from here.
+    last_removed: Option<Instant>,
     jvms: &'a mut TargetJvms,
     journal: &'a mut Journal,
     start: Instant,
@@ -129,6 +150,7 @@ struct Drive<'a> {
 impl<'a> Drive<'a> {
     fn new(
         drill: &'a Drill,
+        clients: Clients,
         jvms: &'a mut TargetJvms,
         journal: &'a mut Journal,
         start: Instant,
@@ -149,6 +171,8 @@ impl<'a> Drive<'a> {
         });
         Drive {
             drill,
+            clients,
+            last_removed: None,
             jvms,
             journal,
             start,
@@ -293,6 +317,9 @@ impl<'a> Drive<'a> {
             }
             phase_start = phase_end;
         }
+        if matches!(ending, None | Some(Ending::Abort(_))) {
+            self.await_alarms_clearing(&mut sigint, &mut sigterm).await?;
+        }
         self.progress.done();
         match ending {
             Some(Ending::Error(e)) => Err(anyhow!("{e}")),
@@ -300,15 +327,78 @@ impl<'a> Drive<'a> {
         }
     }
 
+    /// Alarms that must clear and still fire when the phases are over are watched on, until
+    /// they stop or their `expect_clear_within` from the last fault removed has passed: the
+    /// drill's last phase need not be long enough for a slow alert to resolve.
+    async fn await_alarms_clearing(
+        &mut self,
+        sigint: &mut tokio::signal::unix::Signal,
+        sigterm: &mut tokio::signal::unix::Signal,
+    ) -> Result<()> {
+        let Some(removed) = self.last_removed else {
+            return Ok(());
+        };
+        while let Ok(change) = self.alarms_rx.try_recv() {
+            self.record_alarm(change)?;
+        }
+        let waiting = |d: &Drive| -> Option<Instant> {
+            d.drill
+                .alarms
+                .iter()
+                .zip(&d.alarm_state)
+                .filter_map(|(a, firing)| a.expect_clear_within.filter(|_| *firing).map(|w| removed + w))
+                .max()
+        };
+        let Some(deadline) = waiting(self) else {
+            return Ok(());
+        };
+        if deadline <= Instant::now() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self
+            .drill
+            .alarms
+            .iter()
+            .zip(&self.alarm_state)
+            .filter(|(a, firing)| **firing && a.expect_clear_within.is_some())
+            .map(|(a, _)| a.name.as_str())
+            .collect();
+        let wait = deadline.saturating_duration_since(Instant::now());
+        self.journal.write("alarm_wait", json!({"alarms": names, "up_to_ms": ms(wait)}))?;
+        self.progress.note(&format!(
+            "waiting up to {:.0} s for {} to stop firing",
+            wait.as_secs_f64(),
+            names.join(", ")
+        ));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                Some(change) = self.alarms_rx.recv() => {
+                    self.record_alarm(change)?;
+                    if waiting(self).is_none() {
+                        break;
+                    }
+                }
+                Some(shot) = self.shots_rx.recv() => self.record_shot(shot)?,
+                _ = sigint.recv() => break,
+                _ = sigterm.recv() => break,
+            }
+        }
+        Ok(())
+    }
+
     fn start_generators(&mut self) {
         let d = self.drill;
         let until = self.start + d.total();
+        // Alarms are watched past the phases for as long as one may take to clear.
+        let alarms_until = until + d.alarms.iter().filter_map(|a| a.expect_clear_within).max().unwrap_or_default();
         let tx = self.shots_tx.clone().expect("generators start once");
-        if let Some(l) = &d.load {
+        if let (Some(l), Some(client)) = (&d.load, &self.clients.load) {
             let uri = l.url.parse().expect("validated URL");
             let period = Duration::from_secs_f64(1.0 / l.rate);
             tokio::spawn(load::open_loop(
                 Source::Load,
+                client.clone(),
                 uri,
                 period,
                 l.timeout,
@@ -318,14 +408,23 @@ impl<'a> Drive<'a> {
                 self.stop_tx.subscribe(),
             ));
         }
-        if let Some(url) = &d.steady.url {
+        if let (Some(url), Some(client)) = (&d.steady.url, &self.clients.probe) {
             let uri = url.parse().expect("validated URL");
             let timeout = d.load.as_ref().map_or(Duration::from_secs(2), |l| l.timeout);
-            tokio::spawn(probe::run(uri, d.steady.every, timeout, self.start, until, tx, self.stop_tx.subscribe()));
+            tokio::spawn(probe::run(
+                client.clone(),
+                uri,
+                d.steady.every,
+                timeout,
+                self.start,
+                until,
+                tx,
+                self.stop_tx.subscribe(),
+            ));
         }
         let atx = self.alarms_tx.clone().expect("alarms start once");
-        for (i, a) in d.alarms.iter().enumerate() {
-            tokio::spawn(alarm::watch_alarm(i, a.clone(), until, atx.clone(), self.stop_tx.subscribe()));
+        for (i, check) in self.clients.alarms.iter().enumerate() {
+            tokio::spawn(alarm::watch_alarm(i, check.clone(), alarms_until, atx.clone(), self.stop_tx.subscribe()));
         }
     }
 
@@ -447,6 +546,9 @@ impl<'a> Drive<'a> {
             return Ok(());
         }
         let (removed, error) = tokio::task::block_in_place(|| self.jvms.remove_all());
+        if !removed.is_empty() {
+            self.last_removed = Some(Instant::now());
+        }
         for (pid, faults) in removed {
             self.journal.write(
                 "fault_removed",

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod databases;
+pub mod demo;
+pub mod drill;
 pub mod presets;
 
 use std::path::{Path, PathBuf};

@@ -79,3 +79,56 @@ pub fn fail(message: &str) -> ! {
     eprintln!("overhead bench: {message}");
     exit(1);
 }
+
+/// A PKCS#12 keystore (`FILE.p12`, password `changeit`) holding a self-signed EC certificate
+/// for 127.0.0.1 and localhost, and that certificate in PEM (`FILE.pem`), made by the JDK's
+/// keytool in `dir`: what the demo serves HTTPS with, for the https row of the suite and the
+/// drill tests.
+pub fn self_signed_keystore(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), String> {
+    let keytool = jdk_tool("keytool");
+    let store = dir.join(format!("{name}.p12"));
+    let pem = dir.join(format!("{name}.pem"));
+    let _ = std::fs::remove_file(&store);
+    let run = |args: &[&str]| {
+        let out = Command::new(&keytool).args(args).output().map_err(|e| format!("cannot run keytool: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("keytool {}: {}", args[0], String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(())
+    };
+    let s = store.to_string_lossy().into_owned();
+    run(&[
+        "-genkeypair",
+        "-keystore",
+        &s,
+        "-storetype",
+        "PKCS12",
+        "-storepass",
+        "changeit",
+        "-alias",
+        "demo",
+        "-keyalg",
+        "EC",
+        "-groupname",
+        "secp256r1",
+        "-validity",
+        "2",
+        "-dname",
+        "CN=127.0.0.1",
+        "-ext",
+        "SAN=ip:127.0.0.1,dns:localhost",
+    ])?;
+    run(&[
+        "-exportcert",
+        "-rfc",
+        "-keystore",
+        &s,
+        "-storepass",
+        "changeit",
+        "-alias",
+        "demo",
+        "-file",
+        &pem.to_string_lossy(),
+    ])?;
+    Ok((store, pem))
+}

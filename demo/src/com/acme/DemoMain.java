@@ -1,6 +1,8 @@
 package com.acme;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,6 +12,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,15 +41,17 @@ import java.util.concurrent.TimeoutException;
  * The faultline demo order service.
  * <pre>
  *   DemoMain run   [--orders N] [--concurrency C] [--timeout D] [--inventory cached|warehouse]
- *   DemoMain serve [--port P] [--timeout D] [--inventory cached|warehouse]
+ *   DemoMain serve [--port P] [--timeout D] [--inventory cached|warehouse] [--tls-keystore FILE.p12 --tls-password PW]
  * </pre>
  */
 public final class DemoMain {
     private static final String USAGE =
             "usage: DemoMain run [--orders N] [--concurrency C] [--timeout D] [--inventory cached|warehouse]\n"
-          + "       DemoMain serve [--port P] [--timeout D] [--inventory cached|warehouse]\n"
+          + "       DemoMain serve [--port P] [--timeout D] [--inventory cached|warehouse]"
+          + " [--tls-keystore FILE.p12 --tls-password PW]\n"
           + "  run    places N orders (default 200), at most C in flight (default 4), prints a summary\n"
-          + "  serve  HTTP on 127.0.0.1:P (default 8080; 0 = any free port): /checkout, /health\n"
+          + "  serve  HTTP on 127.0.0.1:P (default 8080; 0 = any free port): /checkout, /health, /metrics;\n"
+          + "         HTTPS instead with the key and certificate of a PKCS#12 keystore\n"
           + "  --timeout D   per-order wait, e.g. 2s or 500ms (default 2s)";
     private static final String[] ITEMS = {"widget", "gadget", "gizmo", "sprocket"};
 
@@ -61,7 +71,7 @@ public final class DemoMain {
                             timeoutMillis(options), service(options));
                     return;
                 case "serve":
-                    serve(intOption(options, "port", 8080, 0), timeoutMillis(options), service(options));
+                    serve(intOption(options, "port", 8080, 0), timeoutMillis(options), service(options), tls(options));
                     return;
                 default:
                     throw new IllegalArgumentException("unknown mode: " + args[0]);
@@ -186,19 +196,31 @@ public final class DemoMain {
 
     // ---------------------------------------------------------------- serve
 
-    static void serve(int port, long timeoutMillis, OrderService service) throws IOException {
+    static void serve(int port, long timeoutMillis, OrderService service, SSLContext tls) throws IOException {
         Health health = new Health();
+        Metrics metrics = new Metrics();
+        metrics.declare("/checkout");
+        metrics.declare("/health");
         service.payments().warmUp();
         // The JDK's HTTP server otherwise delays small keep-alive responses by ~40 ms (Nagle).
         if (System.getProperty("sun.net.httpserver.nodelay") == null) {
             System.setProperty("sun.net.httpserver.nodelay", "true");
         }
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 128);
+        InetSocketAddress address = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
+        HttpServer server;
+        if (tls == null) {
+            server = HttpServer.create(address, 128);
+        } else {
+            HttpsServer https = HttpsServer.create(address, 128);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
         ThreadPoolExecutor http = new ThreadPoolExecutor(16, 16, 0L, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), new OrderExecutor.NamedThreads("http-"));
         server.setExecutor(http);
         int[] sequence = {0};
         server.createContext("/checkout", exchange -> {
+            long started = System.nanoTime();
             try {
                 if (!exchange.getRequestURI().getPath().equals("/checkout")) {
                     respond(exchange, 404, "text/plain", "not found\n");
@@ -234,9 +256,11 @@ public final class DemoMain {
                 checkout(exchange, service, health, item, qty, amount, timeoutMillis);
             } finally {
                 exchange.close();
+                metrics.record("/checkout", exchange.getResponseCode(), System.nanoTime() - started);
             }
         });
         server.createContext("/health", exchange -> {
+            long started = System.nanoTime();
             try {
                 drain(exchange.getRequestBody());
                 if (!exchange.getRequestURI().getPath().equals("/health")) {
@@ -245,6 +269,19 @@ public final class DemoMain {
                 }
                 String problem = health.problem();
                 respond(exchange, problem == null ? 200 : 503, "text/plain", problem == null ? "ok\n" : problem + "\n");
+            } finally {
+                exchange.close();
+                metrics.record("/health", exchange.getResponseCode(), System.nanoTime() - started);
+            }
+        });
+        server.createContext("/metrics", exchange -> {
+            try {
+                drain(exchange.getRequestBody());
+                if (!exchange.getRequestURI().getPath().equals("/metrics")) {
+                    respond(exchange, 404, "text/plain", "not found\n");
+                    return;
+                }
+                respond(exchange, 200, "text/plain; version=0.0.4", metrics.exposition());
             } finally {
                 exchange.close();
             }
@@ -265,7 +302,7 @@ public final class DemoMain {
             System.err.println("stopped after " + health.total() + " orders");
         }, "demo-shutdown"));
         server.start();
-        System.out.println("listening on 127.0.0.1:" + server.getAddress().getPort());
+        System.out.println("listening on 127.0.0.1:" + server.getAddress().getPort() + (tls == null ? "" : " (https)"));
         System.out.flush();
         // The server's dispatcher thread keeps the JVM alive until SIGTERM/SIGINT runs the hook above.
     }
@@ -412,7 +449,7 @@ public final class DemoMain {
             }
             boolean known = args[0].equals("run")
                     ? Arrays.asList("orders", "concurrency", "timeout", "inventory").contains(key)
-                    : Arrays.asList("port", "timeout", "inventory").contains(key);
+                    : Arrays.asList("port", "timeout", "inventory", "tls-keystore", "tls-password").contains(key);
             if (!known) {
                 throw new IllegalArgumentException("unknown option for " + args[0] + ": --" + key);
             }
@@ -454,6 +491,30 @@ public final class DemoMain {
             return millis;
         } catch (NumberFormatException | ArithmeticException e) {
             throw new IllegalArgumentException("--timeout: bad duration " + value + " (e.g. 2s, 500ms)");
+        }
+    }
+
+    /** The TLS context of {@code --tls-keystore}, or null for plain HTTP. */
+    private static SSLContext tls(Map<String, String> options) {
+        String file = options.get("tls-keystore");
+        String password = options.get("tls-password");
+        if (file == null) {
+            if (password != null) {
+                throw new IllegalArgumentException("--tls-password goes with --tls-keystore");
+            }
+            return null;
+        }
+        char[] secret = (password == null ? "" : password).toCharArray();
+        try (InputStream in = Files.newInputStream(Paths.get(file))) {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(in, secret);
+            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, secret);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), null, null);
+            return context;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("--tls-keystore " + file + ": " + e.getMessage());
         }
     }
 
