@@ -2,14 +2,13 @@
 //! while firing) or by asking Prometheus or Alertmanager. Changes of state are reported with
 //! the time they were seen.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::command;
 use super::http::{self, HttpClient};
 use super::model::{Alarm, AlarmSource};
 use super::monitoring;
@@ -36,7 +35,7 @@ impl AlarmCheck {
     pub fn new(alarm: &Alarm) -> Result<AlarmCheck> {
         let client = match &alarm.source {
             AlarmSource::Command(command) => {
-                find_program(&alarm.name, &command[0])?;
+                command::find_program(&format!("alarm '{}'", alarm.name), &command[0])?;
                 None
             }
             AlarmSource::Prometheus { .. } | AlarmSource::Alertmanager { .. } => {
@@ -52,7 +51,7 @@ impl AlarmCheck {
         let a = &self.alarm;
         let deadline = Instant::now() + limit;
         let firing = match (&a.source, &self.client) {
-            (AlarmSource::Command(command), _) => run_command(command, limit).await,
+            (AlarmSource::Command(argv), _) => command::succeeds(argv, limit).await,
             (AlarmSource::Prometheus { url, query }, Some(client)) => {
                 monitoring::prometheus_firing(client, url, query, deadline).await
             }
@@ -76,49 +75,6 @@ pub async fn preflight(alarms: &[Alarm]) -> Result<Vec<(AlarmCheck, bool)>> {
         checks.push((check, firing));
     }
     Ok(checks)
-}
-
-/// Where the alarm's program is, or why it cannot be started.
-fn find_program(alarm: &str, program: &str) -> Result<PathBuf> {
-    let executable = |p: &Path| {
-        use std::os::unix::fs::PermissionsExt;
-        p.is_file() && p.metadata().is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        if executable(&p) {
-            return Ok(p);
-        }
-        bail!("alarm '{alarm}': command {program:?} cannot be started: not an executable file");
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let p = dir.join(program);
-        if executable(&p) {
-            return Ok(p);
-        }
-    }
-    bail!("alarm '{alarm}': command {program:?} cannot be started: not found on PATH")
-}
-
-/// Runs an alarm's command once: Ok(true) when it exits 0 (firing). A command that outlives
-/// `limit` is killed.
-async fn run_command(command: &[String], limit: Duration) -> Result<bool> {
-    let mut child = tokio::process::Command::new(&command[0])
-        .args(&command[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {:?}", command[0]))?;
-    match tokio::time::timeout(limit, child.wait()).await {
-        Ok(status) => Ok(status.context("waiting for the alarm command")?.success()),
-        Err(_) => {
-            let _ = child.kill().await;
-            bail!("the command ran longer than {limit:?} and was killed")
-        }
-    }
 }
 
 /// Polls one alarm every `every` until `until` or `stop`; sends the first state and every

@@ -29,6 +29,7 @@ use super::http;
 use super::load::{open_loop, Outcome, Source};
 use super::model::{AlarmSource, Drill};
 use super::targets::{self, TargetJvms};
+use super::{contingency, proposal};
 use faultline_model::duration::format_duration;
 use faultline_model::protocol::pool_aim;
 use faultline_model::scenario::{FaultKind, Scenario};
@@ -47,8 +48,10 @@ const SERVICE_PERIOD: Duration = Duration::from_millis(100);
 const FIRING_ALREADY: &str = "firing before any fault is armed: it would fire without a fault (a likely false \
                               alarm, or an unrelated incident going on)";
 
-pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
+pub fn check(path: &Path, json_out: bool, out: Option<&Path>, agent: Option<&Path>) -> Result<()> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    contingency::check_programs(&drill)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut alarms = Vec::new();
     let mut warnings = 0;
@@ -76,9 +79,56 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
     let service: Vec<Value> = service.iter().map(ServiceCheck::to_json).collect();
     let resolved = targets::resolve(&drill.targets)?;
     let mut jvms = TargetJvms::attach(resolved, agent)?;
-    let targets: Vec<Value> =
-        jvms.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
+    let targets = targets::describe(&jvms);
+    let (phases, hit_nothing) = blast_radius(&drill, &mut jvms)?;
+    let how = "blast radius of method faults measured by arming each with probability 0 (no call affected) for at \
+               most 10s and removing it at once: the matched methods were briefly instrumented; pool faults were \
+               previewed (their executors listed, none touched); resource faults act on each target JVM as a whole \
+               (not armed by the check)";
+    warnings += hit_nothing;
+    if hit_nothing > 0 {
+        notes.insert(
+            0,
+            format!("{hit_nothing} fault{} would hit nothing as things stand", if hit_nothing == 1 { "" } else { "s" }),
+        );
+    }
+    let proposal = proposal::build(&drill, &text, &targets, &service, &alarms, &phases);
+    if let Some(dir) = out {
+        proposal::write(dir, &proposal)?;
+    }
+    if json_out {
+        println!(
+            "{}",
+            json!({"drill": drill.name, "origin": drill.origin, "valid": true, "targets": targets, "alarms": alarms,
+                   "service": service, "phases": phases, "warnings": warnings, "problems": problems,
+                   "blast_radius_method": how, "fingerprint": proposal["fingerprint"],
+                   "proposal": out.map(|d| d.join(proposal::JSON))})
+        );
+    } else {
+        print_proposal(&drill, &targets, &alarms, &service, &phases);
+        println!("note: {how}");
+        if warnings > 0 {
+            println!("{warnings} warning{}: {}", if warnings == 1 { "" } else { "s" }, notes.join("; "));
+        }
+        println!("fingerprint: {}", proposal["fingerprint"].as_str().unwrap_or(""));
+        if let Some(dir) = out {
+            println!(
+                "proposal: {} (to review and sign) and {} (for `drill run --approved`)",
+                dir.join(proposal::HTML).display(),
+                dir.join(proposal::JSON).display()
+            );
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
+    Ok(())
+}
 
+/// Per phase, what each fault would hit in the targets (the methods of method faults, the
+/// executors of pool faults, the JVM of resource faults), and how many faults would hit
+/// nothing. Method faults are armed with probability 0 and removed at once.
+pub fn blast_radius(drill: &Drill, jvms: &mut TargetJvms) -> Result<(Vec<Value>, usize)> {
     let mut phases = Vec::new();
     let mut hit_nothing = 0;
     for phase in &drill.phases {
@@ -166,35 +216,7 @@ pub fn check(path: &Path, json_out: bool, agent: Option<&Path>) -> Result<()> {
             "faults": faults,
         }));
     }
-    let how = "blast radius of method faults measured by arming each with probability 0 (no call affected) for at \
-               most 10s and removing it at once: the matched methods were briefly instrumented; pool faults were \
-               previewed (their executors listed, none touched); resource faults act on each target JVM as a whole \
-               (not armed by the check)";
-    warnings += hit_nothing;
-    if hit_nothing > 0 {
-        notes.insert(
-            0,
-            format!("{hit_nothing} fault{} would hit nothing as things stand", if hit_nothing == 1 { "" } else { "s" }),
-        );
-    }
-    if json_out {
-        println!(
-            "{}",
-            json!({"drill": drill.name, "origin": drill.origin, "valid": true, "targets": targets, "alarms": alarms,
-                   "service": service, "phases": phases, "warnings": warnings, "problems": problems,
-                   "blast_radius_method": how})
-        );
-    } else {
-        print_proposal(&drill, &targets, &alarms, &service, &phases);
-        println!("note: {how}");
-        if warnings > 0 {
-            println!("{warnings} warning{}: {}", if warnings == 1 { "" } else { "s" }, notes.join("; "));
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("; "));
-    }
-    Ok(())
+    Ok((phases, hit_nothing))
 }
 
 /// What the requests to one service url came to.
@@ -422,5 +444,25 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &
             c.push(format!("p99 > {}", format_duration(x)));
         }
         println!("  abort: remove every fault when {} for {}", c.join(" or "), format_duration(a.sustained));
+    }
+    for c in &drill.contingency {
+        println!(
+            "  contingency on {}: '{}' {:?} (timeout {}): starts",
+            c.on.as_str(),
+            c.name,
+            c.command,
+            format_duration(c.timeout)
+        );
+    }
+    if let Some(w) = &drill.window {
+        let now = jiff::Timestamp::now();
+        let end = now + jiff::SignedDuration::try_from(drill.total()).unwrap_or(jiff::SignedDuration::MAX);
+        println!(
+            "  window: {} ({})",
+            w.to_json(),
+            w.refuses(now, end).map_or("a run started now would be inside it".to_string(), |why| format!(
+                "a run started now would be refused: {why}"
+            ))
+        );
     }
 }

@@ -162,6 +162,24 @@ pub struct Facts {
     pub stopped: Option<String>,
     pub baseline_failed: Option<String>,
     pub end_ms: f64,
+    /// The drill file's name without its extension: runs of one drill share it.
+    pub drill_id: String,
+    /// When the run started (RFC 3339).
+    pub started: String,
+    /// The approved proposal's fingerprint, when the drill ran with `--approved`.
+    pub approved: Option<String>,
+    pub contingency: Vec<StepRun>,
+}
+
+/// A contingency step as it ran.
+#[derive(Debug, Clone, Default)]
+pub struct StepRun {
+    pub name: String,
+    pub on: String,
+    pub ok: bool,
+    pub timed_out: bool,
+    pub exit_code: Option<i64>,
+    pub duration_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -326,6 +344,21 @@ pub fn evaluate(f: &Facts) -> Verdict {
             }
         }
     }
+    for step in &f.contingency {
+        let detail = if step.timed_out {
+            format!("timed out after {:.1} s and was killed", step.duration_ms / 1000.0)
+        } else {
+            match step.exit_code {
+                Some(code) => format!("exited {code} after {:.1} s", step.duration_ms / 1000.0),
+                None => "could not be started, or ended by a signal".to_string(),
+            }
+        };
+        expectations.push(Expectation {
+            what: format!("contingency step '{}' (on {}) succeeds", step.name, step.on),
+            held: step.ok,
+            detail,
+        });
+    }
     if let Some(why) = &f.aborted {
         expectations.push(Expectation { what: "no abort".into(), held: false, detail: why.clone() });
     }
@@ -405,6 +438,9 @@ pub fn summary(f: &Facts, v: &Verdict) -> Value {
     let first_armed = v.first_armed_ms;
     json!({
         "name": f.name,
+        "drill_id": f.drill_id,
+        "started": f.started,
+        "approved_fingerprint": f.approved,
         "passed": v.passed,
         "aborted": f.aborted.is_some() || f.stopped.is_some() || f.baseline_failed.is_some(),
         "phases": f.phases.iter().enumerate().filter(|(_, p)| !p.start.is_empty()).map(|(i, p)| {
@@ -445,8 +481,18 @@ pub fn summary(f: &Facts, v: &Verdict) -> Value {
                 "cleared_in_time": a.expect_clear_within_ms.and_then(|within| clearing.map(|_| cleared_after.is_some_and(|ms| ms <= within))),
             })
         }).collect::<Vec<_>>(),
-        "expectations": v.expectations.iter().map(|e| json!({"what": e.what, "held": e.held, "detail": e.detail})).collect::<Vec<_>>(),
+        "expectations": v.expectations.iter().map(|e| json!({"id": finding_id(&e.what), "what": e.what, "held": e.held, "detail": e.detail})).collect::<Vec<_>>(),
+        "findings": v.expectations.iter().filter(|e| !e.held).map(|e| json!({"id": finding_id(&e.what), "what": e.what, "detail": e.detail})).collect::<Vec<_>>(),
+        "contingency": f.contingency.iter().map(|c| json!({"name": c.name, "on": c.on, "ok": c.ok, "timed_out": c.timed_out, "exit_code": c.exit_code, "duration_ms": c.duration_ms.round() as u64})).collect::<Vec<_>>(),
     })
+}
+
+/// A finding's id, the same in every run of a drill for the same expectation: what lets a
+/// review say which findings are gone, which remain and which are new.
+pub fn finding_id(what: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(what.as_bytes());
+    format!("F-{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3])
 }
 
 fn round(x: f64, digits: i32) -> f64 {

@@ -4,6 +4,8 @@
 
 pub mod alarm;
 pub mod check;
+pub mod command;
+pub mod contingency;
 pub mod http;
 pub mod journal;
 pub mod judge;
@@ -11,7 +13,9 @@ pub mod load;
 pub mod model;
 pub mod monitoring;
 pub mod probe;
+pub mod proposal;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod targets;
 
@@ -28,6 +32,9 @@ pub enum DrillVerb {
         drill: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Also write the proposal to review and sign: DIR/proposal.html and DIR/proposal.json (for `run --approved`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Run a drill with live progress; writes DIR/journal.jsonl, DIR/report.html and DIR/summary.json. Exit 0 when every expectation held, 1 otherwise.
     Run {
@@ -38,17 +45,25 @@ pub enum DrillVerb {
         /// Print summary.json on stdout at the end (progress goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Run only as approved: refuse (before injecting anything) when the drill file changed since this proposal or a fault would hit more than it lists.
+        #[arg(long, value_name = "PROPOSAL")]
+        approved: Option<PathBuf>,
     },
-    /// Render the report and summary.json again from DIR/journal.jsonl.
-    Report { dir: PathBuf },
+    /// Render the report and summary.json again from DIR/journal.jsonl; with --compare, review this run against earlier runs of the same drill.
+    Report {
+        dir: PathBuf,
+        /// Earlier runs of the same drill (their output directories), compared in the report.
+        #[arg(long, value_name = "OLDER_DIR", num_args = 1..)]
+        compare: Vec<PathBuf>,
+    },
 }
 
 /// Runs one drill verb; an error, or a drill that did not pass, comes back as an error (exit 1).
 pub fn command(verb: DrillVerb, agent: Option<&Path>) -> Result<()> {
     match verb {
-        DrillVerb::Check { drill, json } => check::check(&drill, json, agent),
-        DrillVerb::Run { drill, out, json } => {
-            let finished = run::run(&drill, out, json, agent)?;
+        DrillVerb::Check { drill, json, out } => check::check(&drill, json, out.as_deref(), agent),
+        DrillVerb::Run { drill, out, json, approved } => {
+            let finished = run::run(&drill, out, json, approved.as_deref(), agent)?;
             let report = finished.dir.join(report::HTML);
             announce(&finished.summary, &report, json);
             if finished.summary["passed"] != true {
@@ -56,8 +71,8 @@ pub fn command(verb: DrillVerb, agent: Option<&Path>) -> Result<()> {
             }
             Ok(())
         }
-        DrillVerb::Report { dir } => {
-            let summary = report::render(&dir)?;
+        DrillVerb::Report { dir, compare } => {
+            let summary = report::render_compared(&dir, &compare)?;
             announce(&summary, &dir.join(report::HTML), false);
             Ok(())
         }

@@ -15,7 +15,10 @@ use faultline_model::scenario::{RawTable, Scenario, ScenarioError};
 use faultline_model::toml_table::{Source, Table};
 
 /// The keys of a drill file's top level.
-const TOP_KEYS: [&str; 8] = ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort"];
+const TOP_KEYS: [&str; 10] =
+    ["name", "objective", "targets", "load", "steady_state", "alarm", "phase", "abort", "window", "contingency"];
+const WINDOW_KEYS: [&str; 5] = ["not_before", "not_after", "days", "hours", "timezone"];
+const CONTINGENCY_KEYS: [&str; 4] = ["name", "on", "command", "timeout"];
 const LOAD_KEYS: [&str; 5] = ["url", "rate", "timeout", "ca", "insecure"];
 const STEADY_KEYS: [&str; 7] = ["url", "every", "window", "max_error_rate", "max_p99", "ca", "insecure"];
 const ALARM_KEYS: [&str; 12] = [
@@ -53,8 +56,114 @@ pub struct Drill {
     pub alarms: Vec<Alarm>,
     pub phases: Vec<Phase>,
     pub abort: Option<Abort>,
+    /// When the drill is authorized to run.
+    pub window: Option<Window>,
+    pub contingency: Vec<Contingency>,
     /// The file's path, for messages.
     pub origin: String,
+}
+
+/// When a drill may run: between two instants, on some days between some hours, or both. The
+/// whole drill must fit: `drill run` refuses when it would start or end outside.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub not_before: Option<jiff::Timestamp>,
+    pub not_after: Option<jiff::Timestamp>,
+    /// Days of the week, in `timezone`; empty for every day.
+    pub days: Vec<jiff::civil::Weekday>,
+    /// Time of day, `[from, to)`, in `timezone`.
+    pub hours: Option<(jiff::civil::Time, jiff::civil::Time)>,
+    pub timezone: jiff::tz::TimeZone,
+    /// As written (`UTC` by default), for messages.
+    pub timezone_name: String,
+}
+
+impl Window {
+    /// Why a drill from `start` to `end` may not run in this window, or None when it may.
+    pub fn refuses(&self, start: jiff::Timestamp, end: jiff::Timestamp) -> Option<String> {
+        if let Some(nb) = self.not_before {
+            if start < nb {
+                return Some(format!("it would start at {start:.0}, before the window opens ({nb:.0})"));
+            }
+        }
+        if let Some(na) = self.not_after {
+            if end > na {
+                return Some(format!("it would end at {end:.0}, after the window closes ({na:.0})"));
+            }
+        }
+        for (what, at) in [("start", start), ("end", end)] {
+            let local = at.to_zoned(self.timezone.clone());
+            if !self.days.is_empty() && !self.days.contains(&local.weekday()) {
+                return Some(format!(
+                    "it would {what} on a {:?} ({local:.0}), outside the authorized days ({})",
+                    local.weekday(),
+                    self.days.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if let Some((from, to)) = self.hours {
+                let t = local.time();
+                // The end may fall on the closing minute itself.
+                let inside = t >= from && (t < to || (what == "end" && t == to));
+                if !inside {
+                    return Some(format!(
+                        "it would {what} at {} {}, outside the authorized hours {}-{}",
+                        t.strftime("%H:%M:%S"),
+                        self.timezone_name,
+                        from.strftime("%H:%M"),
+                        to.strftime("%H:%M")
+                    ));
+                }
+            }
+        }
+        if self.hours.is_some() {
+            let (a, b) = (start.to_zoned(self.timezone.clone()), end.to_zoned(self.timezone.clone()));
+            if a.date() != b.date() {
+                return Some("it would run across midnight, outside one day's authorized hours".into());
+            }
+        }
+        None
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "not_before": self.not_before.map(|t| t.to_string()),
+            "not_after": self.not_after.map(|t| t.to_string()),
+            "days": self.days.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>(),
+            "hours": self.hours.map(|(a, b)| format!("{}-{}", a.strftime("%H:%M"), b.strftime("%H:%M"))),
+            "timezone": self.timezone_name,
+        })
+    }
+}
+
+/// What a contingency step answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The drill stopped early: an abort breach, a signal, an error.
+    Abort,
+    /// A phase whose hypothesis had to hold broke.
+    Breach,
+    /// The drill is over, whatever its outcome.
+    End,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Abort => "abort",
+            Trigger::Breach => "breach",
+            Trigger::End => "end",
+        }
+    }
+}
+
+/// A step of the contingency plan: a command run, after the faults are removed, when its
+/// trigger happens.
+#[derive(Debug, Clone)]
+pub struct Contingency {
+    pub name: String,
+    pub on: Trigger,
+    pub command: Vec<String>,
+    pub timeout: Duration,
 }
 
 /// Traffic the drill generates itself, open loop.
@@ -252,6 +361,10 @@ impl Drill {
             "abort": self.abort.as_ref().map(|a| serde_json::json!({
                 "max_error_rate": a.max_error_rate, "max_p99_ms": a.max_p99.map(ms), "for_ms": ms(a.sustained),
             })),
+            "window": self.window.as_ref().map(Window::to_json),
+            "contingency": self.contingency.iter().map(|c| serde_json::json!({
+                "name": c.name, "on": c.on.as_str(), "command": c.command, "timeout_ms": ms(c.timeout),
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -268,6 +381,9 @@ struct RawSections {
     phase: Vec<Spanned<RawTable>>,
     #[serde(rename = "abort")]
     abort_: Option<Spanned<RawTable>>,
+    window: Option<Spanned<RawTable>>,
+    #[serde(default)]
+    contingency: Vec<Spanned<RawTable>>,
 }
 
 /// The third look: each phase's `[[phase.fault]]` tables with their spans.
@@ -300,14 +416,14 @@ impl DrillParser<'_> {
         let top: RawTable = toml::from_str(self.text).map_err(|e| self.syntax_error(&e))?;
         let top = self.table(top, None, 1);
         top.check_known_keys(&TOP_KEYS)?;
-        for (key, want_table) in [("load", true), ("steady_state", true), ("abort", true)] {
+        for (key, want_table) in [("load", true), ("steady_state", true), ("abort", true), ("window", true)] {
             if let Some(entry) = top.get(key) {
                 if want_table && !entry.value.is_table() {
                     return Err(top.wrong_type(entry, &format!("a table, [{key}]")));
                 }
             }
         }
-        for key in ["alarm", "phase"] {
+        for key in ["alarm", "phase", "contingency"] {
             if let Some(entry) = top.get(key) {
                 match &entry.value {
                     Value::Array(items) if items.iter().all(Value::is_table) => {}
@@ -359,7 +475,24 @@ impl DrillParser<'_> {
             Some(t) => Some(self.abort(t)?),
             None => None,
         };
-        let drill = Drill { name, objective, targets, load, steady, alarms, phases, abort, origin: self.origin.into() };
+        let window = match raw.window {
+            Some(t) => Some(self.window(t)?),
+            None => None,
+        };
+        let contingency = raw.contingency.into_iter().map(|t| self.contingency(t)).collect::<Result<Vec<_>, _>>()?;
+        let drill = Drill {
+            name,
+            objective,
+            targets,
+            load,
+            steady,
+            alarms,
+            phases,
+            abort,
+            window,
+            contingency,
+            origin: self.origin.into(),
+        };
         self.check_whole(&drill, &top)?;
         Ok(drill)
     }
@@ -523,6 +656,121 @@ impl DrillParser<'_> {
             .ok_or_else(|| s.missing("expect_within", "how soon after the first fault it must fire, e.g. \"30s\""))?;
         let expect_clear_within = s.positive_duration("expect_clear_within")?;
         Ok(Alarm { name, source, tls, every, expect_within, expect_clear_within })
+    }
+
+    fn window(&self, table: Spanned<RawTable>) -> Result<Window, ScenarioError> {
+        let s = self.section(table, "window", &WINDOW_KEYS)?;
+        let instant = |key: &str| -> Result<Option<jiff::Timestamp>, ScenarioError> {
+            match s.string(key)? {
+                None => Ok(None),
+                Some((_, text)) => text.parse::<jiff::Timestamp>().map(Some).map_err(|e| {
+                    s.error_at(
+                        key,
+                        format!(
+                            "{text:?} is not an RFC 3339 time with an offset, e.g. \"2026-12-05T09:00:00+01:00\" ({e})"
+                        ),
+                    )
+                }),
+            }
+        };
+        let (not_before, not_after) = (instant("not_before")?, instant("not_after")?);
+        if let (Some(a), Some(b)) = (not_before, not_after) {
+            if b <= a {
+                return Err(s.error_at("not_after", format!("{b:.0} is not after not_before ({a:.0})")));
+            }
+        }
+        if let Some(b) = not_after {
+            let now = jiff::Timestamp::now();
+            if b <= now {
+                return Err(s.error_at(
+                    "not_after",
+                    format!("the window closed at {b:.0}, in the past (now {now:.0}): authorize a new one"),
+                ));
+            }
+        }
+        let timezone_name = s.non_empty_string("timezone")?.unwrap_or_else(|| "UTC".to_string());
+        let timezone = jiff::tz::TimeZone::get(&timezone_name).map_err(|e| {
+            s.error_at(
+                "timezone",
+                format!("unknown time zone {timezone_name:?}: an IANA name such as \"Europe/Berlin\" or \"UTC\" ({e})"),
+            )
+        })?;
+        let days = match s.get("days") {
+            None => Vec::new(),
+            Some(entry) => {
+                let mut days = Vec::new();
+                for name in s.string_list(entry)? {
+                    use jiff::civil::Weekday::*;
+                    let day = match name.to_ascii_lowercase().get(..3).unwrap_or("") {
+                        "mon" => Monday,
+                        "tue" => Tuesday,
+                        "wed" => Wednesday,
+                        "thu" => Thursday,
+                        "fri" => Friday,
+                        "sat" => Saturday,
+                        "sun" => Sunday,
+                        _ => {
+                            return Err(s.error_at(
+                                "days",
+                                format!("{name:?} is not a day of the week; write e.g. [\"mon\", \"tue\"]"),
+                            ))
+                        }
+                    };
+                    days.push(day);
+                }
+                if days.is_empty() {
+                    return Err(s.error_at("days", "must name at least one day"));
+                }
+                days
+            }
+        };
+        let hours = match s.string("hours")? {
+            None => None,
+            Some((_, text)) => {
+                let bad = || s.error_at("hours", format!("{text:?} is not a range of the day such as \"09:00-17:00\""));
+                let (a, b) = text.split_once('-').ok_or_else(bad)?;
+                let time = |t: &str| t.trim().parse::<jiff::civil::Time>().map_err(|_| bad());
+                let (from, to) = (time(a)?, time(b)?);
+                if to <= from {
+                    return Err(s.error_at(
+                        "hours",
+                        format!(
+                            "{text:?} ends before it starts; a window across midnight is two drills' worth: split it"
+                        ),
+                    ));
+                }
+                Some((from, to))
+            }
+        };
+        if not_before.is_none() && not_after.is_none() && days.is_empty() && hours.is_none() {
+            return Err(s.missing("not_after", "a window: not_before and/or not_after, or days and/or hours"));
+        }
+        Ok(Window { not_before, not_after, days, hours, timezone, timezone_name })
+    }
+
+    fn contingency(&self, table: Spanned<RawTable>) -> Result<Contingency, ScenarioError> {
+        let s = self.section(table, "contingency", &CONTINGENCY_KEYS)?;
+        let name = s.required_string("name", "what the step does, e.g. name = \"restart the payment gateway\"")?;
+        let on = match s.string("on")? {
+            None => return Err(s.missing("on", "when it runs: \"abort\", \"breach\" or \"end\"")),
+            Some((_, "abort")) => Trigger::Abort,
+            Some((_, "breach")) => Trigger::Breach,
+            Some((_, "end")) => Trigger::End,
+            Some((_, other)) => {
+                return Err(
+                    s.error_at("on", format!("unknown value {other:?}; expected \"abort\", \"breach\" or \"end\""))
+                )
+            }
+        };
+        let entry = s.get("command").ok_or_else(|| {
+            s.missing("command", "the program to run, e.g. command = [\"systemctl\", \"restart\", \"gateway\"]")
+        })?;
+        let command = s.string_list(entry)?;
+        if command.is_empty() || command[0].is_empty() {
+            return Err(s.error_at("command", "must name a program to run"));
+        }
+        let timeout = s.positive_duration("timeout")?.unwrap_or(Duration::from_secs(30));
+        Ok(Contingency { name, on, command, timeout })
     }
 
     /// `ca` and `insecure`, which only mean something for an https `url`.

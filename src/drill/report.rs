@@ -10,21 +10,47 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use serde_json::Value;
 
-use super::journal;
 use super::judge::{self, AlarmRun, Facts, Limits, PhaseRun, Sample, Verdict};
+use super::{journal, review};
 
 pub const HTML: &str = "report.html";
 pub const SUMMARY: &str = "summary.json";
 
 /// Reads `dir/journal.jsonl`, writes `dir/summary.json` and `dir/report.html`, returns the summary.
 pub fn render(dir: &Path) -> Result<Value> {
+    render_compared(dir, &[])
+}
+
+/// The summary of a run, judged again from its journal alone.
+pub fn summarize(dir: &Path) -> Result<Value> {
+    let records = journal::read(dir)?;
+    let facts = facts(&records);
+    Ok(judge::summary(&facts, &judge::evaluate(&facts)))
+}
+
+/// As [`render`], with a review of this run against `older` runs of the same drill.
+pub fn render_compared(dir: &Path, older: &[std::path::PathBuf]) -> Result<Value> {
     let records = journal::read(dir)?;
     let facts = facts(&records);
     let verdict = judge::evaluate(&facts);
     let summary = judge::summary(&facts, &verdict);
+    let mut earlier = Vec::new();
+    for o in older {
+        let s = summarize(o).with_context(|| format!("--compare {}", o.display()))?;
+        if s["drill_id"] != summary["drill_id"] {
+            anyhow::bail!(
+                "--compare {}: a run of drill '{}', not of '{}' (runs are matched by the drill file's name)",
+                o.display(),
+                s["drill_id"].as_str().unwrap_or("?"),
+                summary["drill_id"].as_str().unwrap_or("?")
+            );
+        }
+        earlier.push(s);
+    }
     let text = serde_json::to_string_pretty(&summary)? + "\n";
     std::fs::write(dir.join(SUMMARY), text).with_context(|| format!("writing {}", dir.join(SUMMARY).display()))?;
-    let html = html(&records, &facts, &verdict, &summary);
+    let review = if earlier.is_empty() { None } else { Some(review::section(&summary, &earlier)) };
+    let html = html(&records, &facts, &verdict, &summary, review.as_deref());
     std::fs::write(dir.join(HTML), html).with_context(|| format!("writing {}", dir.join(HTML).display()))?;
     Ok(summary)
 }
@@ -126,10 +152,42 @@ pub fn facts(records: &[Value]) -> Facts {
             .find(|r| r["held"] == false)
             .map(|r| format!("the baseline did not hold: {}", r["detail"].as_str().unwrap_or(""))),
         end_ms,
+        drill_id: drill_id(plan["origin"].as_str().unwrap_or("")),
+        started: records[0]["time"].as_str().unwrap_or("").to_string(),
+        approved: of(records, "approval").next().and_then(|r| r["fingerprint"].as_str()).map(str::to_string),
+        contingency: of(records, "contingency")
+            .map(|r| judge::StepRun {
+                name: r["name"].as_str().unwrap_or("").to_string(),
+                on: r["on"].as_str().unwrap_or("").to_string(),
+                ok: r["ok"] == true,
+                timed_out: r["timed_out"] == true,
+                exit_code: r["exit_code"].as_i64(),
+                duration_ms: r["duration_ms"].as_f64().unwrap_or(0.0),
+            })
+            .collect(),
     }
 }
 
-fn esc(text: &str) -> String {
+/// Runs of one drill are matched by its file's name: `drills/slow-payment.toml` is `slow-payment`.
+fn drill_id(origin: &str) -> String {
+    Path::new(origin).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The start of a self-contained page (the report, the proposal): one style sheet, no network.
+pub(crate) fn page_head(title: &str, badge: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>\
+body{{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1f2328}}\
+h1{{font-size:22px;margin-bottom:4px}}h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de}}\
+table{{border-collapse:collapse;margin:8px 0}}td,th{{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}}\
+th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:#cf222e;font-weight:600}}\
+.verdict{{display:inline-block;padding:4px 12px;border-radius:6px;color:#fff;background:{badge};font-weight:700}}\
+.figs span{{display:inline-block;margin-right:28px}}.figs b{{font-size:20px}}code{{font-size:12px}}\
+.sign td{{height:34px;min-width:260px}}.muted{{color:#57606a}}pre{{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px}}</style></head><body>"
+    )
+}
+
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -217,23 +275,13 @@ fn advice(what: &str) -> &'static str {
     }
 }
 
-fn html(records: &[Value], facts: &Facts, v: &Verdict, summary: &Value) -> String {
+fn html(records: &[Value], facts: &Facts, v: &Verdict, summary: &Value, review: Option<&str>) -> String {
     let plan = &records[0]["drill"];
     let mut h = String::new();
     let name = esc(&facts.name);
     let verdict = if v.passed { "PASSED" } else { "FAILED" };
     let color = if v.passed { "#1a7f37" } else { "#cf222e" };
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Drill: {name}</title><style>\
-body{{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1f2328}}\
-h1{{font-size:22px;margin-bottom:4px}}h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de}}\
-table{{border-collapse:collapse;margin:8px 0}}td,th{{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}}\
-th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:#cf222e;font-weight:600}}\
-.verdict{{display:inline-block;padding:4px 12px;border-radius:6px;color:#fff;background:{color};font-weight:700}}\
-.figs span{{display:inline-block;margin-right:28px}}.figs b{{font-size:20px}}code{{font-size:12px}}\
-.sign td{{height:34px;min-width:260px}}.muted{{color:#57606a}}</style></head><body>"
-    );
+    h.push_str(&page_head(&format!("Drill: {name}"), color));
     let _ = write!(
         h,
         "<h1>{name}</h1><p class=\"muted\">drill file {} &middot; started {} </p>",
@@ -487,10 +535,87 @@ th{{background:#f6f8fa}}.num{{text-align:right}}.ok{{color:#1a7f37}}.bad{{color:
         h.push_str("</table>");
     }
 
+    let steps: Vec<&Value> = of(records, "contingency").collect();
+    if !steps.is_empty() || plan["contingency"].as_array().is_some_and(|c| !c.is_empty()) {
+        h.push_str("<h2>Contingency</h2>");
+        if steps.is_empty() {
+            h.push_str("<p>No contingency step was triggered.</p>");
+        } else {
+            h.push_str("<table><tr><th>step</th><th>on</th><th>why</th><th>command</th><th>outcome</th><th class=\"num\">time</th><th>output</th></tr>");
+            for r in steps {
+                let command: Vec<&str> =
+                    r["command"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let outcome = if r["ok"] == true {
+                    "<td class=\"ok\">exit 0</td>".to_string()
+                } else if r["timed_out"] == true {
+                    "<td class=\"bad\">timed out, killed</td>".to_string()
+                } else {
+                    format!(
+                        "<td class=\"bad\">{}</td>",
+                        r["exit_code"].as_i64().map_or("not started".into(), |c| format!("exit {c}"))
+                    )
+                };
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>{outcome}<td class=\"num\">{:.1} s</td><td><pre>{}</pre></td></tr>",
+                    esc(r["name"].as_str().unwrap_or("")),
+                    esc(r["on"].as_str().unwrap_or("")),
+                    esc(r["reason"].as_str().unwrap_or("")),
+                    esc(&command.join(" ")),
+                    r["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+                    esc(r["output"].as_str().unwrap_or(""))
+                );
+            }
+            h.push_str("</table>");
+        }
+    }
+
+    if let Some(review) = review {
+        h.push_str(review);
+    }
+
     if let Some(c) = of(records, "cleanup").next() {
         let _ = write!(h, "<h2>Cleanup</h2><p>{}</p>", esc(c["detail"].as_str().unwrap_or("")));
     }
-    h.push_str("<h2>Sign-off</h2><table class=\"sign\"><tr><th>reviewed by</th><td></td></tr><tr><th>date</th><td></td></tr><tr><th>decision (accept / fix and rerun)</th><td></td></tr><tr><th>follow-up tickets</th><td></td></tr></table>");
+    // The acceptance report: what was expected and whether it held, what is left to improve
+    // and who owns it, and which approved plan this run was.
+    h.push_str("<h2>Acceptance and sign-off</h2><h3>Acceptance criteria</h3><table><tr><th></th><th>criterion</th><th>id</th></tr>");
+    for e in &v.expectations {
+        let _ = write!(
+            h,
+            "<tr><td class=\"{}\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            if e.held { "ok" } else { "bad" },
+            if e.held { "held" } else { "NOT HELD" },
+            esc(&e.what),
+            judge::finding_id(&e.what)
+        );
+    }
+    h.push_str("</table><h3>Improvement points</h3>");
+    let open: Vec<_> = v.expectations.iter().filter(|e| !e.held).collect();
+    if open.is_empty() {
+        h.push_str("<p class=\"ok\">None: every criterion held.</p>");
+    } else {
+        h.push_str("<table class=\"sign\"><tr><th>id</th><th>finding</th><th>owner</th><th>due</th></tr>");
+        for e in open {
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}: {}</td><td></td><td></td></tr>",
+                judge::finding_id(&e.what),
+                esc(&e.what),
+                esc(&e.detail)
+            );
+        }
+        h.push_str("</table>");
+    }
+    let approval = match &facts.approved {
+        Some(f) => format!("run from the approved proposal with fingerprint <code>{}</code>", esc(f)),
+        None => "run without an approved proposal (<code>--approved</code> not given)".to_string(),
+    };
+    let _ = write!(
+        h,
+        "<table class=\"sign\"><tr><th>plan</th><td>{approval}</td></tr><tr><th>reviewed by</th><td></td></tr>\
+         <tr><th>date</th><td></td></tr><tr><th>decision (accept / fix and rerun)</th><td></td></tr></table>"
+    );
     let _ = writeln!(
         h,
         "<p class=\"muted\">Rendered by faultline from {} alone. Load is open loop: latency is measured from each \

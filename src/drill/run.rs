@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
@@ -20,9 +20,9 @@ use super::http::{self, HttpClient};
 use super::journal::{self, Journal};
 use super::judge::{self, AbortTracker, Limits, Sample};
 use super::load::{self, Shot, Source};
-use super::model::{Drill, Expect};
+use super::model::{Drill, Expect, Trigger};
 use super::targets::{self, TargetJvms, LEASE_MARGIN};
-use super::{probe, report};
+use super::{check, contingency, probe, proposal, report};
 use faultline_model::protocol::Status;
 use faultline_model::scenario::FaultKind;
 
@@ -36,8 +36,33 @@ pub struct Finished {
 }
 
 /// Validates, attaches, runs the drill and writes the journal, the report and summary.json.
-pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Path>) -> Result<Finished> {
+pub fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    json_out: bool,
+    approved: Option<&Path>,
+    agent: Option<&Path>,
+) -> Result<Finished> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // The approved plan, the authorized window and the contingency steps are checked first:
+    // a drill that may not run never attaches.
+    let approval = match approved {
+        Some(p) => {
+            let proposal = proposal::load(p)?;
+            proposal::file_unchanged(&proposal, &text)?;
+            Some((p.to_path_buf(), proposal))
+        }
+        None => None,
+    };
+    if let Some(w) = &drill.window {
+        let start = jiff::Timestamp::now();
+        let end = start + jiff::SignedDuration::try_from(drill.total()).unwrap_or(jiff::SignedDuration::MAX);
+        if let Some(why) = w.refuses(start, end) {
+            bail!("outside the authorized window: {why}; nothing was injected");
+        }
+    }
+    contingency::check_programs(&drill)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -58,6 +83,20 @@ pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Pat
     };
     let resolved = targets::resolve(&drill.targets)?;
     let mut jvms = TargetJvms::attach(resolved, agent)?;
+    let approval = match approval {
+        Some((path, proposal)) => {
+            // Measured again, on the targets as they are now: approval covers what was reviewed.
+            let (phases, _) = check::blast_radius(&drill, &mut jvms)?;
+            proposal::radius_within(&proposal, &proposal::radius(&phases))?;
+            Some(json!({
+                "proposal": path.display().to_string(),
+                "fingerprint": proposal["fingerprint"],
+                "proposed": proposal["created"],
+                "fingerprint_now": proposal::fingerprint(&text, &proposal::radius(&phases)),
+            }))
+        }
+        None => None,
+    };
     let dir = out.unwrap_or_else(|| default_dir(&drill.name));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
@@ -66,6 +105,8 @@ pub fn run(path: &Path, out: Option<PathBuf>, json_out: bool, agent: Option<&Pat
         let start_wall = SystemTime::now();
         let mut journal = Journal::create(&dir, start.into_std(), start_wall)?;
         let mut drive = Drive::new(&drill, clients, &mut jvms, &mut journal, start, start_wall, json_out);
+        drive.out = dir.clone();
+        drive.approval = approval;
         let result = drive.run().await;
         drive.finish(result.as_ref().err()).await?;
         journal.flush()?;
@@ -128,6 +169,12 @@ struct Drive<'a> {
     clients: Clients,
     /// When the last fault was removed: alarms are given their `expect_clear_within` from here.
     last_removed: Option<Instant>,
+    /// The drill's output directory, for contingency steps.
+    out: PathBuf,
+    /// The approval the drill runs under (`--approved`), journaled at its start.
+    approval: Option<Value>,
+    /// Whether the breach steps of the contingency plan have run (once per drill).
+    breach_handled: bool,
     jvms: &'a mut TargetJvms,
     journal: &'a mut Journal,
     start: Instant,
@@ -173,6 +220,9 @@ impl<'a> Drive<'a> {
             drill,
             clients,
             last_removed: None,
+            out: PathBuf::new(),
+            approval: None,
+            breach_handled: false,
             jvms,
             journal,
             start,
@@ -203,9 +253,18 @@ impl<'a> Drive<'a> {
         let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         self.journal.write("drill", json!({"drill": d.to_json()}))?;
-        let targets: Vec<Value> =
-            self.jvms.targets.iter().map(|t| json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main})).collect();
+        let targets = targets::describe(self.jvms);
         self.journal.write("targets", json!({"targets": targets}))?;
+        self.journal.write(
+            "approval",
+            match &self.approval {
+                Some(a) => a.clone(),
+                None => json!({"proposal": null, "detail": "run without --approved: no approved proposal enforced"}),
+            },
+        )?;
+        if let Some(w) = &d.window {
+            self.journal.write("window", json!({"window": w.to_json(), "inside": true}))?;
+        }
         self.start_generators();
 
         let step = d.steady.every;
@@ -312,7 +371,16 @@ impl<'a> Drive<'a> {
             self.remove_faults(i, &phase.name, &reason)?;
             self.journal.write("phase_end", json!({"phase": phase.name, "index": i, "reason": reason}))?;
             self.journal.flush()?;
-            if ending.is_some() {
+            if i > 0 && phase.expect == Expect::Steady && !self.breach_handled {
+                if let Some(why) = self.phase_breached(i, phase_start) {
+                    self.breach_handled = true;
+                    self.contingency(Trigger::Breach, &format!("phase '{}' broke: {why}", phase.name)).await?;
+                }
+            }
+            if let Some(e) = &ending {
+                if !matches!(e, Ending::Baseline(_)) {
+                    self.contingency(Trigger::Abort, &reason).await?;
+                }
                 break;
             }
             phase_start = phase_end;
@@ -505,6 +573,50 @@ impl<'a> Drive<'a> {
         Ok(None)
     }
 
+    /// Why the hypothesis broke in phase `index` (started at `start`), or None. Windows that
+    /// still hold the previous phase's outcomes (and those within `recover_within`) do not
+    /// count, as in the verdict.
+    fn phase_breached(&self, index: usize, start: Instant) -> Option<String> {
+        let phase = &self.drill.phases[index];
+        let grace = self.drill.steady.window + phase.recover_within.unwrap_or_default();
+        let from_ms = ms(start.saturating_duration_since(self.start) + grace);
+        let ws = judge::windows(
+            &self.samples,
+            ms(self.drill.steady.every),
+            ms(self.drill.steady.window),
+            self.now_ms(),
+            &self.hypothesis,
+        );
+        ws.iter()
+            .filter(|w| w.end_ms >= from_ms)
+            .find(|w| w.held == Some(false))
+            .map(|w| format!("at {:.1} s: {}", w.end_ms / 1000.0, w.breach.clone().unwrap_or_default()))
+    }
+
+    /// Runs the contingency steps for `trigger`, journals each and notes it in the progress.
+    async fn contingency(&mut self, trigger: Trigger, reason: &str) -> Result<()> {
+        if !self.drill.contingency.iter().any(|c| c.on == trigger) {
+            return Ok(());
+        }
+        self.progress.note(&format!("contingency on {}: {reason}", trigger.as_str()));
+        for record in contingency::run(self.drill, trigger, reason, &self.out).await {
+            let ok = record["ok"] == true;
+            self.progress.note(&format!(
+                "  step '{}': {}",
+                record["name"].as_str().unwrap_or(""),
+                if ok {
+                    "done".to_string()
+                } else if record["timed_out"] == true {
+                    "TIMED OUT".to_string()
+                } else {
+                    format!("FAILED (exit {})", record["exit_code"])
+                }
+            ));
+            self.journal.write("contingency", record)?;
+        }
+        self.journal.flush()
+    }
+
     /// Every window so far held, and at least one saw traffic.
     fn baseline_holds(&self) -> Result<(), String> {
         let now_ms = self.now_ms();
@@ -618,6 +730,7 @@ impl<'a> Drive<'a> {
                 },
             }),
         )?;
+        self.contingency(Trigger::End, &reason).await?;
         self.journal.write("end", json!({"reason": reason, "injections": self.injections}))?;
         self.journal.flush()
     }

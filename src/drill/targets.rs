@@ -41,6 +41,14 @@ pub fn resolve(names: &[String]) -> Result<Vec<(String, Jvm)>> {
 
 /// One target JVM of the drill. The drill connects for each request instead of holding the
 /// channel open: a JVM that restarts its channel (or the agent's idle close) is re-attached.
+/// The targets as found, for the journal and the proposal: name as written, pid, main class, JDK.
+pub fn describe(jvms: &TargetJvms) -> Vec<Value> {
+    jvms.targets
+        .iter()
+        .map(|t| serde_json::json!({"name": t.name, "pid": t.pid(), "main": t.jvm.main, "jdk": t.jvm.jdk_version}))
+        .collect()
+}
+
 pub struct TargetJvm {
     pub name: String,
     pub jvm: Jvm,
