@@ -295,10 +295,21 @@ impl ClassHook<'_> {
             return None;
         }
 
-        let rewritten = match classfile::instrument(bytes, &hooks) {
-            Ok(r) => r,
-            Err(e) => {
+        // A panic in the rewriter (a bug the fuzz target has not found) must leave the class
+        // as it was and say so per fault, like a class it cannot read: nothing is bound yet.
+        let rewriting = std::panic::catch_unwind(|| classfile::instrument(bytes, &hooks));
+        let rewritten = match rewriting {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 self.report_unrewritable(&candidate_faults, name, &e.to_string());
+                return None;
+            }
+            Err(_) => {
+                self.report_unrewritable(
+                    &candidate_faults,
+                    name,
+                    "the rewriter failed on it (a bug: please report it)",
+                );
                 return None;
             }
         };
