@@ -417,7 +417,8 @@ impl Agent {
                 let mut hits = f.hits.locked();
                 hits.methods.remove(&change.method);
                 hits.classes.remove(class);
-                hits.skipped.insert(change.method.clone(), format!("the JVM refused the rewritten class: {why}"));
+                drop(hits);
+                f.skip(&self.events, &change.method, &format!("the JVM refused the rewritten class: {why}"), true);
             }
         }
     }

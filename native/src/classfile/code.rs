@@ -110,8 +110,9 @@ pub(crate) fn written_slots(code: &[u8], instrs: &[Instr]) -> std::collections::
         };
         if let Some(slot) = slot {
             out.insert(slot);
-            if wide_value {
-                out.insert(slot + 1);
+            // A long or double in the last slot (65535) is malformed; the JVM refuses it.
+            if let Some(next) = slot.checked_add(1).filter(|_| wide_value) {
+                out.insert(next);
             }
         }
     }

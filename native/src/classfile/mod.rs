@@ -15,6 +15,7 @@
 //! read is bounds-checked and reported as a [`ClassFileError`].
 
 mod code;
+pub mod fuzz_check;
 mod reader;
 mod rewrite;
 mod stackmap;

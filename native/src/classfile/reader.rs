@@ -278,6 +278,12 @@ impl<'a> Reader<'a> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
+    /// Room to reserve for `count` entries of at least `entry_len` bytes each: no more than
+    /// the rest of the input can hold, so a count read from the input never reserves memory
+    /// that the input does not back (a 10-byte class claiming 65535 methods).
+    pub(crate) fn capacity(&self, count: usize, entry_len: usize) -> usize {
+        count.min(self.bytes.len().saturating_sub(self.pos) / entry_len.max(1))
+    }
 }
 
 /// The constant pool entries the reader and rewriter look into; the others
@@ -356,7 +362,7 @@ impl<'a> RawClass<'a> {
         let this_class = r.u2()?;
         let super_class = r.u2()?;
         let n = r.u2()?;
-        let mut interfaces = Vec::with_capacity(n as usize);
+        let mut interfaces = Vec::with_capacity(r.capacity(n as usize, 2));
         for _ in 0..n {
             interfaces.push(r.u2()?);
         }
@@ -368,7 +374,7 @@ impl<'a> RawClass<'a> {
             skip_attributes(&mut r)?;
         }
         let n = r.u2()?;
-        let mut methods = Vec::with_capacity(n as usize);
+        let mut methods = Vec::with_capacity(r.capacity(n as usize, 8));
         for _ in 0..n {
             let access = r.u2()?;
             let name = r.u2()?;
@@ -418,7 +424,7 @@ impl<'a> RawClass<'a> {
         let code_start = r.pos();
         let code = r.take(code_length as usize)?;
         let n = r.u2()?;
-        let mut handlers = Vec::with_capacity(n as usize);
+        let mut handlers = Vec::with_capacity(r.capacity(n as usize, 8));
         for _ in 0..n {
             handlers.push([r.u2()?, r.u2()?, r.u2()?, r.u2()?]);
         }
@@ -471,7 +477,7 @@ pub(crate) fn cp_utf8(cp: &[Constant], index: u16) -> Result<&str> {
 
 fn read_attributes(r: &mut Reader<'_>) -> Result<Vec<AttrSpan>> {
     let n = r.u2()?;
-    let mut attrs = Vec::with_capacity(n as usize);
+    let mut attrs = Vec::with_capacity(r.capacity(n as usize, 6));
     for _ in 0..n {
         let start = r.pos();
         let name = r.u2()?;
@@ -501,7 +507,8 @@ fn parse_constant_pool(r: &mut Reader<'_>) -> Result<Vec<Constant>> {
     if count == 0 {
         return Err(ClassFileError::Malformed("constant_pool_count is 0".into()));
     }
-    let mut cp = Vec::with_capacity(count as usize);
+    // The smallest entries (an empty Utf8, a Class) take 3 bytes.
+    let mut cp = Vec::with_capacity(r.capacity(count as usize, 3));
     cp.push(Constant::Unusable);
     while cp.len() < count as usize {
         let index = cp.len() as u16;

@@ -343,6 +343,11 @@ impl Shape {
             let size = if p == "J" || p == "D" { 2 } else { 1 };
             placed.push((p, slot));
             slot += size;
+            // JVMS 4.3.3: at most 255 slots of parameters, `this` included; the JVM refuses
+            // more, and the inserted loads rely on it (their index is one byte).
+            if slot > 255 {
+                return Err(ClassFileError::Malformed(format!("{descriptor} takes more than 255 parameter slots")));
+            }
         }
         let ret = faultline_model::target::descriptor_return(descriptor).to_string();
         Ok(Shape { params: placed, ret, is_static, constructor })

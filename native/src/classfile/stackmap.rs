@@ -34,7 +34,7 @@ pub(crate) struct RawFrame {
 pub(crate) fn decode(body: &[u8]) -> Result<Vec<RawFrame>> {
     let mut r = Reader::at(body, 0);
     let n = r.u2()?;
-    let mut frames = Vec::with_capacity(n as usize);
+    let mut frames = Vec::with_capacity(r.capacity(n as usize, 1));
     for _ in 0..n {
         let frame_type = r.u1()?;
         let frame = match frame_type {

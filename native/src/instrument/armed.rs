@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use faultline_model::scenario::{Aim, FaultSpec, Point};
 
+use crate::events::{Event, EventLog};
 use crate::sync::Locked;
 use faultline_model::target::TargetPattern;
 use jni::objects::GlobalRef;
@@ -110,6 +111,31 @@ impl ArmedFault {
     pub fn reach(&self) -> Option<Reach> {
         self.points.first().map(|p| p.reach)
     }
+
+    /// Records that `method` matched but cannot be instrumented. The first time for this
+    /// fault and method, one `skipped` event, whichever way the fault was armed (startup
+    /// flags and the Java API have no `status` to read); for the first such method the fault
+    /// `announces`, one line on stderr, since a fault armed at startup has no other place to
+    /// say it (the events and `status` list the rest). An abstract method under a `Class+`
+    /// pattern is not announced: its implementations are the point of such a pattern.
+    pub fn skip(&self, events: &EventLog, method: &str, reason: &str, announce: bool) {
+        let mut hits = self.hits.locked();
+        if hits.skipped.insert(method.to_string(), reason.to_string()).is_some() {
+            return;
+        }
+        let announce_now = announce && !hits.announced_skip;
+        hits.announced_skip |= announce_now;
+        drop(hits);
+        events.emit(Event::new(&self.spec.id, "skipped").with("method", method).with("reason", reason));
+        if announce_now {
+            let aim = self.spec.kind.aim().map(|a| format!(" ({a})")).unwrap_or_default();
+            eprintln!(
+                "faultline: fault '{}'{aim} cannot instrument {method}: {reason} (every method it skips is a \"skipped\" \
+                 event, and `faultline status` lists them)",
+                self.spec.id
+            );
+        }
+    }
 }
 
 /// What a fault's patterns matched, filled in by the class file hook.
@@ -119,4 +145,6 @@ pub struct Hits {
     pub classes: BTreeSet<String>,
     /// Methods the pattern matched that cannot be instrumented, with the reason.
     pub skipped: BTreeMap<String, String>,
+    /// Whether a skipped method of this fault was announced on stderr (once per fault).
+    pub announced_skip: bool,
 }

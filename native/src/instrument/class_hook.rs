@@ -263,7 +263,8 @@ impl ClassHook<'_> {
                 let why = if method.access & 0x0100 != 0 { "native method" } else { "abstract method" };
                 // A preset hooks interfaces by design: their abstract methods are no news.
                 for m in matched.iter().filter(|m| !m.point.preset) {
-                    m.fault.hits.locked().skipped.insert(display.clone(), why.to_string());
+                    let expected = why == "abstract method" && m.point.target.class.subtypes();
+                    m.fault.skip(self.events, &display, why, !expected);
                 }
                 continue;
             }
@@ -275,7 +276,7 @@ impl ClassHook<'_> {
                 .filter(|m| match m.fault.spec.check_method(&method.name, &method.descriptor, is_static) {
                     Ok(()) => true,
                     Err(why) => {
-                        m.fault.hits.locked().skipped.insert(display.clone(), why);
+                        m.fault.skip(self.events, &display, &why, true);
                         false
                     }
                 })
@@ -294,10 +295,21 @@ impl ClassHook<'_> {
             return None;
         }
 
-        let rewritten = match classfile::instrument(bytes, &hooks) {
-            Ok(r) => r,
-            Err(e) => {
+        // A panic in the rewriter (a bug the fuzz target has not found) must leave the class
+        // as it was and say so per fault, like a class it cannot read: nothing is bound yet.
+        let rewriting = std::panic::catch_unwind(|| classfile::instrument(bytes, &hooks));
+        let rewritten = match rewriting {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 self.report_unrewritable(&candidate_faults, name, &e.to_string());
+                return None;
+            }
+            Err(_) => {
+                self.report_unrewritable(
+                    &candidate_faults,
+                    name,
+                    "the rewriter failed on it (a bug: please report it)",
+                );
                 return None;
             }
         };
@@ -309,14 +321,18 @@ impl ClassHook<'_> {
             let shown = method_display(name, &method.name, &method.descriptor);
             if let Some(why) = skipped.get(&hook.method_index) {
                 for f in &faults {
-                    f.hits.locked().skipped.insert(shown.clone(), why.clone());
+                    f.skip(self.events, &shown, why, true);
                 }
                 continue;
             }
             let described = described.then_some((method.name.as_str(), method.descriptor.as_str()));
             if let Err(e) = bind(self.hooks, env, site, &faults, described) {
-                // Unbound, the prologue returns at once: the method behaves as the original.
+                // Unbound, the prologue returns at once: the method behaves as the original,
+                // and the faults do not reach it.
                 tracing::warn!("binding {shown}: {e}");
+                for f in &faults {
+                    f.skip(self.events, &shown, &format!("its site could not be bound: {e}"), true);
+                }
                 continue;
             }
             let serials: Vec<i32> = faults.iter().map(|f| f.serial).collect();
@@ -348,10 +364,10 @@ impl ClassHook<'_> {
 
     fn report_unrewritable(&self, faults: &[&Arc<ArmedFault>], name: &str, why: &str) {
         let class = name.replace('/', ".");
-        for f in faults {
-            f.hits.locked().skipped.insert(format!("{class}#*"), format!("class not rewritable: {why}"));
-        }
         eprintln!("faultline: class {class} left untouched: {why}");
+        for f in faults {
+            f.skip(self.events, &format!("{class}#*"), &format!("class not rewritable: {why}"), true);
+        }
         self.events.emit(Event::new("", "warning").with("message", format!("class {class} left untouched: {why}")));
     }
 }

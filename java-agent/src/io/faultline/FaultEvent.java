@@ -20,7 +20,7 @@ public final class FaultEvent {
     /** The fault id. */
     public String fault() { return string("fault"); }
 
-    /** latency, exception, hang, return, respond, pool, armed, removed, expired, warning. */
+    /** latency, exception, hang, return, respond, pool, armed, removed, expired, warning, skipped. */
     public String kind() { return string("kind"); }
 
     /** The instrumented method, as {@code com.acme.Repo#save(Lcom/acme/Order;)V}. */
