@@ -107,7 +107,7 @@ fn degraded_then_recovered_drill_passes_with_its_time_to_recover() {
     assert!(d.run.stdout.contains("report: "), "{}", d.run.stdout);
     // The report is self-contained and re-renders from the journal alone.
     let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("Sign-off"), "{html}");
+    assert!(html.contains("<svg") && html.contains("Acceptance and sign-off"), "{html}");
     for fetch in ["<script src", "<link", "<img", "url(http", "@import"] {
         assert!(!html.contains(fetch), "the report must not fetch anything: {fetch}");
     }

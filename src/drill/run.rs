@@ -263,7 +263,7 @@ impl<'a> Drive<'a> {
             },
         )?;
         if let Some(w) = &d.window {
-            self.journal.write("window", json!({"window": w.to_json(), "inside": true}))?;
+            self.journal.write("authorized_window", json!({"window": w.to_json(), "inside": true}))?;
         }
         self.start_generators();
 
