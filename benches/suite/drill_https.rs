@@ -18,9 +18,9 @@ use serde_json::{json, Value};
 use crate::harness::{fail, percentile, row, stat, write, Ctx};
 
 /// A demo service, killed on drop.
-struct Demo {
-    child: Child,
-    url: String,
+pub(crate) struct Demo {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Drop for Demo {
@@ -30,7 +30,7 @@ impl Drop for Demo {
     }
 }
 
-fn start_demo(java: &Path, jar: &Path, tls: Option<&Path>) -> Demo {
+pub(crate) fn start_demo(java: &Path, jar: &Path, tls: Option<&Path>) -> Demo {
     let mut cmd = Command::new(java);
     cmd.arg("-Dsun.net.httpserver.nodelay=true").arg("-cp").arg(jar).args([
         "com.acme.DemoMain",

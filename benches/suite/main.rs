@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The thirteen measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The fourteen measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -49,6 +49,9 @@
 //!    (a self-signed certificate trusted with `ca`), each loaded by a fault-free `faultline
 //!    drill run`; the p50 the drill measured over https minus over http in the same round, and
 //!    the share of the asked rate the https load kept; no peer.
+//! 14. running only as approved (`drill_approval.rs`): the time from `faultline drill run` to
+//!    the journal's first record, with `--approved proposal.json` (the file compared, the
+//!    blast radius measured again) minus without, on the demo with one latency fault; no peer.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -58,7 +61,7 @@
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
 //! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11, `resources.rs` 12,
-//! `drill_https.rs` 13). The JVMs of
+//! `drill_https.rs` 13, `drill_approval.rs` 14). The JVMs of
 //! measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
@@ -74,8 +77,9 @@
 //! `FAULTLINE_SUITE_PRESET_ROUNDS` (5), `FAULTLINE_SUITE_PRESET_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11;
 //! `FAULTLINE_SUITE_RESOURCE_ROUNDS` (3) for 12; `FAULTLINE_SUITE_HTTPS_ROUNDS` (3),
-//! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13.
+//! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13; `FAULTLINE_SUITE_APPROVAL_ROUNDS` (4) for 14.
 
+mod drill_approval;
 mod drill_https;
 mod first_fault;
 mod footprint;
@@ -138,7 +142,7 @@ fn main() {
     };
     let mut loads = vec![json!({"at": "start", "loadavg": load_start})];
     type Measure = fn(&mut Ctx);
-    let measures: [(u32, &str, Measure); 9] = [
+    let measures: [(u32, &str, Measure); 10] = [
         (1, "1-3 overhead", overhead::measure),
         (4, "4-5 first and second fault", first_fault::measure),
         (6, "6 latency accuracy", latency::measure),
@@ -148,6 +152,7 @@ fn main() {
         (11, "11 jdbc preset", presets::measure),
         (12, "12 resource faults", resources::measure),
         (13, "13 drill load over https", drill_https::measure),
+        (14, "14 drill run --approved", drill_approval::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {
