@@ -27,7 +27,7 @@ use clap::Subcommand;
 /// The three verbs of `faultline drill`.
 #[derive(Subcommand)]
 pub enum DrillVerb {
-    /// Validate a drill file, attach to its targets without injecting anything, and show per fault the methods it would hit.
+    /// Validate a drill file, attach to its targets without injecting anything, and show per fault the methods it would hit; with --out, write the proposal to review and approve.
     Check {
         drill: PathBuf,
         #[arg(long)]
@@ -36,7 +36,7 @@ pub enum DrillVerb {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Run a drill with live progress; writes DIR/journal.jsonl, DIR/report.html and DIR/summary.json. Exit 0 when every expectation held, 1 otherwise.
+    /// Run a drill with live progress; writes DIR/journal.jsonl, DIR/report.html and DIR/summary.json. Exit 0 when every expectation held, 1 otherwise; with --approved, only as that proposal approved it.
     Run {
         drill: PathBuf,
         /// Where to write the journal and the report (default drills/NAME-TIMESTAMP/).
