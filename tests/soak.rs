@@ -261,7 +261,7 @@ impl Soak {
             let fault = QUIET_FAULTS[(4 * r + k) % QUIET_FAULTS.len()];
             self.socket_arm(format!("[[fault]]\nid = \"{id}\"\n{fault}"), None);
             let stopped = self.control.client.call(Stop { ids: vec![id.clone()], ignore_missing: false }).unwrap();
-            self.count_removed(&serde_json::to_value(&stopped).unwrap(), &[id.clone()]);
+            self.count_removed(&serde_json::to_value(&stopped).unwrap(), std::slice::from_ref(&id));
             if fault == QUIET_FAULTS[0] {
                 self.calls_seen += self.control.client.call(Counters { id }).expect("counters").calls;
             }

@@ -80,8 +80,7 @@ pub fn lambda_proxies(pid: u32, host: &str) -> u64 {
     let (_, text) = faultline::attach::hotspot::execute(&jvm, "jcmd", &["VM.class_hierarchy"], Duration::from_secs(30))
         .expect("VM.class_hierarchy");
     let prefix = format!("{host}$$Lambda$");
-    text.lines().filter(|l| l.trim_start_matches(|c| c == ' ' || c == '|' || c == '-').starts_with(&prefix)).count()
-        as u64
+    text.lines().filter(|l| l.trim_start_matches([' ', '|', '-']).starts_with(&prefix)).count() as u64
 }
 
 /// The names of the JVM's threads (`/proc/PID/task/*/comm`: the first 15 bytes).
