@@ -259,41 +259,7 @@ fn inject_stop_cycles_do_not_grow_the_jvm() {
     // the cycles run for hundreds of cycles, with or without faultline, and that would hide
     // a real leak of ours in its noise.
     let s = Service::start(&["-XX:TieredStopAtLevel=1".into()]);
-    let jvm = faultline::attach::proc::process(s.pid() as i32).expect("the service process");
-    // Live classes and metaspace as HotSpot itself counts them, after a full collection.
-    // (ClassLoadingMXBean's count rises by one per retransformation for ever: HotSpot counts
-    // each redefinition's scratch class as loaded and never as unloaded, though it is freed.)
-    let footprint = || -> (u64, u64) {
-        let timeout = Duration::from_secs(20);
-        faultline::attach::hotspot::execute(&jvm, "jcmd", &["GC.run"], timeout).expect("GC.run");
-        let (_, text) =
-            faultline::attach::hotspot::execute(&jvm, "jcmd", &["VM.metaspace"], timeout).expect("VM.metaspace");
-        // "Total Usage - 60 loaders, 1059 classes (...):" then a "Both:" line with "N used".
-        let classes = text
-            .lines()
-            .find(|l| l.starts_with("Total Usage"))
-            .and_then(|l| l.split(", ").nth(1))
-            .and_then(|c| c.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no class count in:\n{text}"));
-        let used_kb = text
-            .lines()
-            .find(|l| l.trim_start().starts_with("Both:"))
-            .and_then(|l| l.split(',').find(|p| p.contains(" used")))
-            .and_then(|p| {
-                let mut words = p.split_whitespace();
-                let n: f64 = words.next()?.parse().ok()?;
-                let unit = words.next()?;
-                Some(match unit {
-                    "KB" => n,
-                    "MB" => n * 1024.0,
-                    "bytes" => n / 1024.0,
-                    _ => return None,
-                })
-            })
-            .unwrap_or_else(|| panic!("no metaspace usage in:\n{text}"));
-        (classes, used_kb as u64)
-    };
+    let footprint = || footprint::classes_and_metaspace(s.pid());
     let threads = || std::fs::read_dir(format!("/proc/{}/task", s.pid())).map(|d| d.count()).unwrap_or(0);
     let cycle = |n: usize| {
         let id = format!("c{n}");

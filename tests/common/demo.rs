@@ -23,9 +23,15 @@ impl Demo {
 
     /// With more `serve` options, such as `--tls-keystore`; `https` then in its URLs.
     pub fn start_with(options: &[&str]) -> Demo {
+        Demo::start_with_jvm(&[], options)
+    }
+
+    /// With more JVM options (before the main class) and more `serve` options.
+    pub fn start_with_jvm(jvm_args: &[&str], options: &[&str]) -> Demo {
         let jar = artifacts().join("faultline-demo.jar");
         let mut child = Command::new(java())
             .arg("-XX:+EnableDynamicAgentLoading")
+            .args(jvm_args)
             // The JDK's HTTP server sends headers and body in two writes; without this, Nagle's
             // algorithm and the client's delayed ACK add 40 ms to every keep-alive response.
             .arg("-Dsun.net.httpserver.nodelay=true")

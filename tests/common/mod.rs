@@ -6,6 +6,7 @@
 pub mod databases;
 pub mod demo;
 pub mod drill;
+pub mod footprint;
 pub mod presets;
 
 use std::path::{Path, PathBuf};
