@@ -34,6 +34,33 @@ use crate::sync::{Locked, ReadWrite};
 const RETRANSFORM_BATCH: usize = 500;
 const RETRANSFORM_BATCH_BEFORE_17: usize = 8;
 
+/// The classes `retransform` refuses, with its error: tries them all at once and, when that
+/// fails, each half again, down to single classes. Every call pays the JVM's walk over all
+/// loaded classes, so retrying a refused batch class by class cost 500 calls for one bad
+/// class; halving costs about 2 log2(500) = 18 (a class whose own dependencies are missing, so
+/// the JVM cannot link it, is refused: a jar corpus of 90,000 classes with a few hundred such
+/// classes took over 5 minutes to arm class by class).
+pub(super) fn refused_by_halves<'c, C>(
+    classes: &'c [C],
+    retransform: &mut dyn FnMut(&[C]) -> Result<(), String>,
+) -> Vec<(&'c C, String)> {
+    let mut refused = Vec::new();
+    let mut todo = vec![classes];
+    while let Some(part) = todo.pop() {
+        match retransform(part) {
+            Ok(()) => {}
+            Err(e) if part.len() == 1 => refused.push((&part[0], e)),
+            Err(e) => {
+                tracing::debug!("retransforming {} classes failed ({e}); retrying each half", part.len());
+                let (first, second) = part.split_at(part.len() / 2);
+                todo.push(second);
+                todo.push(first);
+            }
+        }
+    }
+    refused
+}
+
 /// The batch size for this JVM, by its VM specification version ("11", "17", "1.8").
 pub(super) fn retransform_batch(jvmti: &Jvmti) -> usize {
     let version = jvmti.system_property("java.vm.specification.version").unwrap_or_default();
@@ -369,20 +396,15 @@ impl Agent {
         }
     }
 
-    /// One RetransformClasses call; if the JVM refuses it, class by class, so one bad class
-    /// does not stop the rest. A class the JVM refuses keeps its old code, so it gets its old
-    /// site bindings back (our class file hook rebound them before the JVM said no).
+    /// One RetransformClasses call; if the JVM refuses it, the halves again (see
+    /// `refused_by_halves`), so one bad class does not stop the rest. A class the JVM refuses
+    /// keeps its old code, so it gets its old site bindings back (our class file hook rebound
+    /// them before the JVM said no).
     fn retransform_chunk(&self, env: &mut JNIEnv, classes: &[GlobalRef]) {
         let mut refused: Vec<(&GlobalRef, String)> = Vec::new();
         let rebindings = class_hook::recording_rebindings(|| {
-            if let Err(batch) = self.jvmti.retransform_classes(classes) {
-                tracing::warn!("batch retransform failed ({batch}); retrying class by class");
-                for class in classes {
-                    if let Err(e) = self.jvmti.retransform_classes(std::slice::from_ref(class)) {
-                        refused.push((class, e.to_string()));
-                    }
-                }
-            }
+            refused =
+                refused_by_halves(classes, &mut |part| self.jvmti.retransform_classes(part).map_err(|e| e.to_string()));
         });
         for (class, e) in refused {
             let internal = internal_name(&self.jvmti, class.as_obj().into()).unwrap_or_default();
@@ -421,5 +443,54 @@ impl Agent {
                 f.skip(&self.events, &change.method, &format!("the JVM refused the rewritten class: {why}"), true);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_by_halves;
+
+    /// A fake JVM that refuses any call holding one of `bad`, counting the calls.
+    fn refusing<'a>(bad: &'static [u32], calls: &'a mut u32) -> impl FnMut(&[u32]) -> Result<(), String> + 'a {
+        move |part| {
+            *calls += 1;
+            match part.iter().find(|c| bad.contains(c)) {
+                Some(c) => Err(format!("refused {c}")),
+                None => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_the_jvm_accepts_is_one_call() {
+        let classes: Vec<u32> = (0..500).collect();
+        let mut calls = 0;
+        assert!(refused_by_halves(&classes, &mut refusing(&[], &mut calls)).is_empty());
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn only_the_refused_classes_are_reported_each_with_its_error() {
+        let classes: Vec<u32> = (0..500).collect();
+        let mut calls = 0;
+        let refused = refused_by_halves(&classes, &mut refusing(&[7, 250, 499], &mut calls));
+        let got: Vec<(u32, String)> = refused.into_iter().map(|(c, e)| (*c, e)).collect();
+        assert_eq!(got, vec![(7, "refused 7".into()), (250, "refused 250".into()), (499, "refused 499".into())]);
+    }
+
+    #[test]
+    fn one_refused_class_costs_a_few_calls_not_one_per_class() {
+        let classes: Vec<u32> = (0..500).collect();
+        let mut calls = 0;
+        assert_eq!(refused_by_halves(&classes, &mut refusing(&[321], &mut calls)).len(), 1);
+        assert!(calls <= 2 * 9 + 1, "{calls} calls for one bad class in 500");
+    }
+
+    #[test]
+    fn a_batch_of_refused_classes_reports_every_one() {
+        let classes: Vec<u32> = (0..8).collect();
+        let mut calls = 0;
+        let bad: &'static [u32] = &[0, 1, 2, 3, 4, 5, 6, 7];
+        assert_eq!(refused_by_halves(&classes, &mut refusing(bad, &mut calls)).len(), 8);
     }
 }
