@@ -50,7 +50,6 @@ const FIRING_ALREADY: &str = "firing before any fault is armed: it would fire wi
 
 pub fn check(path: &Path, json_out: bool, out: Option<&Path>, agent: Option<&Path>) -> Result<()> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     contingency::check_programs(&drill)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut alarms = Vec::new();
@@ -92,7 +91,7 @@ pub fn check(path: &Path, json_out: bool, out: Option<&Path>, agent: Option<&Pat
             format!("{hit_nothing} fault{} would hit nothing as things stand", if hit_nothing == 1 { "" } else { "s" }),
         );
     }
-    let proposal = proposal::build(&drill, &text, &targets, &service, &alarms, &phases);
+    let proposal = proposal::build(&drill, &targets, &service, &alarms, &phases);
     if let Some(dir) = out {
         proposal::write(dir, &proposal)?;
     }
@@ -455,12 +454,10 @@ fn print_proposal(drill: &Drill, targets: &[Value], alarms: &[Value], service: &
         );
     }
     if let Some(w) = &drill.window {
-        let now = jiff::Timestamp::now();
-        let end = now + jiff::SignedDuration::try_from(drill.total()).unwrap_or(jiff::SignedDuration::MAX);
         println!(
             "  window: {} ({})",
             w.to_json(),
-            w.refuses(now, end).map_or("a run started now would be inside it".to_string(), |why| format!(
+            w.refuses_now(drill.total()).map_or("a run started now would be inside it".to_string(), |why| format!(
                 "a run started now would be refused: {why}"
             ))
         );

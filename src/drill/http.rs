@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
 use hyper::{Request, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -147,8 +148,8 @@ pub enum Fetch {
     Failed(String),
 }
 
-/// One GET with its body (at most `MAX_BODY` bytes), ended at `deadline`.
-pub async fn fetch(client: &HttpClient, uri: &Uri, deadline: Instant) -> Result<(u16, Vec<u8>), Fetch> {
+/// One GET with its body (at most `MAX_BODY` bytes, not copied: the load drops it), ended at `deadline`.
+pub async fn fetch(client: &HttpClient, uri: &Uri, deadline: Instant) -> Result<(u16, Bytes), Fetch> {
     /// Monitoring answers are small; a larger one is not what was asked for.
     const MAX_BODY: usize = 16 << 20;
     let request = Request::get(uri.clone()).body(Empty::new()).map_err(|e| Fetch::Failed(e.to_string()))?;
@@ -157,7 +158,7 @@ pub async fn fetch(client: &HttpClient, uri: &Uri, deadline: Instant) -> Result<
         let status = response.status().as_u16();
         let body = http_body_util::Limited::new(response.into_body(), MAX_BODY);
         let bytes = body.collect().await.map_err(|e| describe(e.as_ref()))?.to_bytes();
-        Ok::<_, String>((status, bytes.to_vec()))
+        Ok::<_, String>((status, bytes))
     };
     match tokio::time::timeout_at(deadline, exchange).await {
         Err(_) => Err(Fetch::Timeout),

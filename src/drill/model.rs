@@ -61,6 +61,8 @@ pub struct Drill {
     pub contingency: Vec<Contingency>,
     /// The file's path, for messages.
     pub origin: String,
+    /// The file's text as parsed: what a proposal fingerprints and an approval compares.
+    pub text: String,
 }
 
 /// When a drill may run: between two instants, on some days between some hours, or both. The
@@ -79,6 +81,13 @@ pub struct Window {
 }
 
 impl Window {
+    /// Why a drill of length `total` started now may not run in this window, or None.
+    pub fn refuses_now(&self, total: Duration) -> Option<String> {
+        let start = jiff::Timestamp::now();
+        let end = start.checked_add(jiff::SignedDuration::try_from(total).unwrap_or(jiff::SignedDuration::MAX));
+        self.refuses(start, end.unwrap_or(jiff::Timestamp::MAX))
+    }
+
     /// Why a drill from `start` to `end` may not run in this window, or None when it may.
     pub fn refuses(&self, start: jiff::Timestamp, end: jiff::Timestamp) -> Option<String> {
         if let Some(nb) = self.not_before {
@@ -492,6 +501,7 @@ impl DrillParser<'_> {
             window,
             contingency,
             origin: self.origin.into(),
+            text: self.text.into(),
         };
         self.check_whole(&drill, &top)?;
         Ok(drill)

@@ -86,14 +86,8 @@ fn risk(kind: &FaultKind) -> &'static str {
 
 /// Targets as found, schedule with the blast radius, hypothesis, abort criteria, alarms,
 /// contingency, risks, window and the fingerprint.
-pub fn build(
-    drill: &Drill,
-    text: &str,
-    targets: &[Value],
-    service: &[Value],
-    alarms: &[Value],
-    phases: &[Value],
-) -> Value {
+pub fn build(drill: &Drill, targets: &[Value], service: &[Value], alarms: &[Value], phases: &[Value]) -> Value {
+    let text = drill.text.as_str();
     let radius = radius(phases);
     let fingerprint = fingerprint(text, &radius);
     let mut risks: BTreeMap<&str, &str> = BTreeMap::new();

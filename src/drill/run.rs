@@ -44,23 +44,18 @@ pub fn run(
     agent: Option<&Path>,
 ) -> Result<Finished> {
     let drill = Drill::load(path).map_err(|e| anyhow!("{e}"))?;
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // The approved plan, the authorized window and the contingency steps are checked first:
     // a drill that may not run never attaches.
     let approval = match approved {
         Some(p) => {
             let proposal = proposal::load(p)?;
-            proposal::file_unchanged(&proposal, &text)?;
+            proposal::file_unchanged(&proposal, &drill.text)?;
             Some((p.to_path_buf(), proposal))
         }
         None => None,
     };
-    if let Some(w) = &drill.window {
-        let start = jiff::Timestamp::now();
-        let end = start + jiff::SignedDuration::try_from(drill.total()).unwrap_or(jiff::SignedDuration::MAX);
-        if let Some(why) = w.refuses(start, end) {
-            bail!("outside the authorized window: {why}; nothing was injected");
-        }
+    if let Some(why) = drill.window.as_ref().and_then(|w| w.refuses_now(drill.total())) {
+        bail!("outside the authorized window: {why}; nothing was injected");
     }
     contingency::check_programs(&drill)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,12 +82,13 @@ pub fn run(
         Some((path, proposal)) => {
             // Measured again, on the targets as they are now: approval covers what was reviewed.
             let (phases, _) = check::blast_radius(&drill, &mut jvms)?;
-            proposal::radius_within(&proposal, &proposal::radius(&phases))?;
+            let radius = proposal::radius(&phases);
+            proposal::radius_within(&proposal, &radius)?;
             Some(json!({
                 "proposal": path.display().to_string(),
                 "fingerprint": proposal["fingerprint"],
                 "proposed": proposal["created"],
-                "fingerprint_now": proposal::fingerprint(&text, &proposal::radius(&phases)),
+                "fingerprint_now": proposal::fingerprint(&drill.text, &radius),
             }))
         }
         None => None,
