@@ -126,6 +126,11 @@ fn faults_on_jdk_code_the_hook_uses_do_not_recurse() {
 }
 
 #[test]
+fn a_fault_that_cannot_fire_on_jdk_code_counts_only_the_applications_calls() {
+    api_case("apiQuietJdkFaultCountsOnlyTheApplicationsCalls");
+}
+
+#[test]
 fn arm_and_stop_under_load_never_break_the_method() {
     api_case("apiArmAndStopUnderLoad");
 }

@@ -34,6 +34,22 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             ja_err = Some(e.clone());
         }
     }
+    // One unmeasured run of each tool first, as every other row warms up (in one suite run the
+    // first run was each tool's slowest: faultline 31.4 ms against 19.1 to 23.8, jattach 22.6
+    // against 21.9 to 22.4).
+    let _ = guarded("faultline warm-up", || Ok(attach::one_run(&ctx.cli, &classes, &JVM_FLAGS)));
+    if let (Ok(bm), None) = (ctx.byteman.as_ref(), &bm_err) {
+        let _ = guarded("byteman warm-up", || {
+            let jvm = FreshJvm::start(&classes, &JVM_FLAGS);
+            run_ok(&mut bm.install_cmd(&ctx.java, &jvm.pid, 19090), "Byteman Install")
+        });
+    }
+    if let (Ok(jattach), Ok(noop), None) = (ctx.jattach.as_ref(), noop.as_ref(), &ja_err) {
+        let _ = guarded("jattach warm-up", || {
+            let jvm = FreshJvm::start(&classes, &JVM_FLAGS);
+            run_ok(Command::new(jattach).arg(&jvm.pid).arg("load").arg(noop).arg("true"), "jattach load")
+        });
+    }
     for run in 0..runs {
         // A: faultline
         let (a, b) = match guarded("faultline", || Ok(attach::one_run(&ctx.cli, &classes, &JVM_FLAGS))) {
@@ -125,8 +141,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             fmt_stat(f1, 1, "ms") + &failed_note,
             format!("Byteman install+submit {:.0} ms", b.med),
             format!("{:.1}x faster", b.med / f1.med),
-            "< 60 ms, ≥ 8x faster",
-            Some(f1.med < 60.0 && b.med / f1.med >= 8.0),
+            "< 60 ms, ≥ 8x faster, every run",
+            Some(f1.max < 60.0 && b.min / f1.max >= 8.0),
         )
     } else {
         row(
@@ -134,20 +150,21 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             fmt_stat(f1, 1, "ms") + &failed_note,
             format!("n/a: {}", short(bm_err.as_deref().unwrap_or("?"))),
             "-".into(),
-            "< 60 ms, ≥ 8x faster",
-            Some(false).filter(|_| f1.med >= 60.0),
+            "< 60 ms, ≥ 8x faster, every run",
+            Some(false).filter(|_| f1.max >= 60.0),
         )
     });
     ctx.rows.push(match (&ja_err, ja.is_empty()) {
         (None, false) => {
+            // Against the floor's median: jattach's own spread is small next to ours.
             let j = stat(&ja);
             row(
                 "4 floor: jattach load of a no-op agent",
                 fmt_stat(f1, 1, "ms"),
                 format!("jattach {:.1} [{:.1}..{:.1}] ms", j.med, j.min, j.max),
-                format!("{:.2}x the floor", f1.med / j.med),
-                "(floor, for reference)",
-                None,
+                format!("{:.2}x the floor (runs {:.2}..{:.2})", f1.med / j.med, f1.min / j.med, f1.max / j.med),
+                "≤ 1.2x the floor, every run",
+                Some(f1.max / j.med <= 1.2),
             )
         }
         _ => row(
@@ -166,8 +183,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             fmt_stat(f2, 1, "ms") + &failed_note,
             format!("Byteman submit {:.0} ms", b.med),
             format!("{:.1}x faster", b.med / f2.med),
-            "< 10 ms",
-            Some(f2.med < 10.0),
+            "< 10 ms, every run",
+            Some(f2.max < 10.0),
         )
     } else {
         row(
@@ -175,8 +192,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             fmt_stat(f2, 1, "ms") + &failed_note,
             format!("n/a: {}", short(bm_err.as_deref().unwrap_or("?"))),
             "-".into(),
-            "< 10 ms",
-            Some(f2.med < 10.0),
+            "< 10 ms, every run",
+            Some(f2.max < 10.0),
         )
     });
     ctx.json.insert(

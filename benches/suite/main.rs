@@ -7,7 +7,7 @@
 //! cargo bench --bench suite
 //! ```
 //!
-//! The fourteen measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
+//! The fifteen measures (every JVM gets the same flags, `-Xms256m -Xmx256m -XX:+UseParallelGC`;
 //! the tools run interleaved, A B A B, so a drifting machine hits all of them alike):
 //!
 //! 1. idle overhead, 2. armed with probability 0, 3. after stop: `benches/overhead.rs` (its
@@ -52,6 +52,10 @@
 //! 14. running only as approved (`drill_approval.rs`): the time from `faultline drill run` to
 //!    the journal's first record, with `--approved proposal.json` (the file compared, the
 //!    blast radius measured again) minus without, on the demo with one latency fault; no peer.
+//! 15. broad patterns on a real service (`broad.rs`): Tomcat 10 embedded serving one row of H2
+//!    through Tomcat's JDBC pool, loaded by the suite's own keep-alive client; throughput with
+//!    every method of the server, the pool, the database and `java.util.concurrent` armed at
+//!    startup with probability 0, over no agent; no peer.
 //!
 //! Peers come from Debian (`libbyteman-java`, `jattach`); when missing the suite runs
 //! `apt-get install -y libbyteman-java jattach`. A peer that cannot be installed or run is
@@ -61,24 +65,29 @@
 //! `harness.rs` holds the context, the rows, statistics, the peers and process helpers; one
 //! module per measure (`overhead.rs` 1-3, `first_fault.rs` 4-5, `latency.rs` 6,
 //! `footprint.rs` 7, `scale.rs` 8, `vocabulary.rs` 9-10, `presets.rs` 11, `resources.rs` 12,
-//! `drill_https.rs` 13, `drill_approval.rs` 14). The JVMs of
+//! `drill_https.rs` 13, `drill_approval.rs` 14, `broad.rs` 15). The JVMs of
 //! measures 1-3 and 4-5, shared with
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
 //!
-//! Environment (defaults give about 6 minutes on 2 cores):
+//! Environment (defaults give about 13 minutes on 2 cores):
 //! `FAULTLINE_SUITE_ONLY` (e.g. `1,4,8`: measures to run; 1-3 run together),
 //! `FAULTLINE_SUITE_ROUNDS` (6), `FAULTLINE_SUITE_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_ITERATIONS` (6), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
 //! `FAULTLINE_SUITE_RUNS` (5) fresh JVMs per tool for 4-5; `FAULTLINE_SUITE_LAT_ROUNDS` (2)
-//! and `FAULTLINE_SUITE_LAT_SAMPLES` (150) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;
+//! and `FAULTLINE_SUITE_LAT_SAMPLES` (300) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;
 //! `FAULTLINE_SUITE_SCALE_CLASSES` (20000) and `FAULTLINE_SUITE_SCALE_ROUNDS` (2) for 8;
 //! `FAULTLINE_SUITE_VOCAB_ROUNDS` (4) for 9-10 (with the warm-up and iterations of 1-3);
 //! `FAULTLINE_SUITE_PRESET_ROUNDS` (5), `FAULTLINE_SUITE_PRESET_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_PRESET_ITERATIONS` (8), `FAULTLINE_SUITE_PRESET_ITERATION_MS` (250) for 11;
 //! `FAULTLINE_SUITE_RESOURCE_ROUNDS` (3) for 12; `FAULTLINE_SUITE_HTTPS_ROUNDS` (3),
-//! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13; `FAULTLINE_SUITE_APPROVAL_ROUNDS` (4) for 14.
+//! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13; `FAULTLINE_SUITE_APPROVAL_ROUNDS` (4) for 14;
+//! `FAULTLINE_SUITE_BROAD_ROUNDS` (3), `FAULTLINE_SUITE_BROAD_WARMUP_MS` (20000),
+//! `FAULTLINE_SUITE_BROAD_ITERATIONS` (5), `FAULTLINE_SUITE_BROAD_ITERATION_MS` (2000),
+//! `FAULTLINE_SUITE_BROAD_CLIENTS` (8) and `FAULTLINE_SUITE_BROAD_ONLY` (some of `catalina,coyote,
+//! tomcat,h2,juc`: the patterns armed) for 15.
 
+mod broad;
 mod drill_approval;
 mod drill_https;
 mod first_fault;
@@ -142,7 +151,7 @@ fn main() {
     };
     let mut loads = vec![json!({"at": "start", "loadavg": load_start})];
     type Measure = fn(&mut Ctx);
-    let measures: [(u32, &str, Measure); 10] = [
+    let measures: [(u32, &str, Measure); 11] = [
         (1, "1-3 overhead", overhead::measure),
         (4, "4-5 first and second fault", first_fault::measure),
         (6, "6 latency accuracy", latency::measure),
@@ -153,6 +162,7 @@ fn main() {
         (12, "12 resource faults", resources::measure),
         (13, "13 drill load over https", drill_https::measure),
         (14, "14 drill run --approved", drill_approval::measure),
+        (15, "15 broad patterns on Tomcat", broad::measure),
     ];
     for (n, name, f) in measures {
         let run = match n {

@@ -114,7 +114,13 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         }
     }
     // 1 and 3: throughput relative to the baseline: median baseline JVM / median JVM of the
-    // configuration; the min..max of the per-round ratios beside it.
+    // configuration; the min..max of the per-round ratios beside it. The run's resolution is
+    // the A/A control: how far a second no-agent JVM landed from the first in the worst round
+    // (at least 1%). A row is met when every round, not the median alone, is within it: the
+    // agent is then indistinguishable from no agent in this run.
+    let aa = stat(&per_round("baseline-aa", &|b, x| b / x));
+    let resolution = (1.0 - aa.min).max(aa.max - 1.0).max(0.01);
+    let floor = 1.0 - resolution;
     for (c, name) in [
         ("idle", "1 idle: throughput / no agent"),
         ("after-stop", "3 after stop: throughput / no agent"),
@@ -124,14 +130,17 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         let rs = stat(&ratios);
         let st = stat(&jvm_medians(c));
         let ratio = base.med / st.med;
-        let (target, met) =
-            if c == "baseline-aa" { ("(A/A control)", None) } else { ("≥ 0.99", Some(ratio >= 0.99)) };
+        let (target, met) = if c == "baseline-aa" {
+            (format!("(A/A control: ±{resolution:.3})"), None)
+        } else {
+            (format!("every round ≥ {floor:.3}"), Some(rs.min >= floor))
+        };
         ctx.rows.push(row(
             name,
             format!("{} ns/call", fmt_stat(st, 3, "")).replace("  ", " "),
             base_s.clone(),
             format!("{ratio:.4} (rounds {:.3}..{:.3})", rs.min, rs.max),
-            target,
+            &target,
             met,
         ));
     }
@@ -146,8 +155,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             format!("{:+.3} ns ({:.3} ns/call)", added, fl.med),
             base_s.clone(),
             format!("rounds {:+.2}..{:+.2}", added_rounds.min, added_rounds.max),
-            "≤ 1.5 ns added",
-            Some(added <= 1.5),
+            "≤ 1.5 ns added, every round",
+            Some(added_rounds.max <= 1.5),
         ),
     );
     let bm_row = match (&ctx.byteman, &byteman_err) {
@@ -179,7 +188,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         }
     };
     ctx.rows.insert(2, bm_row);
-    // 2, not inlined: what each call pays when the JIT cannot hoist the hook (reference).
+    // 2, not inlined: what each call pays when the JIT cannot hoist the hook (a method
+    // compiled on its own and called from many places: the common case in services).
     let fl_noinline = stat(&jvm_medians("armed-p0-noinline"));
     let noinline_rounds = stat(&per_round_vs("baseline-noinline", "armed-p0-noinline", &|b, x| x - b));
     ctx.rows.insert(
@@ -189,8 +199,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             format!("{:+.3} ns ({:.3} ns/call)", fl_noinline.med - base_noinline.med, fl_noinline.med),
             format!("no agent, not inlined {:.3} ns/call", base_noinline.med),
             format!("rounds {:+.2}..{:+.2}", noinline_rounds.min, noinline_rounds.max),
-            "(reference)",
-            None,
+            "≤ 1.0 ns added, every round",
+            Some(noinline_rounds.max <= 1.0),
         ),
     );
     ctx.json.insert(

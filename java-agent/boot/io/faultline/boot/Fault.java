@@ -66,6 +66,13 @@ final class Fault {
      * flag to step aside.
      */
     private final boolean general;
+    /**
+     * A classic fault that can never fire (probability 0, nothing that decides otherwise): a
+     * call to it is counted and nothing else. The hook checks this flag itself and never
+     * calls into the fault, which keeps what the JIT inlines into every armed method small
+     * (see {@link Hook#enter}).
+     */
+    final boolean quiet;
     private final java.util.concurrent.atomic.AtomicBoolean warned = new java.util.concurrent.atomic.AtomicBoolean();
     /** The return value converted for the last site it fired at (most faults fire at one). */
     private volatile Converted converted;
@@ -113,6 +120,7 @@ final class Fault {
             preset.faultKind = kind;
         }
         this.general = filtered || condition != null || kind == RETURN || preset != null;
+        this.quiet = !general && !(probability > 0.0);
     }
 
     /**
@@ -261,7 +269,7 @@ final class Fault {
             }
             return;
         }
-        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
+        count();
         double p = probability;
         if (p <= 0.0 || removed) {
             return;
@@ -272,22 +280,29 @@ final class Fault {
         if (p < 1.0 && ThreadLocalRandom.current().nextDouble() >= p) {
             return;
         }
-        if (!claimInjection()) {
-            return;
-        }
+        // The injection is claimed under the guard: its counter is JDK code (an AtomicLong),
+        // and a fault on it must see the application's calls only.
         if (guardHeld) {
-            fire(site);
+            if (claimInjection()) {
+                fire(site);
+            }
         } else {
             if (!Hook.guardEnter()) {
-                injected.decrementAndGet();
                 return;
             }
             try {
-                fire(site);
+                if (claimInjection()) {
+                    fire(site);
+                }
             } finally {
                 Hook.guardExit();
             }
         }
+    }
+
+    /** Counts one call seen, on the calling thread's stripe. */
+    void count() {
+        calls[((int) Thread.currentThread().getId() & (STRIPES - 1)) * STRIPE_WIDTH]++;
     }
 
     /**
@@ -337,18 +352,17 @@ final class Fault {
         if (kind == RETURN && !mayReturn) {
             return Hook.PROCEED;
         }
-        if (!claimInjection()) {
-            return Hook.PROCEED;
-        }
         boolean took = false;
         if (!guardHeld) {
             if (!Hook.guardEnter()) {
-                injected.decrementAndGet();
                 return Hook.PROCEED;
             }
             took = true;
         }
         try {
+            if (!claimInjection()) {
+                return Hook.PROCEED;
+            }
             if (kind == RETURN) {
                 return returnValue(site);
             }

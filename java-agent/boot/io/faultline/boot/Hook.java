@@ -41,25 +41,35 @@ public final class Hook {
     /** What the entry call of a site with return faults gives back to let the body run. */
     public static final Object PROCEED = new Object();
 
-    /** Prologue of methods outside the JDK: faultline's own code never runs them. */
+    /**
+     * Prologue of methods outside the JDK: faultline's own code never runs them.
+     *
+     * <p>Kept small in bytecode, because the JIT inlines it into every armed method it compiles
+     * and counts its size, and that of what it calls, against the caller's inlining budget
+     * ({@code DesiredMethodLimit}): with thousands of methods armed by a broad pattern, a larger
+     * hook made the compiler stop inlining the service's own calls (a Tomcat service armed
+     * everywhere kept 0.6 of its throughput; benchmark suite, row 15). A site whose only fault
+     * cannot fire is counted here and goes no further; the rest is out of line.
+     */
     public static void enter(int site) {
         Fault[][] all = sites;
         if (site < all.length) {
             Fault[] faults = all[site];
             if (faults != null) {
-                // One fault per site is the common case: no loop on the fast path.
-                faults[0].onCall(site, false);
-                if (faults.length > 1) {
-                    enterRest(faults, site);
+                Fault first = faults[0];
+                if (first.quiet & faults.length == 1) {
+                    first.count();
+                } else {
+                    enterFaults(faults, site);
                 }
             }
         }
     }
 
-    /** The second and later faults of a site, out of the fast path. */
-    private static void enterRest(Fault[] faults, int site) {
-        for (int i = 1; i < faults.length; i++) {
-            faults[i].onCall(site, false);
+    /** Offers the call to each fault of the site. */
+    private static void enterFaults(Fault[] faults, int site) {
+        for (Fault fault : faults) {
+            fault.onCall(site, false);
         }
     }
 
@@ -67,15 +77,24 @@ public final class Hook {
      * Prologue of JDK methods. The hook itself runs JDK code (counters, random numbers,
      * thread names), so a fault on such a method would re-enter the hook; a per-thread
      * guard held in native code (no Java runs to check it) turns the nested call into a
-     * no-op.
+     * no-op. A site whose only fault cannot fire runs no JDK code: it is counted without the
+     * guard (two native calls), unless some thread holds the guard, which may be this one.
      */
     public static void enterGuarded(int site) {
         Fault[][] all = sites;
         // One read of the entry: removal may clear it at any moment.
         Fault[] faults = site < all.length ? all[site] : null;
-        if (faults == null) {
-            return;
+        if (faults != null) {
+            Fault first = faults[0];
+            if (first.quiet & faults.length == 1 & holders == 0) {
+                first.count();
+            } else {
+                enterGuardedFaults(faults, site);
+            }
         }
+    }
+
+    private static void enterGuardedFaults(Fault[] faults, int site) {
         if (!guardEnter()) {
             return;
         }
@@ -284,12 +303,30 @@ public final class Hook {
         return v == PROCEED ? r : ((Number) v).doubleValue();
     }
 
+    /**
+     * Threads holding the guard from Java. Read plainly by {@link #enterGuarded}: a thread sees
+     * its own count, which is all that matters there (another thread's stale view only sends
+     * it the slow way, through the guard). Changed under {@link #HOLDING}, a monitor: no JDK
+     * method runs to change it, so no hook can re-enter here.
+     */
+    private static int holders;
+    private static final Object HOLDING = new Object();
+
     /** Takes this thread's guard; false when faultline code already runs on this thread. */
     static boolean guardEnter() {
-        return guardEnter0(Thread.currentThread().getId());
+        if (!guardEnter0(Thread.currentThread().getId())) {
+            return false;
+        }
+        synchronized (HOLDING) {
+            holders++;
+        }
+        return true;
     }
 
     static void guardExit() {
+        synchronized (HOLDING) {
+            holders--;
+        }
         guardExit0(Thread.currentThread().getId());
     }
 
