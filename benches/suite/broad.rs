@@ -108,12 +108,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             let mut cmd = Command::new(&ctx.java);
             cmd.args(JVM_FLAGS);
             if config == "broad" {
-                cmd.arg(format!(
-                    "-agentpath:{}=scenario={},events={}",
-                    ctx.lib.display(),
-                    scenario.display(),
-                    events.display()
-                ));
+                cmd.arg(ctx.agent_at_startup(&scenario, &events));
+                // The program's status request finds the library already loaded.
                 cmd.arg(format!("-Dfaultline.agent={}", ctx.lib.display()));
             }
             cmd.args(["-cp", &classpath, "broadbench.Main"]);

@@ -32,6 +32,14 @@ pub(crate) struct Ctx {
     pub(crate) rows: Vec<Row>,
 }
 
+impl Ctx {
+    /// The flag that loads faultline's agent at startup, arming `scenario` and writing events
+    /// to `events`.
+    pub(crate) fn agent_at_startup(&self, scenario: &Path, events: &Path) -> String {
+        format!("-agentpath:{}=scenario={},events={}", self.lib.display(), scenario.display(), events.display())
+    }
+}
+
 /// One line of the table.
 pub(crate) struct Row {
     pub(crate) measure: String,

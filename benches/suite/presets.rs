@@ -90,12 +90,7 @@ pub(crate) fn measure(ctx: &mut Ctx) {
                 let after = match config {
                     "baseline" => "",
                     "preset" => {
-                        cmd.arg(format!(
-                            "-agentpath:{}=scenario={},events={}",
-                            ctx.lib.display(),
-                            scenario.display(),
-                            events.display()
-                        ));
+                        cmd.arg(ctx.agent_at_startup(&scenario, &events));
                         // The program's status request finds the library already loaded.
                         cmd.arg(format!("-Dfaultline.agent={}", ctx.lib.display()));
                         "check"

@@ -61,12 +61,7 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             let events = ctx.scratch.join(format!("vocab-{config}-{round}.jsonl"));
             let agent = match config {
                 "baseline" => None,
-                "when" | "exit" => Some(format!(
-                    "-agentpath:{}=scenario={},events={}",
-                    ctx.lib.display(),
-                    if config == "when" { &when } else { &exit }.display(),
-                    events.display()
-                )),
+                "when" | "exit" => Some(ctx.agent_at_startup(if config == "when" { &when } else { &exit }, &events)),
                 _ => ctx.byteman.as_ref().ok().map(|b| {
                     let rules = if config == "byteman-when" { &bm_when } else { &bm_exit };
                     format!("-javaagent:{}=script:{}", b.agent.display(), rules.display())
