@@ -131,3 +131,70 @@ fn a_second_copy_of_the_agent_is_refused_with_the_active_path() {
         run.describe()
     );
 }
+
+/// `mr.Catcher`, whose `call` catches the fault thrown by `target`; `padding` blank lines
+/// move the catch, so the base and versioned classes of a multi-release jar differ by line.
+fn catcher_source(padding: usize) -> String {
+    format!(
+        "package mr;\n\npublic class Catcher {{\n    static void target() {{\n    }}\n\n    \
+         static String call() {{\n        try {{\n            target();\n            return \"ran\";\n{}        \
+         }} catch (IllegalStateException e) {{\n            return \"caught\";\n        }}\n    }}\n\n    \
+         public static void main(String[] args) {{\n        for (int i = 0; i < 100; i++) {{\n            \
+         if (call().equals(\"caught\")) {{\n                System.out.println(\"caught\");\n                \
+         return;\n            }}\n        }}\n        System.out.println(\"never caught\");\n    }}\n}}\n",
+        "\n".repeat(padding)
+    )
+}
+
+/// The catch-site lookup reads class files straight from their jar: from a multi-release
+/// jar, the entry the class loader took (the JDK's version), not the base one.
+#[test]
+fn the_catch_site_in_a_multi_release_jar_comes_from_the_versioned_class() {
+    let dir = Scratch::new("mrjar");
+    for (version, padding) in [("base", 0), ("v11", 5)] {
+        std::fs::create_dir_all(dir.path(&format!("{version}/mr"))).expect("mkdir");
+        let source = dir.write(&format!("{version}/mr/Catcher.java"), &catcher_source(padding));
+        let status = std::process::Command::new(javac())
+            .args(["--release", "11", "-g", "-d"])
+            .arg(dir.path(&format!("{version}/classes")))
+            .arg(&source)
+            .status()
+            .expect("run javac");
+        assert!(status.success(), "javac for the {version} class");
+    }
+    let jar = dir.path("mr.jar");
+    let status = std::process::Command::new("jar")
+        .arg("--create")
+        .arg("--file")
+        .arg(&jar)
+        .arg("-C")
+        .arg(dir.path("base/classes"))
+        .arg(".")
+        .args(["--release", "11", "-C"])
+        .arg(dir.path("v11/classes"))
+        .arg(".")
+        .status()
+        .expect("run jar");
+    assert!(status.success(), "jar --release 11");
+    let scenario = dir.write(
+        "s.toml",
+        "[[fault]]\nid = \"mr\"\nkind = \"exception\"\ntarget = \"mr.Catcher#target\"\n\
+         throw = \"java.lang.IllegalStateException\"\n",
+    );
+    let events = dir.path("events.jsonl");
+    let mut cmd = std::process::Command::new(java());
+    cmd.arg(agentpath(&format!("scenario={},events={}", scenario.display(), events.display())))
+        .arg("-cp")
+        .arg(&jar)
+        .arg("mr.Catcher");
+    let run = run_with_timeout(cmd, std::time::Duration::from_secs(60));
+    assert!(run.stdout.lines().any(|l| l == "caught"), "{}", run.describe());
+    let text = std::fs::read_to_string(&events).expect("events file written");
+    let fired: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["kind"] == "exception")
+        .unwrap_or_else(|| panic!("no exception event in {text}"));
+    // The catch clause is on line 11 of the base class and 16 of the versioned one.
+    assert_eq!(fired["caught"], "mr.Catcher#call()Ljava/lang/String;:16", "{fired}");
+}

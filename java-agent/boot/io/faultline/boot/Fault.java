@@ -73,7 +73,12 @@ final class Fault {
      * (see {@link Hook#enter}).
      */
     final boolean quiet;
-    private final java.util.concurrent.atomic.AtomicBoolean warned = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * An AtomicInteger, not an AtomicBoolean: no VarHandle to set up on its first use in a
+     * fresh JVM (with the queue below, that set-up made the first fault's constructor take
+     * 1.6 to 2.3 ms on JDK 17, in the way of the first fault armed by an attach).
+     */
+    private final java.util.concurrent.atomic.AtomicInteger warned = new java.util.concurrent.atomic.AtomicInteger();
     /** The return value converted for the last site it fired at (most faults fire at one). */
     private volatile Converted converted;
 
@@ -88,8 +93,12 @@ final class Fault {
     private static final int STRIPE_WIDTH = 16;
     private final AtomicLong matching = new AtomicLong();
     private final AtomicLong injected = new AtomicLong();
-    /** Threads waiting in this fault; lock-free, so no waiter blocks while holding the guard. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Thread> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /**
+     * Threads waiting in this fault; lock-free, so no waiter blocks while holding the guard.
+     * Null for exception faults, which never wait: the queue's first use in a fresh JVM sets
+     * up VarHandles (see {@link #warned}).
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Thread> waiting;
     private volatile boolean removed;
 
     private Fault(int serial, String id, int kind, double probability, long after, long limit, String threads,
@@ -121,6 +130,7 @@ final class Fault {
         }
         this.general = filtered || condition != null || kind == RETURN || preset != null;
         this.quiet = !general && !(probability > 0.0);
+        this.waiting = kind == EXCEPTION ? null : new java.util.concurrent.ConcurrentLinkedQueue<>();
     }
 
     /**
@@ -140,7 +150,7 @@ final class Fault {
                         Preset preset) {
         Constructor<? extends Throwable> constructor = null;
         boolean takesMessage = false;
-        if (kind == EXCEPTION) {
+        if (kind == EXCEPTION && VIRTUAL_THREADS) {
             // Before the fault can fire, whatever the warm-up has got to (see warmUp).
             CatchSites.prepare();
         }
@@ -200,28 +210,23 @@ final class Fault {
             Constructor<IllegalStateException> c = IllegalStateException.class.getDeclaredConstructor(String.class);
             Throwable t = c.newInstance("faultline warm-up");
             trimHookFrames(t);
+            // What the first injection on a platform thread needs next, first: the fault may
+            // be armed and fire while this runs (a CLI attach arms 1 to 2 ms after this
+            // starts), and its catch-site lookup reads an application class file.
+            readMainClass();
             caughtSite(t);
-            // Thousands of virtual threads may fire at once: none may wait for another to
-            // load or initialize these classes (that wait pins a carrier).
-            CatchSites.prepare();
-            ClassBytes.of(Thread.class);
+            if (VIRTUAL_THREADS) {
+                // Thousands of virtual threads may fire at once: none may wait for another to
+                // load or initialize these classes (that wait pins a carrier).
+                CatchSites.prepare();
+            }
             // Class files of the application come through file: and jar: URLs: initialize
             // those handlers now, not on (possibly virtual) application threads.
             new java.io.File(System.getProperty("java.home")).toURI().toURL().openConnection();
             new java.net.URL("jar:file:/faultline-warm-up.jar!/x").openConnection();
-            // The first class file read through the application class loader opens its
-            // class path: do it with the main class (or the main jar's manifest).
-            String command = System.getProperty("sun.java.command", "");
-            int space = command.indexOf(' ');
-            String main = space < 0 ? command : command.substring(0, space);
-            if (!main.isEmpty()) {
-                String resource = main.endsWith(".jar") ? "META-INF/MANIFEST.MF" : main.replace('.', '/') + ".class";
-                try (InputStream in = ClassLoader.getSystemClassLoader().getResourceAsStream(resource)) {
-                    if (in != null) {
-                        in.readAllBytes();
-                    }
-                }
-            }
+            // The JDK's own class files (a catch site in JDK code): opening the runtime image
+            // took 2.5 to 7.5 ms here, last since it shares the cores with the first arm.
+            ClassBytes.of(Thread.class);
             Glob.matches("warm-*", "warm-up");
             Shape warm = Shape.parse("(IJLjava/lang/String;)Ljava/util/List;");
             Values.same(1L, Integer.valueOf(1));
@@ -231,6 +236,30 @@ final class Fault {
             ThreadLocalRandom.current().nextDouble();
         } catch (Throwable ignored) {
             // Only a head start; the real work copes on its own.
+        }
+    }
+
+    /**
+     * Reads the main class's file the way a catch-site lookup reads one ({@link ClassBytes}),
+     * with the main class named by the command line or the main jar's manifest.
+     */
+    private static void readMainClass() throws Exception {
+        String command = System.getProperty("sun.java.command", "");
+        int space = command.indexOf(' ');
+        String main = space < 0 ? command : command.substring(0, space);
+        if (main.endsWith(".jar")) {
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(main)) {
+                java.util.jar.Manifest manifest = jar.getManifest();
+                main = manifest == null ? null : manifest.getMainAttributes().getValue("Main-Class");
+            }
+        }
+        if (main == null || main.isEmpty()) {
+            return;
+        }
+        try {
+            ClassBytes.of(Class.forName(main.trim(), false, ClassLoader.getSystemClassLoader()));
+        } catch (ClassNotFoundException | LinkageError e) {
+            // A main class of another loader (a launcher's): only the JDK's part is warm.
         }
     }
 
@@ -249,6 +278,9 @@ final class Fault {
     /** Called by the native agent when the fault is removed: ends every wait (one in its last 2 ms finishes it). */
     void remove() {
         removed = true;
+        if (waiting == null) {
+            return;
+        }
         for (Thread t : waiting) {
             LockSupport.unpark(t);
         }
@@ -549,7 +581,7 @@ final class Fault {
 
     /** One warning event per fault, whatever the number of calls that meet the same problem. */
     void warnOnce(String message) {
-        if (warned.compareAndSet(false, true)) {
+        if (warned.compareAndSet(0, 1)) {
             Hook.event(serial, "warning", "{\"message\":" + Pools.quote(message) + "}");
         }
     }
@@ -716,6 +748,23 @@ final class Fault {
             Hook.landAt(deadline);
         }
         return cut;
+    }
+
+    /**
+     * Whether this JDK has virtual threads (19 and 20 as a preview). Without them, the
+     * catch-site lookup never leaves the firing thread and {@link CatchSites} is never used:
+     * preparing it costs 2 to 3 ms on the first arm of a fresh JDK 17 (its queue's first
+     * VarHandles), in the way of the first fault.
+     */
+    private static final boolean VIRTUAL_THREADS = featureVersion() >= 19;
+
+    private static int featureVersion() {
+        String spec = System.getProperty("java.specification.version", "");
+        try {
+            return spec.startsWith("1.") ? 8 : Integer.parseInt(spec);
+        } catch (NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
     }
 
     /** Thread.isVirtual() without needing JDK 21 to compile or run. */
@@ -999,14 +1048,62 @@ final class Fault {
         private static final ClassValue<byte[]> CACHE = new ClassValue<>() {
             @Override
             protected byte[] computeValue(Class<?> type) {
-                String resource = "/" + type.getName().replace('.', '/') + ".class";
-                try (InputStream in = type.getResourceAsStream(resource)) {
+                String resource = type.getName().replace('.', '/') + ".class";
+                byte[] direct = fromClassPathEntry(type, resource);
+                if (direct != null) {
+                    return direct;
+                }
+                try (InputStream in = type.getResourceAsStream("/" + resource)) {
                     return in == null ? new byte[0] : in.readAllBytes();
                 } catch (Exception e) {
                     return new byte[0];
                 }
             }
         };
+
+        /**
+         * The class file read straight from the directory or jar on disk its class came from
+         * (its code source), or null to go through the class loader. The loader's resource
+         * lookup costs 4 to 5 ms the first time in a fresh JVM (it searches the runtime
+         * image's modules and opens a URL connection), this 0.3 to 1 ms: the first fault's
+         * catch-site lookup reads one.
+         */
+        private static byte[] fromClassPathEntry(Class<?> type, String resource) {
+            try {
+                java.security.ProtectionDomain domain = type.getProtectionDomain();
+                java.security.CodeSource source = domain == null ? null : domain.getCodeSource();
+                java.net.URL location = source == null ? null : source.getLocation();
+                if (location == null || !"file".equals(location.getProtocol())) {
+                    return null;
+                }
+                java.io.File entry = new java.io.File(location.toURI());
+                if (entry.isDirectory()) {
+                    java.io.File file = new java.io.File(entry, resource);
+                    if (!file.isFile()) {
+                        return null;
+                    }
+                    try (InputStream in = new java.io.FileInputStream(file)) {
+                        return in.readAllBytes();
+                    }
+                }
+                if (!entry.isFile()) {
+                    return null;
+                }
+                // Versioned as the class loader reads a multi-release jar.
+                try (java.util.jar.JarFile jar = new java.util.jar.JarFile(entry, false,
+                        java.util.zip.ZipFile.OPEN_READ, java.util.jar.JarFile.runtimeVersion())) {
+                    java.util.jar.JarEntry found = jar.getJarEntry(resource);
+                    if (found == null) {
+                        return null;
+                    }
+                    try (InputStream in = jar.getInputStream(found)) {
+                        return in.readAllBytes();
+                    }
+                }
+            } catch (Exception | LinkageError e) {
+                return null;
+            }
+        }
 
         static byte[] of(Class<?> type) {
             byte[] bytes = CACHE.get(type);
