@@ -159,17 +159,20 @@ pub(crate) fn measure(ctx: &mut Ctx) {
     let per_round: Vec<f64> = jvms["preset"].iter().zip(&jvms["baseline"]).map(|(x, b)| x - b).collect();
     let rs = stat(&per_round);
     let name = "11 jdbc preset armed, SQL not matched";
-    let target = "< Byteman, ≤ 1 µs added";
+    let target = "< Byteman, ≤ 1 µs added, every round";
     let faultline = format!("{added:+.0} ns ({:.0} ns/stmt)", ours.med);
-    let within = added <= 1000.0;
+    let within = rs.max <= 1000.0;
     let (peer, ratio, met, bm_added) = match (&ctx.byteman, &byteman_err, jvms.get("byteman")) {
         (Ok(_), None, Some(bm)) => {
+            // Each round against its own baseline JVM: below Byteman's added cost every time.
+            let below_byteman = !bm.is_empty()
+                && bm.iter().zip(&jvms["baseline"]).zip(&per_round).all(|((b, base), ours)| *ours < b - base);
             let bm = stat(bm);
             let bm_added = bm.med - base.med;
             (
                 format!("Byteman {bm_added:+.0} ns; no agent {:.0} ns/stmt", base.med),
                 format!("{:.1}x less; rounds {:+.0}..{:+.0}", bm_added / added.max(1.0), rs.min, rs.max),
-                Some(within && added < bm_added),
+                Some(within && below_byteman),
                 Some(bm_added),
             )
         }

@@ -128,20 +128,29 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             format!("{added:+.3} ns ({:.3} ns/call)", ours.med),
             base_s.clone(),
             format!("rounds {:+.2}..{:+.2}", rs.min, rs.max),
-            "≤ 5 ns added",
-            Some(added <= 5.0),
+            "≤ 5 ns added, every round",
+            Some(rs.max <= 5.0),
         ));
         let vs = match (&ctx.byteman, &byteman_err, jvms.get(peer)) {
             (Ok(_), None, Some(bm)) => {
+                let bm_rounds = bm;
                 let bm = stat(bm);
                 let bm_added = bm.med - base.med;
+                // Each round against its own baseline JVM: ours and Byteman's added cost.
+                let ratios: Vec<f64> = bm_rounds
+                    .iter()
+                    .zip(&jvms["baseline"])
+                    .zip(&per_round)
+                    .map(|((b, base), ours)| (b - base) / ours.max(0.1))
+                    .collect();
+                let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
                 row(
                     &format!("{} vs Byteman IF", &name[..name.find(',').unwrap_or(name.len())]),
                     format!("{added:+.3} ns added"),
                     format!("Byteman {bm_added:+.1} ns added ({:.1} ns/call)", bm.med),
-                    format!("{:.1}x less added", bm_added / added.max(0.1)),
-                    "≥ 10x less than Byteman",
-                    Some(bm_added >= 10.0 * added.max(0.0)),
+                    format!("{:.1}x less added (worst round {worst:.1}x)", bm_added / added.max(0.1)),
+                    "≥ 10x less than Byteman, every round",
+                    Some(!ratios.is_empty() && worst >= 10.0),
                 )
             }
             (Err(e), _, _) | (_, Some(e), _) => row(
@@ -149,7 +158,7 @@ pub(crate) fn measure(ctx: &mut Ctx) {
                 format!("{added:+.3} ns added"),
                 format!("n/a: {}", short(e)),
                 "-".into(),
-                "≥ 10x less than Byteman",
+                "≥ 10x less than Byteman, every round",
                 None,
             ),
             _ => continue,
