@@ -115,11 +115,14 @@ pub(crate) fn measure(ctx: &mut Ctx) {
     }
     // 1 and 3: throughput relative to the baseline: median baseline JVM / median JVM of the
     // configuration; the min..max of the per-round ratios beside it. The run's resolution is
-    // the A/A control: how far a second no-agent JVM landed from the first in the worst round
-    // (at least 1%). A row is met when every round, not the median alone, is within it: the
-    // agent is then indistinguishable from no agent in this run.
+    // the A/A control: the width of its band, how far apart the rounds of a second no-agent
+    // JVM against the first landed (at least 1%). A row is met when every round, not the
+    // median alone, is within it: the agent is then indistinguishable from no agent in this
+    // run. Not the A/A's worst deviation from 1: with identical JVMs, the worst of the 12
+    // idle and after-stop rounds falls below the worst of the 6 A/A rounds two times in
+    // three, so that bar failed by chance (0.985 against 0.986 in one run).
     let aa = stat(&per_round("baseline-aa", &|b, x| b / x));
-    let resolution = (1.0 - aa.min).max(aa.max - 1.0).max(0.01);
+    let resolution = (aa.max - aa.min).max(0.01);
     let floor = 1.0 - resolution;
     for (c, name) in [
         ("idle", "1 idle: throughput / no agent"),
