@@ -133,17 +133,16 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         ));
         let vs = match (&ctx.byteman, &byteman_err, jvms.get(peer)) {
             (Ok(_), None, Some(bm)) => {
-                let bm_rounds = bm;
-                let bm = stat(bm);
-                let bm_added = bm.med - base.med;
                 // Each round against its own baseline JVM: ours and Byteman's added cost.
-                let ratios: Vec<f64> = bm_rounds
+                let ratios: Vec<f64> = bm
                     .iter()
                     .zip(&jvms["baseline"])
                     .zip(&per_round)
                     .map(|((b, base), ours)| (b - base) / ours.max(0.1))
                     .collect();
                 let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let bm = stat(bm);
+                let bm_added = bm.med - base.med;
                 row(
                     &format!("{} vs Byteman IF", &name[..name.find(',').unwrap_or(name.len())]),
                     format!("{added:+.3} ns added"),

@@ -756,16 +756,7 @@ final class Fault {
      * preparing it costs 2 to 3 ms on the first arm of a fresh JDK 17 (its queue's first
      * VarHandles), in the way of the first fault.
      */
-    private static final boolean VIRTUAL_THREADS = featureVersion() >= 19;
-
-    private static int featureVersion() {
-        String spec = System.getProperty("java.specification.version", "");
-        try {
-            return spec.startsWith("1.") ? 8 : Integer.parseInt(spec);
-        } catch (NumberFormatException e) {
-            return Integer.MAX_VALUE;
-        }
-    }
+    private static final boolean VIRTUAL_THREADS = Runtime.version().feature() >= 19;
 
     /** Thread.isVirtual() without needing JDK 21 to compile or run. */
     private static boolean isVirtual(Thread thread) {
