@@ -62,6 +62,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
     let iterations = env_num("FAULTLINE_SUITE_BROAD_ITERATIONS", 5).max(1) as usize;
     let iteration_ms = env_num("FAULTLINE_SUITE_BROAD_ITERATION_MS", 2000).max(100);
     let clients = env_num("FAULTLINE_SUITE_BROAD_CLIENTS", 8).max(1) as usize;
+    // JVM flags for both configurations, to see what the JIT's limits do to the row.
+    let extra_flags = std::env::var("FAULTLINE_SUITE_BROAD_JVM_FLAGS").unwrap_or_default();
 
     let mut jars = Vec::new();
     for (file, package) in JARS {
@@ -107,6 +109,7 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             let events = ctx.scratch.join(format!("broad-{config}-{round}.jsonl"));
             let mut cmd = Command::new(&ctx.java);
             cmd.args(JVM_FLAGS);
+            cmd.args(extra_flags.split_whitespace());
             if config == "broad" {
                 cmd.arg(ctx.agent_at_startup(&scenario, &events));
                 // The program's status request finds the library already loaded.

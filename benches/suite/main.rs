@@ -48,7 +48,8 @@
 //! 13. drill load over https (`drill_https.rs`): the demo service over http and over https
 //!    (a self-signed certificate trusted with `ca`), each loaded by a fault-free `faultline
 //!    drill run`; the p50 the drill measured over https minus over http in the same round, and
-//!    the share of the asked rate the https load kept; no peer.
+//!    the share of the asked rate the https load kept; and what the drill's load generator
+//!    adds to its p50 over a blocking socket's round trip at the same pace; no peer.
 //! 14. running only as approved (`drill_approval.rs`): the time from `faultline drill run` to
 //!    the journal's first record, with `--approved proposal.json` (the file compared, the
 //!    blast radius measured again) minus without, on the demo with one latency fault; no peer.
@@ -84,8 +85,8 @@
 //! `FAULTLINE_SUITE_HTTPS_RATE` (200) and `FAULTLINE_SUITE_HTTPS_SECONDS` (6) for 13; `FAULTLINE_SUITE_APPROVAL_ROUNDS` (4) for 14;
 //! `FAULTLINE_SUITE_BROAD_ROUNDS` (3), `FAULTLINE_SUITE_BROAD_WARMUP_MS` (20000),
 //! `FAULTLINE_SUITE_BROAD_ITERATIONS` (5), `FAULTLINE_SUITE_BROAD_ITERATION_MS` (2000),
-//! `FAULTLINE_SUITE_BROAD_CLIENTS` (8) and `FAULTLINE_SUITE_BROAD_ONLY` (some of `catalina,coyote,
-//! tomcat,h2,juc`: the patterns armed) for 15.
+//! `FAULTLINE_SUITE_BROAD_CLIENTS` (8), `FAULTLINE_SUITE_BROAD_ONLY` (some of `catalina,coyote,
+//! tomcat,h2,juc`: the patterns armed) and `FAULTLINE_SUITE_BROAD_JVM_FLAGS` (for both JVMs) for 15.
 
 mod broad;
 mod drill_approval;
