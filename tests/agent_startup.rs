@@ -43,6 +43,40 @@ fn agentpath_latency_delays_each_call_by_the_requested_time() {
     assert!(sorted[2] < 40.0 + 15.0, "median {} ms is far above 40 ms: {times:?}", sorted[2]);
 }
 
+/// The first latency fault runs the wait's firing path thousands of times on a thread of its
+/// own (0 ns waits, events dropped), so the JIT's thresholds on that path fall there and not
+/// on an application's 128th or 256th wait. Five real waits alone never get
+/// `Fault.waitAndReport` compiled; the rehearsal leaves no event and no count behind.
+#[test]
+fn the_first_latency_fault_rehearses_its_wait_and_leaves_no_trace() {
+    let dir = Scratch::new("rehearsal");
+    let scenario = dir.write(
+        "s.toml",
+        "[[fault]]\nid = \"slow\"\nkind = \"latency\"\ntarget = \"fixtures.Targets$Repo#save\"\ndelay = \"40ms\"\n",
+    );
+    let events = dir.path("events.jsonl");
+    let run = run_java(
+        &[
+            "-XX:+PrintCompilation".to_string(),
+            agentpath(&format!("scenario={},events={}", scenario.display(), events.display())),
+        ],
+        &["fixtures.Cases", "startupLatency"],
+    );
+    run.assert_passed("startupLatency");
+    assert!(
+        run.stdout.contains("io.faultline.boot.Fault::waitAndReport"),
+        "the wait's path was not compiled before the program ended: no rehearsal ran\n{}",
+        run.describe()
+    );
+    let text = std::fs::read_to_string(&events).expect("events file written");
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}"))).collect();
+    let fired: Vec<&serde_json::Value> = lines.iter().filter(|v| v["kind"] == "latency").collect();
+    assert_eq!(fired.len(), 5, "one event per real wait, none from the rehearsal:\n{text}");
+    assert!(fired.iter().all(|v| v["fault"] == "slow" && v["thread"] == "main"), "{text}");
+    assert!(!text.contains("rehearsal"), "the rehearsal reached the events:\n{text}");
+}
+
 #[test]
 fn events_file_gets_one_json_line_per_outcome() {
     let dir = Scratch::new("events");

@@ -190,6 +190,9 @@ final class Fault {
         Fault fault = new Fault(serial, id, kind, probability, after, limit < 0 ? Long.MAX_VALUE : limit,
                 threads, scope, delayNanos, jitterNanos, constructor, takesMessage, message, atExit, condition,
                 valueKind, value, preset);
+        if (kind == LATENCY || kind == HANG) {
+            WaitRehearsal.startOnce();
+        }
         if (kind == EXCEPTION && constructor != null) {
             try {
                 fault.newThrowable();
@@ -198,6 +201,12 @@ final class Fault {
             }
         }
         return fault;
+    }
+
+    /** A latency fault of 0 ns that fires on every call, for {@link WaitRehearsal}. */
+    static Fault rehearsal(int serial) {
+        return new Fault(serial, "faultline-wait-rehearsal", LATENCY, 1.0, 0L, Long.MAX_VALUE, null, null, 0L, 0L,
+                null, false, null, false, null, 0, null, null);
     }
 
     /**

@@ -65,8 +65,8 @@ public final class Hook {
         }
     }
 
-    /** Offers the call to each fault of the site. */
-    private static void enterFaults(Fault[] faults, int site) {
+    /** Offers the call to each fault of the site (also run by {@link WaitRehearsal}). */
+    static void enterFaults(Fault[] faults, int site) {
         for (Fault fault : faults) {
             fault.onCall(site, false);
         }
