@@ -229,7 +229,8 @@ final class Fault {
                 // load or initialize these classes (that wait pins a carrier).
                 CatchSites.prepare();
             }
-            // Class files of the application come through file: and jar: URLs: initialize
+            // ClassBytes reads directories and jars itself; its fallback, the class loader,
+            // comes through file: and jar: URLs (nested jars, other code sources): initialize
             // those handlers now, not on (possibly virtual) application threads.
             new java.io.File(System.getProperty("java.home")).toURI().toURL().openConnection();
             new java.net.URL("jar:file:/faultline-warm-up.jar!/x").openConnection();
