@@ -68,9 +68,7 @@ fn the_first_latency_fault_rehearses_its_wait_and_leaves_no_trace() {
         "the wait's path was not compiled before the program ended: no rehearsal ran\n{}",
         run.describe()
     );
-    let text = std::fs::read_to_string(&events).expect("events file written");
-    let lines: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}"))).collect();
+    let (text, lines) = read_events(&events);
     let fired: Vec<&serde_json::Value> = lines.iter().filter(|v| v["kind"] == "latency").collect();
     assert_eq!(fired.len(), 5, "one event per real wait, none from the rehearsal:\n{text}");
     assert!(fired.iter().all(|v| v["fault"] == "slow" && v["thread"] == "main"), "{text}");
@@ -87,9 +85,7 @@ fn events_file_gets_one_json_line_per_outcome() {
         &["fixtures.Cases", "startupException"],
     );
     run.assert_passed("startupException");
-    let text = std::fs::read_to_string(&events).expect("events file written");
-    let lines: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}"))).collect();
+    let (_, lines) = read_events(&events);
     let armed = lines.iter().find(|v| v["kind"] == "armed").expect("an armed event");
     assert_eq!(armed["fault"], "pay");
     let fired = lines.iter().find(|v| v["kind"] == "exception").expect("an exception event");

@@ -103,10 +103,6 @@ fn run_fixture(jvm_args: &[String], mode: &str) -> JvmRun {
     run
 }
 
-fn json_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Value> {
-    lines.map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
-}
-
 /// The three methods of `skip.Shapes` the fault cannot take, each reported once by `fault`,
 /// with its reason.
 fn assert_skipped_events(events: &[Value], fault: &str) {
@@ -143,8 +139,7 @@ fn skipped_methods_of_a_fault_armed_by_startup_flags_are_events_and_one_stderr_l
     let events_file = dir.path("events.jsonl");
     let run =
         run_fixture(&[agentpath(&format!("scenario={},events={}", scenario.display(), events_file.display()))], "run");
-    let text = std::fs::read_to_string(&events_file).expect("the events file");
-    let events = json_lines(text.lines());
+    let (text, events) = read_events(&events_file);
     assert_skipped_events(&events, "startup-shapes");
     let lines = announcements(&run.stderr, "startup-shapes");
     assert_eq!(lines.len(), 1, "one stderr line for the fault:\n{}", run.stderr);

@@ -189,6 +189,18 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> JvmRun {
     }
 }
 
+/// One JSON value per line; panics on a line that is not JSON.
+pub fn json_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<serde_json::Value> {
+    lines.map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
+}
+
+/// An agent's events file: its text and its events.
+pub fn read_events(path: &Path) -> (String, Vec<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("events file {}: {e}", path.display()));
+    let events = json_lines(text.lines());
+    (text, events)
+}
+
 /// `-agentpath:<lib>=<options>`
 pub fn agentpath(options: &str) -> String {
     if options.is_empty() {
