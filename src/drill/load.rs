@@ -50,7 +50,7 @@ pub struct Shot {
 /// timer: tokio's timer rounds every deadline up to its next millisecond tick, and since a
 /// latency counts from the intended send time, that rounding (0 to 1 ms, the same for every
 /// request of a run) would be added to every figure of the run. With the thread, what the
-/// generator adds to a figure is about 0.15 ms at the median (the benchmark suite's row 13).
+/// generator adds to a figure is about 0.12 ms at the median (the benchmark suite's row 13).
 #[allow(clippy::too_many_arguments)]
 pub async fn open_loop(
     source: Source,
