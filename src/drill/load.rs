@@ -73,12 +73,12 @@ pub async fn open_loop(
         if let Err(e) = nix::sys::prctl::set_timerslack(1) {
             tracing::debug!("cannot shorten the pacer's timer slack: {e}");
         }
+        let ended = || *stop.borrow() || cancelled.load(Ordering::Relaxed);
         // Bounded in count as well as in time.
         let most = ((until - start).as_secs_f64() / period.as_secs_f64()).ceil() as u64 + 1;
         for n in 0..most {
             let intended = start + period.mul_f64(n as f64);
-            let ended = || *stop.borrow() || cancelled.load(Ordering::Relaxed);
-            if intended >= until || !sleep_until(intended.into_std(), ended) {
+            if intended >= until || !sleep_until(intended.into_std(), &ended) {
                 break;
             }
             let (client, uri, tx) = (client.clone(), uri.clone(), tx.clone());
@@ -110,7 +110,7 @@ impl Drop for Cancel {
 }
 
 /// Sleeps until `deadline`, in slices short enough to notice `ended` soon; false if it did.
-fn sleep_until(deadline: std::time::Instant, ended: impl Fn() -> bool) -> bool {
+fn sleep_until(deadline: std::time::Instant, ended: &impl Fn() -> bool) -> bool {
     const SLICE: Duration = Duration::from_millis(10);
     loop {
         if ended() {
