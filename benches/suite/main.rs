@@ -71,9 +71,9 @@
 //! `cargo bench --bench overhead` and `--bench attach`, are in the `faultline-bench` crate
 //! (`benches/faultline-bench/`).
 //!
-//! Environment (defaults give about 13 minutes on 2 cores):
+//! Environment (defaults give about 14 minutes on 2 cores):
 //! `FAULTLINE_SUITE_ONLY` (e.g. `1,4,8`: measures to run; 1-3 run together),
-//! `FAULTLINE_SUITE_ROUNDS` (6), `FAULTLINE_SUITE_WARMUP_MS` (2000),
+//! `FAULTLINE_SUITE_ROUNDS` (8), `FAULTLINE_SUITE_WARMUP_MS` (2000),
 //! `FAULTLINE_SUITE_ITERATIONS` (6), `FAULTLINE_SUITE_ITERATION_MS` (300) for measures 1-3;
 //! `FAULTLINE_SUITE_RUNS` (5) fresh JVMs per tool for 4-5; `FAULTLINE_SUITE_LAT_ROUNDS` (2)
 //! and `FAULTLINE_SUITE_LAT_SAMPLES` (300) for 6; `FAULTLINE_SUITE_FOOTPRINT_RUNS` (3) for 7;

@@ -8,6 +8,7 @@
 
 pub mod attach;
 pub mod overhead;
+pub mod shift;
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
