@@ -48,9 +48,11 @@ pub fn throughput_shift(reference: &[f64], config: &[f64], confidence: f64) -> S
     let mut d: Vec<f64> = config.iter().flat_map(|c| reference.iter().map(move |r| r.ln() - c.ln())).collect();
     d.sort_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
-    // The largest count k with P(U <= k - 1) <= tail: the band is d[k] ..= d[N - 1 - k].
+    // U counts the differences at or below 0, so d[k] > 0 exactly when U <= k: the band's ends
+    // are d[k] and d[N - 1 - k] for the largest k with P(U <= k) <= tail. With too few JVMs
+    // for that confidence no such k exists, and the band is the whole range.
     let mut k = 0;
-    while k < d.len() / 2 && dist.at_most(k) <= tail {
+    while k + 1 < d.len() / 2 && dist.at_most(k + 1) <= tail {
         k += 1;
     }
     Shift { ratio: crate::median(&d).exp(), low: d[k].exp(), high: d[d.len() - 1 - k].exp(), p_slower }
@@ -124,6 +126,18 @@ mod tests {
         // Every pair puts the configuration behind: 1 ordering in C(18, 6) = 18,564.
         assert!((s.p_slower - 1.0 / 18_564.0).abs() < 1e-12, "{s:?}");
         assert!(s.ratio < 0.97 && s.low <= s.ratio && s.ratio <= s.high && s.high < 1.0, "{s:?}");
+    }
+
+    #[test]
+    fn the_band_cuts_at_the_critical_value_of_u() {
+        // n = m = 10 at 95%: the band runs from the 24th smallest to the 24th largest of the
+        // 100 differences (critical value 23, index 23 from either end); all 100 differ.
+        let reference: Vec<f64> = (0..10).map(|i| (i as f64 * 0.1 + (i * i) as f64 * 0.0013).exp()).collect();
+        let config: Vec<f64> = (0..10).map(|j| (j as f64 * 0.0973 + 0.0123).exp()).collect();
+        let mut d: Vec<f64> = config.iter().flat_map(|c| reference.iter().map(move |r| r.ln() - c.ln())).collect();
+        d.sort_by(f64::total_cmp);
+        let s = throughput_shift(&reference, &config, 0.95);
+        assert!((s.low.ln() - d[23]).abs() < 1e-12 && (s.high.ln() - d[76]).abs() < 1e-12, "{s:?} {d:?}");
     }
 
     #[test]
