@@ -108,6 +108,17 @@ fn degraded_then_recovered_drill_passes_with_its_time_to_recover() {
     // The report is self-contained and re-renders from the journal alone.
     let html = std::fs::read_to_string(d.dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Acceptance and sign-off"), "{html}");
+    // Every request says how late the generator sent it, and the summary and the report count
+    // the late ones from there.
+    let late: Vec<f64> = records(&j, "request")
+        .iter()
+        .map(|r| r["late_ms"].as_f64().unwrap_or_else(|| panic!("a request without late_ms: {r}")))
+        .collect();
+    assert!(!late.is_empty() && late.iter().all(|&x| x >= 0.0), "{late:?}");
+    let over = late.iter().filter(|&&x| x > 1.0).count();
+    assert_eq!(s["generator"]["late_over_1ms"], over, "{s:#}");
+    assert_eq!(s["generator"]["fell_behind"], over * 100 > late.len(), "{s:#}");
+    assert!(html.contains("The load generator"), "{html}");
     for fetch in ["<script src", "<link", "<img", "url(http", "@import"] {
         assert!(!html.contains(fetch), "the report must not fetch anything: {fetch}");
     }

@@ -154,6 +154,9 @@ pub struct Facts {
     pub hypothesis: Limits,
     pub phases: Vec<PhaseRun>,
     pub samples: Vec<Sample>,
+    /// How late the generator sent each request (ms after its intended time; none in journals
+    /// written before the field).
+    pub late_ms: Vec<f64>,
     /// (t_ms, phase index) of every injection event.
     pub injections: Vec<(f64, usize)>,
     pub alarms: Vec<AlarmRun>,
@@ -484,6 +487,47 @@ pub fn summary(f: &Facts, v: &Verdict) -> Value {
         "expectations": v.expectations.iter().map(|e| json!({"id": finding_id(&e.what), "what": e.what, "held": e.held, "detail": e.detail})).collect::<Vec<_>>(),
         "findings": v.expectations.iter().filter(|e| !e.held).map(|e| json!({"id": finding_id(&e.what), "what": e.what, "detail": e.detail})).collect::<Vec<_>>(),
         "contingency": f.contingency.iter().map(|c| json!({"name": c.name, "on": c.on, "ok": c.ok, "timed_out": c.timed_out, "exit_code": c.exit_code, "duration_ms": c.duration_ms.round() as u64})).collect::<Vec<_>>(),
+        "generator": generator(&f.late_ms).map(|g| json!({
+            "late_over_1ms": g.over,
+            "late_p99_ms": round(g.p99_ms, 3),
+            "late_max_ms": round(g.max_ms, 3),
+            "fell_behind": g.fell_behind(),
+        })),
+    })
+}
+
+/// How well the load generator kept its schedule: its lateness is in every latency of the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Generator {
+    pub requests: usize,
+    /// Requests sent more than [`Generator::LATE_MS`] after their time.
+    pub over: usize,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Generator {
+    pub const LATE_MS: f64 = 1.0;
+
+    /// More than 1% of the requests left over 1 ms late: the latencies then carry the
+    /// generator's own delay (an overloaded machine), not only the service's.
+    pub fn fell_behind(&self) -> bool {
+        self.over * 100 > self.requests
+    }
+}
+
+/// None for a journal without lateness (written before it was recorded) or without requests.
+pub fn generator(late_ms: &[f64]) -> Option<Generator> {
+    if late_ms.is_empty() {
+        return None;
+    }
+    let mut sorted = late_ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(Generator {
+        requests: sorted.len(),
+        over: sorted.iter().filter(|&&x| x > Generator::LATE_MS).count(),
+        p99_ms: percentile(&sorted, 99.0),
+        max_ms: sorted[sorted.len() - 1],
     })
 }
 
@@ -725,6 +769,24 @@ mod tests {
         assert!(!t.update(&good(1500.0), 1000.0));
         assert!(!t.update(&bad(2000.0), 1000.0));
         assert!(t.update(&bad(3000.0), 1000.0));
+    }
+
+    #[test]
+    fn the_generator_fell_behind_when_more_than_one_request_in_a_hundred_left_late() {
+        assert_eq!(generator(&[]), None);
+        let mut late = vec![0.1; 98];
+        late.extend([1.5, 0.9]);
+        let g = generator(&late).unwrap();
+        assert_eq!((g.requests, g.over, g.max_ms), (100, 1, 1.5));
+        assert!(!g.fell_behind());
+        late[0] = 4.0;
+        let g = generator(&late).unwrap();
+        assert_eq!((g.over, g.max_ms), (2, 4.0));
+        assert!(g.fell_behind());
+        let s = summary(&Facts { late_ms: late, ..drill(300.0, None) }, &evaluate(&drill(300.0, None)));
+        assert_eq!(s["generator"]["late_over_1ms"], 2);
+        assert_eq!(s["generator"]["fell_behind"], true);
+        assert_eq!(s["generator"]["late_max_ms"], 4.0);
     }
 
     #[test]

@@ -33,11 +33,15 @@ impl Source {
     }
 }
 
-/// One request outcome, with its intended send time and when the outcome was known.
+/// One request outcome, with its intended send time, when it left and when the outcome was
+/// known.
 #[derive(Debug, Clone)]
 pub struct Shot {
     pub source: Source,
     pub intended: Instant,
+    /// When the request left; `sent - intended` is how far the generator itself fell behind
+    /// (a loaded machine), which every latency counted from `intended` includes.
+    pub sent: Instant,
     pub done: Instant,
     pub outcome: Outcome,
 }
@@ -83,8 +87,9 @@ pub async fn open_loop(
             }
             let (client, uri, tx) = (client.clone(), uri.clone(), tx.clone());
             runtime.spawn(async move {
+                let sent = Instant::now();
                 let outcome = get(&client, &uri, intended + timeout).await;
-                let _ = tx.send(Shot { source, intended, done: Instant::now(), outcome });
+                let _ = tx.send(Shot { source, intended, sent, done: Instant::now(), outcome });
             });
         }
         drop(sent_tx);

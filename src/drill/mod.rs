@@ -101,5 +101,13 @@ fn announce(summary: &serde_json::Value, report: &Path, json_out: bool) {
             e["detail"].as_str().unwrap_or("")
         );
     }
+    let generator = &summary["generator"];
+    if generator["fell_behind"] == true {
+        println!(
+            "  warning: the load generator fell behind ({} requests left more than 1 ms late, latest {} ms): \
+             the latencies include its delay; run from a less loaded machine or at a lower rate",
+            generator["late_over_1ms"], generator["late_max_ms"]
+        );
+    }
     println!("report: {}", report.display());
 }

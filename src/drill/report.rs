@@ -111,6 +111,7 @@ pub fn facts(records: &[Value]) -> Facts {
         })
         .collect();
     samples.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+    let late_ms = of(records, "request").filter_map(|r| r["late_ms"].as_f64()).collect();
     let phase_at =
         |x: f64| phases.iter().position(|p| !p.start.is_empty() && x >= p.start_ms && x < p.end_ms.max(p.start_ms));
     let injections = of(records, "agent_event")
@@ -144,6 +145,7 @@ pub fn facts(records: &[Value]) -> Facts {
         },
         phases,
         samples,
+        late_ms,
         injections,
         alarms,
         aborted: reason("abort"),
@@ -329,6 +331,33 @@ fn html(records: &[Value], facts: &Facts, v: &Verdict, summary: &Value, review: 
             esc(u)
         ))
     );
+
+    if let Some(g) = judge::generator(&facts.late_ms) {
+        if g.fell_behind() {
+            let _ = write!(
+                h,
+                "<p class=\"bad\">The load generator fell behind: {} of {} requests left more than {:.0} ms \
+                 after their time (p99 {:.1} ms, latest {:.1} ms late). Every latency counts from the intended \
+                 time, so these include the generator's own delay: run the drill from a less loaded machine, \
+                 or at a lower rate.</p>",
+                g.over,
+                g.requests,
+                judge::Generator::LATE_MS,
+                g.p99_ms,
+                g.max_ms
+            );
+        } else {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">The load generator kept its schedule: p99 {:.2} ms after the intended \
+                 time, {} of {} requests more than {:.0} ms late.</p>",
+                g.p99_ms,
+                g.over,
+                g.requests,
+                judge::Generator::LATE_MS
+            );
+        }
+    }
 
     // Findings first: what to act on.
     let failed: Vec<_> = v.expectations.iter().filter(|e| !e.held).collect();

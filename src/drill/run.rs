@@ -500,6 +500,7 @@ impl<'a> Drive<'a> {
             "src": shot.source.as_str(),
             "sent_ms": journal::round3(ms(shot.intended.saturating_duration_since(self.start))),
             "ms": journal::round3(latency_ms),
+            "late_ms": journal::round3(ms(shot.sent.saturating_duration_since(shot.intended))),
             "ok": ok,
         });
         match &shot.outcome {
