@@ -152,6 +152,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
             json!({"ratio": shift.ratio, "band_98": [shift.low, shift.high], "p_slower": shift.p_slower,
                    "round_ratios": per_round(c, &|b, x| b / x)}),
         );
+        // With fewer than 4 rounds no outcome reaches p < 0.01: the row is then not judged.
+        let judged = shift.p_floor < 0.01;
         ctx.rows.push(row(
             name,
             faultline,
@@ -160,8 +162,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
                 "{:.4} [{:.3}..{:.3}] p={:.2} (rounds {:.3}..{:.3})",
                 shift.ratio, shift.low, shift.high, shift.p_slower, rs.min, rs.max
             ),
-            "not slower: p ≥ 0.01",
-            Some(shift.p_slower >= 0.01),
+            if judged { "not slower: p ≥ 0.01" } else { "not judged: needs ≥ 4 rounds" },
+            judged.then_some(shift.p_slower >= 0.01),
         ));
     }
     // 2: ns added per call, vs no agent and vs Byteman.

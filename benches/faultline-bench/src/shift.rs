@@ -20,6 +20,9 @@ pub struct Shift {
     /// One-sided p-value of "the configuration is slower": the chance that identical JVMs
     /// rank the configuration at least this far behind.
     pub p_slower: f64,
+    /// The smallest p-value these numbers of JVMs can give (every configuration JVM behind
+    /// every reference JVM): a test at a level below it could never fail.
+    pub p_floor: f64,
 }
 
 /// Compares `config` with `reference` (ns per call, one value per JVM; both non-empty).
@@ -55,7 +58,13 @@ pub fn throughput_shift(reference: &[f64], config: &[f64], confidence: f64) -> S
     while k + 1 < d.len() / 2 && dist.at_most(k + 1) <= tail {
         k += 1;
     }
-    Shift { ratio: crate::median(&d).exp(), low: d[k].exp(), high: d[d.len() - 1 - k].exp(), p_slower }
+    Shift {
+        ratio: crate::median(&d).exp(),
+        low: d[k].exp(),
+        high: d[d.len() - 1 - k].exp(),
+        p_slower,
+        p_floor: dist.at_least(n * m),
+    }
 }
 
 /// The exact distribution of the Mann–Whitney U statistic for samples of `n` and `m` with no
@@ -125,6 +134,10 @@ mod tests {
         let s = throughput_shift(&reference, &config, 0.98);
         // Every pair puts the configuration behind: 1 ordering in C(18, 6) = 18,564.
         assert!((s.p_slower - 1.0 / 18_564.0).abs() < 1e-12, "{s:?}");
+        assert_eq!(s.p_floor, s.p_slower);
+        // Three JVMs against six can never reach p < 0.01: 1 ordering in C(9, 3) = 84.
+        let s = throughput_shift(&reference[..6], &config[..3], 0.98);
+        assert!((s.p_floor - 1.0 / 84.0).abs() < 1e-12, "{s:?}");
         assert!(s.ratio < 0.97 && s.low <= s.ratio && s.ratio <= s.high && s.high < 1.0, "{s:?}");
     }
 
