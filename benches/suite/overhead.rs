@@ -132,7 +132,8 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         ("after-stop", "3 after stop: throughput / no agent"),
         ("baseline-aa", "1-3 resolution: no agent / no agent"),
     ] {
-        let rs = stat(&per_round(c, &|b, x| b / x));
+        let ratios = per_round(c, &|b, x| b / x);
+        let rs = stat(&ratios);
         let st = stat(&jvm_medians(c));
         let faultline = format!("{} ns/call", fmt_stat(st, 3, "")).replace("  ", " ");
         if c == "baseline-aa" {
@@ -150,7 +151,7 @@ pub(crate) fn measure(ctx: &mut Ctx) {
         shifts.insert(
             c.into(),
             json!({"ratio": shift.ratio, "band_98": [shift.low, shift.high], "p_slower": shift.p_slower,
-                   "round_ratios": per_round(c, &|b, x| b / x)}),
+                   "round_ratios": ratios}),
         );
         // With fewer than 4 rounds no outcome reaches p < 0.01: the row is then not judged.
         let judged = shift.p_floor < 0.01;
